@@ -1,0 +1,1 @@
+"""Shared pytest fixtures. Support servers live in tests/support/ and are registered here."""
