@@ -1,0 +1,279 @@
+"""Watchlist YAML files: load and validate them into Entry objects, and dump entries back.
+
+File format (documented for analysts in watchlists/README.md)::
+
+    list: dprk                  # optional; defaults to the file stem
+    source: editorial           # optional default source for every entry
+    description: ...            # optional, free text
+    entries:
+      - name: North Korea
+        type: country
+        aliases: [DPRK, КНДР, 북한]
+        tags: [dprk, state]
+        ...
+
+Every problem is reported as a WatchlistError naming the file, the entry (number and
+name) and the key, with a hint saying what to write instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from anyascii import anyascii
+
+from sanctionwatch.errors import SanctionwatchError, WatchlistError
+from sanctionwatch.models import ENTRY_TYPES, Entry
+
+log = logging.getLogger(__name__)
+
+YAML_SUFFIXES = (".yaml", ".yml")
+FILE_KEYS = ("list", "source", "description", "entries")
+ENTRY_KEYS = (
+    "name",
+    "type",
+    "aliases",
+    "tags",
+    "source",
+    "source_id",
+    "programs",
+    "notes",
+    "strict",
+    "added_by",
+)
+_LIST_KEYS = ("aliases", "tags", "programs")
+_TEXT_KEYS = ("source", "source_id", "notes", "added_by")
+_LIST_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_BOOL_HINT = "quote it: YAML reads bare yes/no/on/off/true/false as booleans and 1.5 as a number"
+
+
+def slugify(name: str) -> str:
+    """Stable ASCII slug of a name: transliterated, lower case, words joined by '-'."""
+    ascii_name = anyascii(name).lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name).strip("-")
+    return slug or "entry"
+
+
+def read_yaml(path: Path, error_cls: type[SanctionwatchError]) -> tuple[Any, yaml.Node | None]:
+    """Parse a YAML file; return (data, node tree). Syntax errors name the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise error_cls(f"{path}: not UTF-8 text ({exc.reason})", hint="save it as UTF-8") from exc
+    except OSError as exc:
+        raise error_cls(f"{path}: cannot read ({exc.strerror})", hint="check the path") from exc
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise error_cls(
+            f"{path}: YAML syntax error at {where}: {problem}",
+            hint="check indentation and quoting near that line (strings with ': ' need quotes)",
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise error_cls(f"{path}: YAML error: {exc}", hint="check the file's syntax") from exc
+    return data, node
+
+
+def item_lines(node: yaml.Node | None, key: str) -> list[int]:
+    """1-based line numbers of the items of the sequence under `key` of a mapping node."""
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    for key_node, value_node in node.value:
+        if getattr(key_node, "value", None) == key and isinstance(value_node, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value_node.value]
+    return []
+
+
+def _text(value: Any, where: str, key: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise WatchlistError(
+            f"{where}: '{key}' must be text, got {type(value).__name__} {value!r}",
+            hint=_BOOL_HINT,
+        )
+    return str(value).strip()
+
+
+def _str_list(value: Any, where: str, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise WatchlistError(
+            f"{where}: '{key}' must be a list, got {type(value).__name__} {value!r}",
+            hint=f"write {key}: [first, second] or one '- item' per line",
+        )
+    if not value and key == "aliases":
+        raise WatchlistError(
+            f"{where}: 'aliases' is empty", hint="list at least one alias or remove the key"
+        )
+    out: list[str] = []
+    for i, item in enumerate(value, 1):
+        if not isinstance(item, str):
+            raise WatchlistError(
+                f"{where}: {key}[{i}] must be text, got {type(item).__name__} {item!r}",
+                hint=_BOOL_HINT,
+            )
+        if not item.strip():
+            raise WatchlistError(f"{where}: {key}[{i}] is empty", hint="remove the empty item")
+        out.append(item.strip())
+    return tuple(dict.fromkeys(out))  # drop exact repeats, keep order
+
+
+def _parse_entry(raw: Any, where: str, list_name: str, file_source: str) -> Entry:
+    if not isinstance(raw, dict):
+        raise WatchlistError(
+            f"{where}: an entry must be a mapping with name/type/..., got {raw!r}",
+            hint="start each entry with '- name: ...' and indent its other keys",
+        )
+    unknown = sorted(str(k) for k in raw if k not in ENTRY_KEYS)
+    if unknown:
+        raise WatchlistError(
+            f"{where}: unknown key '{unknown[0]}'",
+            hint=f"entry keys are: {', '.join(ENTRY_KEYS)}",
+        )
+    for key in ("name", "type"):
+        if key not in raw or raw[key] is None or raw[key] == "":
+            raise WatchlistError(f"{where}: missing '{key}'", hint=f"every entry needs a {key}")
+    name = _text(raw["name"], where, "name")
+    where = f"{where} ('{name}')"
+    etype = _text(raw["type"], where, "type")
+    if etype not in ENTRY_TYPES:
+        raise WatchlistError(
+            f"{where}: unknown type '{etype}'",
+            hint=f"type must be one of {', '.join(ENTRY_TYPES)}",
+        )
+    lists = {key: _str_list(raw[key], where, key) for key in _LIST_KEYS if key in raw}
+    texts = {key: _text(raw[key], where, key) for key in _TEXT_KEYS if raw.get(key) is not None}
+    strict = raw.get("strict", False)
+    if not isinstance(strict, bool):
+        raise WatchlistError(
+            f"{where}: 'strict' must be true or false, got {strict!r}",
+            hint="write strict: true for common words that must match exactly",
+        )
+    aliases = tuple(a for a in lists.get("aliases", ()) if a != name)
+    return Entry(
+        id=f"{list_name}:{slugify(name)}",
+        name=name,
+        type=etype,
+        list=list_name,
+        aliases=aliases,
+        tags=tuple(t.lower() for t in lists.get("tags", ())),
+        source=texts.get("source") or file_source,
+        source_id=texts.get("source_id", ""),
+        programs=lists.get("programs", ()),
+        notes=texts.get("notes", ""),
+        added_by=texts.get("added_by", ""),
+        strict=strict,
+    )
+
+
+def load_watchlist_file(path: Path) -> list[Entry]:
+    """Load and validate one watchlist file. Raises WatchlistError naming file/entry/key."""
+    path = Path(path)
+    data, node = read_yaml(path, WatchlistError)
+    if not isinstance(data, dict):
+        raise WatchlistError(
+            f"{path}: expected a mapping with an 'entries' list, got {type(data).__name__}",
+            hint="start the file with 'entries:' (optionally list:, source:, description:)",
+        )
+    unknown = sorted(str(k) for k in data if k not in FILE_KEYS)
+    if unknown:
+        raise WatchlistError(
+            f"{path}: unknown top-level key '{unknown[0]}'",
+            hint=f"top-level keys are: {', '.join(FILE_KEYS)}",
+        )
+    list_name = _text(data.get("list") or path.stem, str(path), "list").lower()
+    if not _LIST_NAME_RE.match(list_name):
+        raise WatchlistError(
+            f"{path}: list name '{list_name}' is not valid",
+            hint="use lower-case letters, digits, '-' and '_' (e.g. dprk, russia-arms)",
+        )
+    file_source = _text(data.get("source") or "editorial", str(path), "source")
+    raw_entries = data.get("entries")
+    if not isinstance(raw_entries, list) or not raw_entries:
+        raise WatchlistError(
+            f"{path}: 'entries' must be a non-empty list",
+            hint="add entries as '- name: ...' items under 'entries:'",
+        )
+    lines = item_lines(node, "entries")
+    entries: list[Entry] = []
+    seen_names: dict[str, int] = {}
+    seen_ids: dict[str, int] = {}
+    for i, raw in enumerate(raw_entries, 1):
+        line = f", line {lines[i - 1]}" if i - 1 < len(lines) else ""
+        where = f"{path}: entry {i}{line}"
+        entry = _parse_entry(raw, where, list_name, file_source)
+        for seen, key in ((seen_names, entry.name.casefold()), (seen_ids, entry.id)):
+            if key in seen:
+                first = entries[seen[key] - 1]
+                raise WatchlistError(
+                    f"{path}: entry {i} ('{entry.name}') duplicates entry {seen[key]} "
+                    f"('{first.name}', id {first.id})",
+                    hint="merge them into one entry, moving extra spellings into aliases",
+                )
+            seen[key] = i
+        entries.append(entry)
+    log.debug("watchlist loaded file=%s list=%s entries=%d", path, list_name, len(entries))
+    return entries
+
+
+def load_watchlists(folder: Path) -> list[Entry]:
+    """Load every *.yaml / *.yml file in `folder` (sorted by name)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise WatchlistError(
+            f"{folder}: watchlist folder does not exist",
+            hint="set 'watchlists' in the config to a folder of *.yaml watchlist files",
+        )
+    files = sorted(p for p in folder.iterdir() if p.suffix in YAML_SUFFIXES and p.is_file())
+    entries: list[Entry] = []
+    owner: dict[str, Path] = {}
+    for path in files:
+        loaded = load_watchlist_file(path)
+        list_name = loaded[0].list
+        if list_name in owner:
+            raise WatchlistError(
+                f"{path}: list '{list_name}' is already defined by {owner[list_name]}",
+                hint="give each file its own 'list:' name, or merge the two files",
+            )
+        owner[list_name] = path
+        entries.extend(loaded)
+    log.info("watchlists loaded folder=%s files=%d entries=%d", folder, len(files), len(entries))
+    return entries
+
+
+def dump_watchlist(entries: Sequence[Entry], list_name: str) -> str:
+    """YAML text in the watchlist file format; load_watchlist_file reads it back unchanged."""
+    sources = {e.source for e in entries}
+    file_source = sources.pop() if len(sources) == 1 else ""
+    doc: dict[str, Any] = {"list": list_name}
+    if file_source:
+        doc["source"] = file_source
+    out: list[dict[str, Any]] = []
+    for e in entries:
+        item: dict[str, Any] = {"name": e.name, "type": e.type}
+        if e.aliases:
+            item["aliases"] = list(e.aliases)
+        if e.tags:
+            item["tags"] = list(e.tags)
+        if e.source != file_source:
+            item["source"] = e.source
+        for key, value in (
+            ("source_id", e.source_id),
+            ("programs", list(e.programs)),
+            ("notes", e.notes),
+            ("added_by", e.added_by),
+        ):
+            if value:
+                item[key] = value
+        if e.strict:
+            item["strict"] = True
+        out.append(item)
+    doc["entries"] = out
+    return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=100)
