@@ -1,0 +1,317 @@
+"""Command line: ``python bot.py COMMAND``. Thin: parse arguments, call the library, print.
+
+This is the only module that prints. Our errors become a message plus a hint on stderr and
+their exit code (2 for bad config / watchlist / rule files); nothing else is caught here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from . import __version__
+from .config import Settings, load_settings
+from .engine import Engine, EngineCache
+from .errors import SanctionwatchError
+from .logsetup import setup_logging
+from .models import Match
+from .slack import DryRunPoster, Poster, SlackPoster
+from .store import Store, parse_iso, utcnow
+
+Handler = Callable[[argparse.Namespace, TextIO], int]
+
+
+def _date(value: str) -> datetime:
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(getattr(args, "config", None))
+    level = settings.log_level
+    if getattr(args, "verbose", False):
+        level = "DEBUG"
+    elif getattr(args, "quiet", False):
+        level = "WARNING"
+    setup_logging(level, settings.log_json or getattr(args, "log_json", False))
+    return settings
+
+
+def make_poster(settings: Settings, out: TextIO) -> Poster:
+    if settings.slack.dry_run:
+        return DryRunPoster(out)
+    assert settings.slack.token is not None
+    return SlackPoster(settings.slack.token, settings.slack.api_url,
+                       max_retries=settings.slack.max_retries,
+                       retry_after_cap_s=settings.slack.retry_after_cap_s)
+
+
+def open_store(settings: Settings) -> Store:
+    return Store(settings.database)
+
+
+def engine_getter(settings: Settings, store: Store) -> Callable[[], Engine]:
+    cache = EngineCache(settings.watchlists, settings.rules)
+    return lambda: cache.get(store.db)
+
+
+# ---- run -------------------------------------------------------------------------------
+def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    from .jobs import once, run_forever
+    from .lock import RunLock
+
+    settings = _settings(args)
+    with RunLock(settings.database):
+        store = open_store(settings)
+        engine_for = engine_getter(settings, store)
+        engine_for()  # validate watchlists and rules before touching any feed
+        poster = make_poster(settings, out)
+        if settings.slack.dry_run:
+            print("dry run: no SLACK_BOT_TOKEN set, alerts are printed here", file=sys.stderr)
+        stop = threading.Event()
+        _on_signals(stop)
+        if args.once:
+            report = once(settings, store, engine_for, poster, all_feeds=args.all_feeds,
+                          stop=stop)
+            failed = report.failed_feeds
+            print(f"polled {len(report.feeds)} feeds: {sum(f.new_items for f in report.feeds)}"
+                  f" new items, {sum(f.alerts for f in report.feeds)} alerts queued,"
+                  f" {report.delivered} delivered, {report.pending} pending,"
+                  f" {len(failed)} feeds failed", file=sys.stderr)
+            for f in failed:
+                print(f"  feed {f.name!r}: {f.error}", file=sys.stderr)
+            return 0
+        run_forever(settings, store, engine_for, poster, stop)
+    return 0
+
+
+def _on_signals(stop: threading.Event) -> None:
+    def handler(signum: int, _frame: object) -> None:
+        if stop.is_set():  # a second signal: leave now
+            raise SystemExit(128 + signum)
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)
+
+
+# ---- match -----------------------------------------------------------------------------
+def _match_dict(m: Match) -> dict[str, Any]:
+    return {"entity": m.entity, "watchlist": m.watchlist, "alias": m.alias, "text": m.text,
+            "field": m.field, "start": m.start, "end": m.end, "score": round(m.score, 1),
+            "entity_id": m.entity_id, "type": m.type, "detail": m.detail}
+
+
+def _match_one(engine: Engine, settings: Settings, title: str, text: str) -> dict[str, Any]:
+    matches = engine.match(title, text) if title else engine.matcher.find(text, "text")
+    alerts = engine.evaluate(matches, settings.slack.default_channel) if matches else []
+    return {"matches": [_match_dict(m) for m in matches],
+            "alerts": [{"rule": a.rule, "severity": a.severity, "channel": a.channel,
+                        "explanation": a.explanation} for a in alerts]}
+
+
+def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
+    from .rules import explain
+
+    settings = _settings(args)
+    store = open_store(settings) if settings.database.exists() else None
+    engine = EngineCache(settings.watchlists, settings.rules).get(store.db if store else None)
+    source = sys.stdin if args.path in (None, "-") else None
+    if source is None:
+        try:
+            data = Path(args.path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SanctionwatchError(f"cannot read {args.path}: {exc}") from exc
+    else:
+        data = source.read()
+    if args.jsonl:
+        for n, line in enumerate(data.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                if not isinstance(obj, dict):
+                    raise ValueError("not an object")
+            except ValueError as exc:
+                raise SanctionwatchError(
+                    f"line {n}: not a JSON object ({exc})",
+                    hint='each line must look like {"id": "1", "title": "...", "text": "..."}',
+                ) from exc
+            result = _match_one(engine, settings, str(obj.get("title") or ""),
+                                str(obj.get("text") or ""))
+            print(json.dumps({"id": obj.get("id"), **result}, ensure_ascii=False), file=out)
+        return 0
+    result = _match_one(engine, settings, "", data)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2), file=out)
+        return 0
+    matches = engine.matcher.find(data, "text")
+    if not matches:
+        print("No watchlist entry matched, so no rule can fire.", file=out)
+    for m in matches:
+        print(f"• {m.entity} [{m.watchlist}, {m.type}] matched {m.text!r} at {m.start}-{m.end}"
+              f" via alias {m.alias!r}, score {m.score:.0f}\n    {m.detail}", file=out)
+    print("", file=out)
+    for outcome in explain(engine.rules, matches, settings.slack.default_channel):
+        print(f"{outcome}", file=out)
+    fired = result["alerts"]
+    print(f"\n{len(fired)} rule(s) fired." if fired else "\nNo rule fired: no alert.", file=out)
+    return 0
+
+
+# ---- feeds / status --------------------------------------------------------------------
+def _ago(value: str | None, now: datetime) -> str:
+    dt = parse_iso(value)
+    if dt is None:
+        return "never"
+    secs = int((now - dt).total_seconds())
+    sign = "ago" if secs >= 0 else "from now"
+    secs = abs(secs)
+    unit = (f"{secs // 86400}d" if secs >= 86400 else f"{secs // 3600}h" if secs >= 3600
+            else f"{secs // 60}m" if secs >= 60 else f"{secs}s")
+    return f"{value} ({unit} {sign})"
+
+
+def cmd_feeds(args: argparse.Namespace, out: TextIO) -> int:
+    settings = _settings(args)
+    store = open_store(settings)
+    store.sync_feeds((f.name, f.url) for f in settings.feeds)
+    now = utcnow()
+    rows = store.feeds()
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2), file=out)
+        return 0
+    for r in rows:
+        health = "GONE" if r["gone"] else ("FAILING" if r["consecutive_failures"] else "ok")
+        print(f"{r['name']}  [{health}]  {r['url']}", file=out)
+        print(f"  last fetch:   {_ago(r['last_fetch_at'], now)}  HTTP {r['last_status']}", file=out)
+        print(f"  last success: {_ago(r['last_success_at'], now)}", file=out)
+        print(f"  last error:   {r['last_error'] or '-'}"
+              f"{' at ' + r['last_error_at'] if r['last_error'] else ''}", file=out)
+        print(f"  failures in a row: {r['consecutive_failures']}  items seen: {r['items_seen']}"
+              f"  alerts: {r['alerts']}", file=out)
+        print(f"  next poll:    {'never (gone)' if r['gone'] else _ago(r['next_poll_at'], now)}",
+              file=out)
+    if not rows:
+        print("No feeds configured.", file=out)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
+    """Exit 0 healthy, 1 when feeds fail or alerts wait (monitoring checks use this)."""
+    settings = _settings(args)
+    store = open_store(settings)
+    store.sync_feeds((f.name, f.url) for f in settings.feeds)
+    rows = store.feeds()
+    failing = [r["name"] for r in rows if r["consecutive_failures"] or r["gone"]]
+    pending = store.count_pending()
+    last = store.last_export()
+    print(f"feeds: {len(rows) - len(failing)} healthy, {len(failing)} failing"
+          + (f" ({', '.join(failing)})" if failing else ""), file=out)
+    print(f"alerts pending delivery: {pending}", file=out)
+    print("last export: " + (f"{last['created_at']} {last['path']} ({last['rows']} rows"
+                             f"{', uploaded to ' + last['uploaded_to'] if last['uploaded_to'] else ''})"
+                             if last else "never"), file=out)
+    return 1 if failing or pending else 0
+
+
+# ---- export / check --------------------------------------------------------------------
+def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
+    from .jobs import export_range
+
+    settings = _settings(args)
+    store = open_store(settings)
+    poster = make_poster(settings, out) if args.to_slack else None
+    path, rows = export_range(settings, store, args.since, args.until,
+                              Path(args.out) if args.out else None, args.to_slack, poster)
+    print(f"wrote {rows} alerts to {path}" + (f", uploaded to {args.to_slack}"
+                                               if args.to_slack else ""), file=out)
+    return 0
+
+
+def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    from .rules import run_examples
+
+    settings = _settings(args)
+    store = Store(settings.database) if settings.database.exists() else None
+    engine = EngineCache(settings.watchlists, settings.rules).get(store.db if store else None)
+    print(f"config: {settings.config_path or 'built-in defaults'} ok ({len(settings.feeds)} feeds)",
+          file=out)
+    print(f"watchlists: {settings.watchlists} ok ({len(engine.entries)} entries,"
+          f" {len(engine.matcher)} names)", file=out)
+    print(f"rules: {settings.rules} ok ({len(engine.rules)} rules)", file=out)
+    failures = run_examples(engine.rules, engine.matcher, settings.slack.default_channel)
+    total = sum(len(r.examples) for r in engine.rules)
+    for failure in failures:
+        print(f"  FAIL {failure}", file=out)
+    print(f"rule examples: {total - len(failures)}/{total} pass", file=out)
+    return 1 if failures else 0
+
+
+# ---- parser ----------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bot.py", description="sanctionwatch: news-feed alerts for sanctions compliance")
+    parser.add_argument("--version", action="version", version=f"sanctionwatch {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--config", metavar="PATH", help="TOML config file (default: "
+                       "$SANCTIONWATCH_CONFIG, else ./sanctionwatch.toml, else built-in demo)")
+        p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+        p.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+        p.add_argument("--log-json", action="store_true", help="log JSON lines to stderr")
+        p.set_defaults(handler=handler)
+        return p
+
+    p = command("run", cmd_run, "poll due feeds, match, record, alert; forever or --once")
+    p.add_argument("--once", action="store_true", help="one pass, then exit")
+    p.add_argument("--all-feeds", action="store_true", help="poll every feed now, due or not")
+    p = command("match", cmd_match, "explain what the matcher and rules make of a text")
+    p.add_argument("path", nargs="?", metavar="PATH | -", help="text file, or - for stdin")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="one JSON object")
+    fmt.add_argument("--jsonl", action="store_true",
+                     help='read {"id","title","text"} lines, print one result a line')
+    p = command("feeds", cmd_feeds, "each feed: last fetch, status, last error, next poll")
+    p.add_argument("--json", action="store_true", help="machine-readable")
+    command("status", cmd_status, "health summary; exit 1 when feeds fail or alerts wait")
+    p = command("export", cmd_export, "write the compliance CSV for a date range (UTC)")
+    p.add_argument("--since", type=_date, required=True, help="YYYY-MM-DD, inclusive")
+    p.add_argument("--until", type=_date, required=True, help="YYYY-MM-DD, exclusive")
+    p.add_argument("--out", metavar="FILE", help="CSV path (default: exports folder)")
+    p.add_argument("--to-slack", metavar="CHANNEL", help="also upload it to this channel")
+    command("check", cmd_check, "validate config, watchlists and rules; run rule examples")
+    for extra in EXTRA_COMMANDS:
+        extra(sub, command)
+    return parser
+
+
+# Feature modules add sub-commands here: fn(subparsers, command_factory).
+EXTRA_COMMANDS: list[Callable[[Any, Callable[..., argparse.ArgumentParser]], None]] = []
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args, out)
+        return code
+    except SanctionwatchError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,201 @@
+"""Scheduled work: the poll cycle, the weekly compliance export, ops notices, retention.
+
+Every job is wrapped so that one failure is logged and the loop goes on. Time-of-week
+jobs are decided from the database (was this week's export written?), not from the
+scheduler's memory, so a bot that was down at export time catches up when it returns.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import schedule
+
+from .config import WEEKDAYS, Settings
+from .engine import Engine
+from .errors import DeliveryError, SanctionwatchError
+from .export import ExportRow, format_entities, write_csv
+from .pipeline import RunReport, run_cycle
+from .slack import Poster, escape
+from .store import Store, iso, matches_from_json, utcnow
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 60  # how often due feeds and due jobs are looked for
+
+
+def week_bounds(now: datetime) -> tuple[datetime, datetime]:
+    """The previous ISO week: Monday 00:00 UTC (inclusive) to this Monday 00:00 (exclusive)."""
+    day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    this_monday = day - timedelta(days=day.weekday())
+    return this_monday - timedelta(days=7), this_monday
+
+
+def export_rows(store: Store, since: datetime, until: datetime) -> list[ExportRow]:
+    rows = []
+    for r in store.alerts_between(since, until):
+        rows.append(ExportRow(
+            alert_id=r["id"],
+            detected_at=r["created_at"] or "",
+            published_at=r["published_at"] or "",
+            feed=r["feed"] or "",
+            title=r["title"] or "",
+            link=r["link"] or "",
+            rule=r["rule"],
+            severity=r["severity"],
+            channel=r["channel"],
+            entities=format_entities(matches_from_json(r["matches"])),
+            delivered="yes" if r["status"] == "delivered" else "no",
+            disposition=r.get("disposition") or "",
+            disposition_by=r.get("disposition_by") or "",
+            disposition_at=r.get("disposition_at") or "",
+        ))
+    return rows
+
+
+# Extra files uploaded beside the weekly CSV (e.g. the watchlist-changes companion):
+# functions (store, since, until, exports_dir) -> Path | None.
+CompanionWriter = Callable[[Store, datetime, datetime, Path], "Path | None"]
+COMPANIONS: list[CompanionWriter] = []
+
+
+def export_range(settings: Settings, store: Store, since: datetime, until: datetime,
+                 out: Path | None = None, to_slack: str | None = None,
+                 poster: Poster | None = None, companions: bool = False) -> tuple[Path, int]:
+    """Write the alerts created in [since, until) as CSV; optionally upload it to Slack."""
+    if until <= since:
+        raise SanctionwatchError(f"export range is empty: --until {until:%Y-%m-%d} is not after"
+                                 f" --since {since:%Y-%m-%d}")
+    if out is None:
+        iso_year, iso_week, _ = since.isocalendar()
+        if until - since == timedelta(days=7) and since.weekday() == 0:
+            name = f"alerts-{iso_year}-W{iso_week:02d}.csv"
+        else:
+            name = f"alerts-{since:%Y-%m-%d}-to-{until:%Y-%m-%d}.csv"
+        out = settings.exports_dir / name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    count = write_csv(export_rows(store, since, until), out)
+    files = [out]
+    if companions:
+        for writer in COMPANIONS:
+            extra = writer(store, since, until, out.parent)
+            if extra is not None:
+                files.append(extra)
+    uploaded_to = error = None
+    if to_slack:
+        if poster is None:
+            raise SanctionwatchError("no Slack poster to upload with")
+        try:
+            for path in files:
+                poster.upload_file(to_slack, path, title=path.name,
+                                   comment=f"sanctionwatch alerts {since:%Y-%m-%d} to "
+                                           f"{until:%Y-%m-%d} (UTC): {count} alerts"
+                                   if path == out else "")
+            uploaded_to = to_slack
+        except DeliveryError as exc:
+            error = exc.message
+            log.warning("export upload failed channel=%s error=%r", to_slack, error)
+    store.record_export(since, until, out, count, uploaded_to, error, utcnow())
+    log.info("export written path=%s rows=%d uploaded_to=%s", out, count, uploaded_to)
+    if error:
+        raise DeliveryError(f"CSV written to {out} but the upload to {to_slack} failed: {error}",
+                            hint="check the bot is in that channel and has files:write")
+    return out, count
+
+
+def export_due(settings: Settings, store: Store, now: datetime) -> tuple[datetime, datetime] | None:
+    """The week to export if this week's scheduled time has passed and it is not done yet."""
+    since, until = week_bounds(now)
+    hour, minute = (int(x) for x in settings.slack.export_time.split(":"))
+    scheduled = until + timedelta(days=WEEKDAYS.index(settings.slack.export_weekday),
+                                  hours=hour, minutes=minute)
+    if now < scheduled:
+        return None
+    row = store.db.execute(
+        "SELECT count(*) FROM exports WHERE since = ? AND until = ? AND uploaded_to IS NOT NULL",
+        [iso(since), iso(until)]).fetchone()
+    return None if row[0] else (since, until)
+
+
+def weekly_export_job(settings: Settings, store: Store, poster: Poster,
+                      now: datetime | None = None) -> Path | None:
+    week = export_due(settings, store, now or utcnow())
+    if week is None:
+        return None
+    path, _ = export_range(settings, store, *week, to_slack=settings.slack.export_channel,
+                           poster=poster, companions=True)
+    return path
+
+
+def notify_ops(settings: Settings, store: Store, poster: Poster) -> int:
+    """Tell the ops channel once about each feed failing beyond the threshold or gone."""
+    channel = settings.slack.ops_channel
+    sent = 0
+    for row in store.feeds():
+        failing = int(row.get("consecutive_failures") or 0) >= settings.poll.failure_report_after
+        if not (failing or row.get("gone")) or row.get("ops_notified"):
+            continue
+        what = "is gone (HTTP 410); polling stopped" if row.get("gone") else (
+            f"has failed {row['consecutive_failures']} polls in a row")
+        text = (f":warning: Feed *{escape(row['name'])}* {what}. Last error: "
+                f"{escape(row.get('last_error') or 'none')} (since {row.get('last_success_at')"
+                f" or 'never'} without success)")
+        if channel:
+            try:
+                poster.post(channel, text, [])
+            except DeliveryError as exc:
+                log.warning("ops notice failed feed=%s error=%r", row["name"], exc.message)
+                continue
+        log.warning("feed needs attention feed=%s %s", row["name"], json.dumps(what))
+        store.update_feed(row["name"], ops_notified=1)
+        sent += 1
+    return sent
+
+
+def retention_job(settings: Settings, store: Store, now: datetime | None = None) -> int:
+    cutoff = (now or utcnow()) - timedelta(days=settings.retention_days)
+    pruned = store.prune_items(cutoff)
+    log.info("retention pruned=%d older_than=%s", pruned, iso(cutoff))
+    return pruned
+
+
+def once(settings: Settings, store: Store, engine_for: Callable[[], Engine], poster: Poster,
+         all_feeds: bool = False, stop: threading.Event | None = None) -> RunReport:
+    report = run_cycle(settings, store, engine_for, poster, all_feeds=all_feeds, stop=stop)
+    notify_ops(settings, store, poster)
+    return report
+
+
+def safe(name: str, fn: Callable[[], object]) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            fn()
+        except SanctionwatchError as exc:
+            log.error("job failed job=%s error=%r", name, str(exc))
+        except Exception:
+            log.exception("job crashed job=%s", name)
+    return run
+
+
+def run_forever(settings: Settings, store: Store, engine_for: Callable[[], Engine],
+                poster: Poster, stop: threading.Event) -> None:
+    """Poll on schedule until ``stop`` is set (SIGTERM/SIGINT set it)."""
+    sched = schedule.Scheduler()
+    poll_job = safe("poll", lambda: once(settings, store, engine_for, poster, stop=stop))
+    export_job = safe("export", lambda: weekly_export_job(settings, store, poster))
+    prune_job = safe("retention", lambda: retention_job(settings, store))
+    sched.every(TICK_SECONDS).seconds.do(poll_job)
+    sched.every(TICK_SECONDS).seconds.do(export_job)
+    sched.every(6).hours.do(prune_job)
+    poll_job()
+    export_job()
+    prune_job()
+    while not stop.is_set():
+        sched.run_pending()
+        stop.wait(1.0)
+    log.info("scheduler stopped")
