@@ -162,7 +162,10 @@ def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
               f" via alias {m.alias!r}, score {m.score:.0f}\n    {m.detail}", file=out)
     print("", file=out)
     for outcome in explain(engine.rules, matches, settings.slack.default_channel):
-        print(f"{outcome}", file=out)
+        mark = "FIRED" if outcome.fired else "quiet"
+        print(f"[{mark}] rule {outcome.rule}: {outcome.reason}", file=out)
+        for line in outcome.details:
+            print(f"    {line}", file=out)
     fired = result["alerts"]
     print(f"\n{len(fired)} rule(s) fired." if fired else "\nNo rule fired: no alert.", file=out)
     return 0
