@@ -54,7 +54,7 @@ _BOOL_HINT = "quote it: YAML reads bare yes/no/on/off/true/false as booleans and
 
 def slugify(name: str) -> str:
     """Stable ASCII slug of a name: transliterated, lower case, words joined by '-'."""
-    ascii_name = anyascii(name).lower()
+    ascii_name = re.sub(r"['\u2019`]", "", anyascii(name).lower())
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_name).strip("-")
     return slug or "entry"
 
