@@ -50,9 +50,12 @@ def make_poster(settings: Settings, out: TextIO) -> Poster:
     if settings.slack.dry_run:
         return DryRunPoster(out)
     assert settings.slack.token is not None
-    return SlackPoster(settings.slack.token, settings.slack.api_url,
-                       max_retries=settings.slack.max_retries,
-                       retry_after_cap_s=settings.slack.retry_after_cap_s)
+    return SlackPoster(
+        settings.slack.token,
+        settings.slack.api_url,
+        max_retries=settings.slack.max_retries,
+        max_retry_after_s=settings.slack.retry_after_cap_s,
+    )
 
 
 def open_store(settings: Settings) -> Store:
@@ -80,13 +83,15 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         stop = threading.Event()
         _on_signals(stop)
         if args.once:
-            report = once(settings, store, engine_for, poster, all_feeds=args.all_feeds,
-                          stop=stop)
+            report = once(settings, store, engine_for, poster, all_feeds=args.all_feeds, stop=stop)
             failed = report.failed_feeds
-            print(f"polled {len(report.feeds)} feeds: {sum(f.new_items for f in report.feeds)}"
-                  f" new items, {sum(f.alerts for f in report.feeds)} alerts queued,"
-                  f" {report.delivered} delivered, {report.pending} pending,"
-                  f" {len(failed)} feeds failed", file=sys.stderr)
+            print(
+                f"polled {len(report.feeds)} feeds: {sum(f.new_items for f in report.feeds)}"
+                f" new items, {sum(f.alerts for f in report.feeds)} alerts queued,"
+                f" {report.delivered} delivered, {report.pending} pending,"
+                f" {len(failed)} feeds failed",
+                file=sys.stderr,
+            )
             for f in failed:
                 print(f"  feed {f.name!r}: {f.error}", file=sys.stderr)
             return 0
@@ -106,17 +111,36 @@ def _on_signals(stop: threading.Event) -> None:
 
 # ---- match -----------------------------------------------------------------------------
 def _match_dict(m: Match) -> dict[str, Any]:
-    return {"entity": m.entity, "watchlist": m.watchlist, "alias": m.alias, "text": m.text,
-            "field": m.field, "start": m.start, "end": m.end, "score": round(m.score, 1),
-            "entity_id": m.entity_id, "type": m.type, "detail": m.detail}
+    return {
+        "entity": m.entity,
+        "watchlist": m.watchlist,
+        "alias": m.alias,
+        "text": m.text,
+        "field": m.field,
+        "start": m.start,
+        "end": m.end,
+        "score": round(m.score, 1),
+        "entity_id": m.entity_id,
+        "type": m.type,
+        "detail": m.detail,
+    }
 
 
 def _match_one(engine: Engine, settings: Settings, title: str, text: str) -> dict[str, Any]:
     matches = engine.match(title, text) if title else engine.matcher.find(text, "text")
     alerts = engine.evaluate(matches, settings.slack.default_channel) if matches else []
-    return {"matches": [_match_dict(m) for m in matches],
-            "alerts": [{"rule": a.rule, "severity": a.severity, "channel": a.channel,
-                        "explanation": a.explanation} for a in alerts]}
+    return {
+        "matches": [_match_dict(m) for m in matches],
+        "alerts": [
+            {
+                "rule": a.rule,
+                "severity": a.severity,
+                "channel": a.channel,
+                "explanation": a.explanation,
+            }
+            for a in alerts
+        ],
+    }
 
 
 def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
@@ -146,8 +170,9 @@ def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
                     f"line {n}: not a JSON object ({exc})",
                     hint='each line must look like {"id": "1", "title": "...", "text": "..."}',
                 ) from exc
-            result = _match_one(engine, settings, str(obj.get("title") or ""),
-                                str(obj.get("text") or ""))
+            result = _match_one(
+                engine, settings, str(obj.get("title") or ""), str(obj.get("text") or "")
+            )
             print(json.dumps({"id": obj.get("id"), **result}, ensure_ascii=False), file=out)
         return 0
     result = _match_one(engine, settings, "", data)
@@ -158,8 +183,11 @@ def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
     if not matches:
         print("No watchlist entry matched, so no rule can fire.", file=out)
     for m in matches:
-        print(f"• {m.entity} [{m.watchlist}, {m.type}] matched {m.text!r} at {m.start}-{m.end}"
-              f" via alias {m.alias!r}, score {m.score:.0f}\n    {m.detail}", file=out)
+        print(
+            f"• {m.entity} [{m.watchlist}, {m.type}] matched {m.text!r} at {m.start}-{m.end}"
+            f" via alias {m.alias!r}, score {m.score:.0f}\n    {m.detail}",
+            file=out,
+        )
     print("", file=out)
     for outcome in explain(engine.rules, matches, settings.slack.default_channel):
         mark = "FIRED" if outcome.fired else "quiet"
@@ -179,8 +207,15 @@ def _ago(value: str | None, now: datetime) -> str:
     secs = int((now - dt).total_seconds())
     sign = "ago" if secs >= 0 else "from now"
     secs = abs(secs)
-    unit = (f"{secs // 86400}d" if secs >= 86400 else f"{secs // 3600}h" if secs >= 3600
-            else f"{secs // 60}m" if secs >= 60 else f"{secs}s")
+    unit = (
+        f"{secs // 86400}d"
+        if secs >= 86400
+        else f"{secs // 3600}h"
+        if secs >= 3600
+        else f"{secs // 60}m"
+        if secs >= 60
+        else f"{secs}s"
+    )
     return f"{value} ({unit} {sign})"
 
 
@@ -198,12 +233,20 @@ def cmd_feeds(args: argparse.Namespace, out: TextIO) -> int:
         print(f"{r['name']}  [{health}]  {r['url']}", file=out)
         print(f"  last fetch:   {_ago(r['last_fetch_at'], now)}  HTTP {r['last_status']}", file=out)
         print(f"  last success: {_ago(r['last_success_at'], now)}", file=out)
-        print(f"  last error:   {r['last_error'] or '-'}"
-              f"{' at ' + r['last_error_at'] if r['last_error'] else ''}", file=out)
-        print(f"  failures in a row: {r['consecutive_failures']}  items seen: {r['items_seen']}"
-              f"  alerts: {r['alerts']}", file=out)
-        print(f"  next poll:    {'never (gone)' if r['gone'] else _ago(r['next_poll_at'], now)}",
-              file=out)
+        print(
+            f"  last error:   {r['last_error'] or '-'}"
+            f"{' at ' + r['last_error_at'] if r['last_error'] else ''}",
+            file=out,
+        )
+        print(
+            f"  failures in a row: {r['consecutive_failures']}  items seen: {r['items_seen']}"
+            f"  alerts: {r['alerts']}",
+            file=out,
+        )
+        print(
+            f"  next poll:    {'never (gone)' if r['gone'] else _ago(r['next_poll_at'], now)}",
+            file=out,
+        )
     if not rows:
         print("No feeds configured.", file=out)
     return 0
@@ -218,12 +261,22 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
     failing = [r["name"] for r in rows if r["consecutive_failures"] or r["gone"]]
     pending = store.count_pending()
     last = store.last_export()
-    print(f"feeds: {len(rows) - len(failing)} healthy, {len(failing)} failing"
-          + (f" ({', '.join(failing)})" if failing else ""), file=out)
+    print(
+        f"feeds: {len(rows) - len(failing)} healthy, {len(failing)} failing"
+        + (f" ({', '.join(failing)})" if failing else ""),
+        file=out,
+    )
     print(f"alerts pending delivery: {pending}", file=out)
-    print("last export: " + (f"{last['created_at']} {last['path']} ({last['rows']} rows"
-                             f"{', uploaded to ' + last['uploaded_to'] if last['uploaded_to'] else ''})"
-                             if last else "never"), file=out)
+    print(
+        "last export: "
+        + (
+            f"{last['created_at']} {last['path']} ({last['rows']} rows"
+            f"{', uploaded to ' + last['uploaded_to'] if last['uploaded_to'] else ''})"
+            if last
+            else "never"
+        ),
+        file=out,
+    )
     return 1 if failing or pending else 0
 
 
@@ -234,10 +287,20 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     settings = _settings(args)
     store = open_store(settings)
     poster = make_poster(settings, out) if args.to_slack else None
-    path, rows = export_range(settings, store, args.since, args.until,
-                              Path(args.out) if args.out else None, args.to_slack, poster)
-    print(f"wrote {rows} alerts to {path}" + (f", uploaded to {args.to_slack}"
-                                               if args.to_slack else ""), file=out)
+    path, rows = export_range(
+        settings,
+        store,
+        args.since,
+        args.until,
+        Path(args.out) if args.out else None,
+        args.to_slack,
+        poster,
+    )
+    print(
+        f"wrote {rows} alerts to {path}"
+        + (f", uploaded to {args.to_slack}" if args.to_slack else ""),
+        file=out,
+    )
     return 0
 
 
@@ -247,10 +310,15 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     settings = _settings(args)
     store = Store(settings.database) if settings.database.exists() else None
     engine = EngineCache(settings.watchlists, settings.rules).get(store.db if store else None)
-    print(f"config: {settings.config_path or 'built-in defaults'} ok ({len(settings.feeds)} feeds)",
-          file=out)
-    print(f"watchlists: {settings.watchlists} ok ({len(engine.entries)} entries,"
-          f" {len(engine.matcher)} names)", file=out)
+    print(
+        f"config: {settings.config_path or 'built-in defaults'} ok ({len(settings.feeds)} feeds)",
+        file=out,
+    )
+    print(
+        f"watchlists: {settings.watchlists} ok ({len(engine.entries)} entries,"
+        f" {len(engine.matcher)} names)",
+        file=out,
+    )
     print(f"rules: {settings.rules} ok ({len(engine.rules)} rules)", file=out)
     failures = run_examples(engine.rules, engine.matcher, settings.slack.default_channel)
     total = sum(len(r.examples) for r in engine.rules)
@@ -263,14 +331,19 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
 # ---- parser ----------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="bot.py", description="sanctionwatch: news-feed alerts for sanctions compliance")
+        prog="bot.py", description="sanctionwatch: news-feed alerts for sanctions compliance"
+    )
     parser.add_argument("--version", action="version", version=f"sanctionwatch {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--config", metavar="PATH", help="TOML config file (default: "
-                       "$SANCTIONWATCH_CONFIG, else ./sanctionwatch.toml, else built-in demo)")
+        p.add_argument(
+            "--config",
+            metavar="PATH",
+            help="TOML config file (default: "
+            "$SANCTIONWATCH_CONFIG, else ./sanctionwatch.toml, else built-in demo)",
+        )
         p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
         p.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
         p.add_argument("--log-json", action="store_true", help="log JSON lines to stderr")
@@ -284,8 +357,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", nargs="?", metavar="PATH | -", help="text file, or - for stdin")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="one JSON object")
-    fmt.add_argument("--jsonl", action="store_true",
-                     help='read {"id","title","text"} lines, print one result a line')
+    fmt.add_argument(
+        "--jsonl",
+        action="store_true",
+        help='read {"id","title","text"} lines, print one result a line',
+    )
     p = command("feeds", cmd_feeds, "each feed: last fetch, status, last error, next poll")
     p.add_argument("--json", action="store_true", help="machine-readable")
     command("status", cmd_status, "health summary; exit 1 when feeds fail or alerts wait")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .feeds import FetchSettings
+from .fetch import FetchSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WATCHLISTS = REPO_ROOT / "watchlists"

@@ -26,8 +26,9 @@ EntrySource = tuple[Callable[[object], str], Callable[[object], list[Entry]]]
 _SOURCES: dict[str, EntrySource] = {}
 
 
-def register_entry_source(name: str, fingerprint: Callable[[object], str],
-                          load: Callable[[object], list[Entry]]) -> None:
+def register_entry_source(
+    name: str, fingerprint: Callable[[object], str], load: Callable[[object], list[Entry]]
+) -> None:
     _SOURCES[name] = (fingerprint, load)
 
 
@@ -88,7 +89,10 @@ class EngineCache:
             fp = fingerprint(self.watchlists, self.rules, db)
             if self._engine is None or self._engine.fingerprint != fp:
                 self._engine = build_engine(self.watchlists, self.rules, db)
-                log.info("engine built entries=%d rules=%d names=%d",
-                         len(self._engine.entries), len(self._engine.rules),
-                         len(self._engine.matcher))
+                log.info(
+                    "engine built entries=%d rules=%d names=%d",
+                    len(self._engine.entries),
+                    len(self._engine.rules),
+                    len(self._engine.matcher),
+                )
             return self._engine

@@ -39,22 +39,24 @@ def week_bounds(now: datetime) -> tuple[datetime, datetime]:
 def export_rows(store: Store, since: datetime, until: datetime) -> list[ExportRow]:
     rows = []
     for r in store.alerts_between(since, until):
-        rows.append(ExportRow(
-            alert_id=r["id"],
-            detected_at=r["created_at"] or "",
-            published_at=r["published_at"] or "",
-            feed=r["feed"] or "",
-            title=r["title"] or "",
-            link=r["link"] or "",
-            rule=r["rule"],
-            severity=r["severity"],
-            channel=r["channel"],
-            entities=format_entities(matches_from_json(r["matches"])),
-            delivered="yes" if r["status"] == "delivered" else "no",
-            disposition=r.get("disposition") or "",
-            disposition_by=r.get("disposition_by") or "",
-            disposition_at=r.get("disposition_at") or "",
-        ))
+        rows.append(
+            ExportRow(
+                alert_id=r["id"],
+                detected_at=r["created_at"] or "",
+                published_at=r["published_at"] or "",
+                feed=r["feed"] or "",
+                title=r["title"] or "",
+                link=r["link"] or "",
+                rule=r["rule"],
+                severity=r["severity"],
+                channel=r["channel"],
+                entities=format_entities(matches_from_json(r["matches"])),
+                delivered="yes" if r["status"] == "delivered" else "no",
+                disposition=r.get("disposition") or "",
+                disposition_by=r.get("disposition_by") or "",
+                disposition_at=r.get("disposition_at") or "",
+            )
+        )
     return rows
 
 
@@ -64,13 +66,21 @@ CompanionWriter = Callable[[Store, datetime, datetime, Path], "Path | None"]
 COMPANIONS: list[CompanionWriter] = []
 
 
-def export_range(settings: Settings, store: Store, since: datetime, until: datetime,
-                 out: Path | None = None, to_slack: str | None = None,
-                 poster: Poster | None = None, companions: bool = False) -> tuple[Path, int]:
+def export_range(
+    settings: Settings,
+    store: Store,
+    since: datetime,
+    until: datetime,
+    out: Path | None = None,
+    to_slack: str | None = None,
+    poster: Poster | None = None,
+    companions: bool = False,
+) -> tuple[Path, int]:
     """Write the alerts created in [since, until) as CSV; optionally upload it to Slack."""
     if until <= since:
-        raise SanctionwatchError(f"export range is empty: --until {until:%Y-%m-%d} is not after"
-                                 f" --since {since:%Y-%m-%d}")
+        raise SanctionwatchError(
+            f"export range is empty: --until {until:%Y-%m-%d} is not after --since {since:%Y-%m-%d}"
+        )
     if out is None:
         iso_year, iso_week, _ = since.isocalendar()
         if until - since == timedelta(days=7) and since.weekday() == 0:
@@ -92,10 +102,15 @@ def export_range(settings: Settings, store: Store, since: datetime, until: datet
             raise SanctionwatchError("no Slack poster to upload with")
         try:
             for path in files:
-                poster.upload_file(to_slack, path, title=path.name,
-                                   comment=f"sanctionwatch alerts {since:%Y-%m-%d} to "
-                                           f"{until:%Y-%m-%d} (UTC): {count} alerts"
-                                   if path == out else "")
+                poster.upload_file(
+                    to_slack,
+                    path,
+                    title=path.name,
+                    comment=f"sanctionwatch alerts {since:%Y-%m-%d} to "
+                    f"{until:%Y-%m-%d} (UTC): {count} alerts"
+                    if path == out
+                    else "",
+                )
             uploaded_to = to_slack
         except DeliveryError as exc:
             error = exc.message
@@ -103,8 +118,10 @@ def export_range(settings: Settings, store: Store, since: datetime, until: datet
     store.record_export(since, until, out, count, uploaded_to, error, utcnow())
     log.info("export written path=%s rows=%d uploaded_to=%s", out, count, uploaded_to)
     if error:
-        raise DeliveryError(f"CSV written to {out} but the upload to {to_slack} failed: {error}",
-                            hint="check the bot is in that channel and has files:write")
+        raise DeliveryError(
+            f"CSV written to {out} but the upload to {to_slack} failed: {error}",
+            hint="check the bot is in that channel and has files:write",
+        )
     return out, count
 
 
@@ -112,23 +129,32 @@ def export_due(settings: Settings, store: Store, now: datetime) -> tuple[datetim
     """The week to export if this week's scheduled time has passed and it is not done yet."""
     since, until = week_bounds(now)
     hour, minute = (int(x) for x in settings.slack.export_time.split(":"))
-    scheduled = until + timedelta(days=WEEKDAYS.index(settings.slack.export_weekday),
-                                  hours=hour, minutes=minute)
+    scheduled = until + timedelta(
+        days=WEEKDAYS.index(settings.slack.export_weekday), hours=hour, minutes=minute
+    )
     if now < scheduled:
         return None
     row = store.db.execute(
         "SELECT count(*) FROM exports WHERE since = ? AND until = ? AND uploaded_to IS NOT NULL",
-        [iso(since), iso(until)]).fetchone()
+        [iso(since), iso(until)],
+    ).fetchone()
     return None if row[0] else (since, until)
 
 
-def weekly_export_job(settings: Settings, store: Store, poster: Poster,
-                      now: datetime | None = None) -> Path | None:
+def weekly_export_job(
+    settings: Settings, store: Store, poster: Poster, now: datetime | None = None
+) -> Path | None:
     week = export_due(settings, store, now or utcnow())
     if week is None:
         return None
-    path, _ = export_range(settings, store, *week, to_slack=settings.slack.export_channel,
-                           poster=poster, companions=True)
+    path, _ = export_range(
+        settings,
+        store,
+        *week,
+        to_slack=settings.slack.export_channel,
+        poster=poster,
+        companions=True,
+    )
     return path
 
 
@@ -140,11 +166,16 @@ def notify_ops(settings: Settings, store: Store, poster: Poster) -> int:
         failing = int(row.get("consecutive_failures") or 0) >= settings.poll.failure_report_after
         if not (failing or row.get("gone")) or row.get("ops_notified"):
             continue
-        what = "is gone (HTTP 410); polling stopped" if row.get("gone") else (
-            f"has failed {row['consecutive_failures']} polls in a row")
-        text = (f":warning: Feed *{escape(row['name'])}* {what}. Last error: "
-                f"{escape(row.get('last_error') or 'none')} (since {row.get('last_success_at')"
-                f" or 'never'} without success)")
+        what = (
+            "is gone (HTTP 410); polling stopped"
+            if row.get("gone")
+            else (f"has failed {row['consecutive_failures']} polls in a row")
+        )
+        since = row.get("last_success_at") or "never"
+        text = (
+            f":warning: Feed *{escape(row['name'])}* {what}. Last error: "
+            f"{escape(row.get('last_error') or 'none')} (last success: {since})"
+        )
         if channel:
             try:
                 poster.post(channel, text, [])
@@ -164,8 +195,14 @@ def retention_job(settings: Settings, store: Store, now: datetime | None = None)
     return pruned
 
 
-def once(settings: Settings, store: Store, engine_for: Callable[[], Engine], poster: Poster,
-         all_feeds: bool = False, stop: threading.Event | None = None) -> RunReport:
+def once(
+    settings: Settings,
+    store: Store,
+    engine_for: Callable[[], Engine],
+    poster: Poster,
+    all_feeds: bool = False,
+    stop: threading.Event | None = None,
+) -> RunReport:
     report = run_cycle(settings, store, engine_for, poster, all_feeds=all_feeds, stop=stop)
     notify_ops(settings, store, poster)
     return report
@@ -179,11 +216,17 @@ def safe(name: str, fn: Callable[[], object]) -> Callable[[], None]:
             log.error("job failed job=%s error=%r", name, str(exc))
         except Exception:
             log.exception("job crashed job=%s", name)
+
     return run
 
 
-def run_forever(settings: Settings, store: Store, engine_for: Callable[[], Engine],
-                poster: Poster, stop: threading.Event) -> None:
+def run_forever(
+    settings: Settings,
+    store: Store,
+    engine_for: Callable[[], Engine],
+    poster: Poster,
+    stop: threading.Event,
+) -> None:
     """Poll on schedule until ``stop`` is set (SIGTERM/SIGINT set it)."""
     sched = schedule.Scheduler()
     poll_job = safe("poll", lambda: once(settings, store, engine_for, poster, stop=stop))

@@ -31,8 +31,9 @@ def setup_logging(level: str = "INFO", json_mode: bool = False) -> None:
     if json_mode:
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(KeyValueFormatter(
-            "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"))
+        handler.setFormatter(
+            KeyValueFormatter("%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
+        )
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -22,7 +22,8 @@ import httpx
 from .config import FeedConfig, Settings
 from .engine import Engine
 from .errors import DeliveryError, FeedError
-from .feeds import FetchResult, FetchState, ParsedFeed, fetch, normalize_link, parse
+from .feeds import ParsedFeed, normalize_link, parse
+from .fetch import FetchResult, FetchState, fetch, make_client
 from .models import Item
 from .slack import AlertView, Poster, format_alert
 from .store import Store, iso, matches_from_json, parse_iso, utcnow
@@ -82,7 +83,8 @@ class HostLimiter:
     def __init__(self, per_host: int) -> None:
         self._per_host = per_host
         self._sems: dict[str, threading.BoundedSemaphore] = defaultdict(
-            lambda: threading.BoundedSemaphore(self._per_host))
+            lambda: threading.BoundedSemaphore(self._per_host)
+        )
         self._lock = threading.Lock()
 
     def semaphore(self, url: str) -> threading.BoundedSemaphore:
@@ -91,16 +93,26 @@ class HostLimiter:
             return self._sems[host]
 
 
-def _fetch_and_parse(feed: FeedConfig, state: FetchState, settings: Settings,
-                     client: httpx.Client, limiter: HostLimiter) -> _Fetched:
+def _fetch_and_parse(
+    feed: FeedConfig,
+    state: FetchState,
+    settings: Settings,
+    client: httpx.Client,
+    limiter: HostLimiter,
+) -> _Fetched:
     with limiter.semaphore(feed.url):
         result = fetch(feed.url, state, settings.fetch, client)
     parsed = None
     error = None
     if result.body is not None and not result.error:
         try:
-            parsed = parse(result.body, feed.name, content_type=result.content_type,
-                           base_url=result.url, settings=settings.fetch)
+            parsed = parse(
+                result.body,
+                feed.name,
+                content_type=result.content_type,
+                base_url=result.url,
+                settings=settings.fetch,
+            )
         except FeedError as exc:
             error = exc.message
         except Exception as exc:  # hostile input must never stop the cycle
@@ -109,19 +121,24 @@ def _fetch_and_parse(feed: FeedConfig, state: FetchState, settings: Settings,
     return _Fetched(feed, result, parsed, error)
 
 
-def poll(settings: Settings, store: Store, engine_for: Callable[[], Engine],
-         feeds: Sequence[FeedConfig], now: datetime | None = None,
-         stop: threading.Event | None = None) -> list[FeedOutcome]:
+def poll(
+    settings: Settings,
+    store: Store,
+    engine_for: Callable[[], Engine],
+    feeds: Sequence[FeedConfig],
+    now: datetime | None = None,
+    stop: threading.Event | None = None,
+) -> list[FeedOutcome]:
     """Fetch the given feeds concurrently and record everything they bring."""
     now = now or utcnow()
     limiter = HostLimiter(settings.poll.per_host)
     outcomes: list[FeedOutcome] = []
-    timeout = httpx.Timeout(settings.fetch.total_timeout_s,
-                            connect=settings.fetch.connect_timeout_s)
-    limits = httpx.Limits(max_connections=settings.poll.max_workers * 2)
-    with httpx.Client(timeout=timeout, limits=limits, follow_redirects=False) as client, \
-            ThreadPoolExecutor(max_workers=settings.poll.max_workers,
-                               thread_name_prefix="fetch") as pool:
+    with (
+        make_client(settings.fetch) as client,
+        ThreadPoolExecutor(
+            max_workers=settings.poll.max_workers, thread_name_prefix="fetch"
+        ) as pool,
+    ):
         pending: set[Future[_Fetched]] = set()
         for feed in feeds:
             row = store.feed(feed.name)
@@ -140,8 +157,9 @@ def poll(settings: Settings, store: Store, engine_for: Callable[[], Engine],
     return outcomes
 
 
-def _next_poll(feed: FeedConfig, settings: Settings, failures: int, now: datetime,
-               retry_after_s: float | None) -> datetime:
+def _next_poll(
+    feed: FeedConfig, settings: Settings, failures: int, now: datetime, retry_after_s: float | None
+) -> datetime:
     minutes = float(feed.interval_minutes)
     if failures:
         minutes = min(minutes * 2 ** (failures - 1), float(settings.poll.backoff_max_minutes))
@@ -151,8 +169,13 @@ def _next_poll(feed: FeedConfig, settings: Settings, failures: int, now: datetim
     return at
 
 
-def record_feed(settings: Settings, store: Store, engine_for: Callable[[], Engine],
-                fetched: _Fetched, now: datetime) -> FeedOutcome:
+def record_feed(
+    settings: Settings,
+    store: Store,
+    engine_for: Callable[[], Engine],
+    fetched: _Fetched,
+    now: datetime,
+) -> FeedOutcome:
     """Record one feed's fetch and its new items. Feed state is saved in ``finally``."""
     feed, result = fetched.feed, fetched.result
     row = store.feed(feed.name)
@@ -161,8 +184,9 @@ def record_feed(settings: Settings, store: Store, engine_for: Callable[[], Engin
     first_poll = not row.get("first_polled_at")
     try:
         if error is None and fetched.parsed is not None:
-            new, alerts = _record_items(settings, store, engine_for, feed, fetched.parsed.items,
-                                        now, first_poll)
+            new, alerts = _record_items(
+                settings, store, engine_for, feed, fetched.parsed.items, now, first_poll
+            )
             outcome.new_items, outcome.alerts = new, alerts
     except Exception as exc:  # a bug or a locked database must not lose the feed state
         log.exception("recording items failed feed=%s", feed.name)
@@ -178,8 +202,13 @@ def record_feed(settings: Settings, store: Store, engine_for: Callable[[], Engin
         }
         if error:
             fields.update(last_error=error, last_error_at=iso(now))
-            log.warning("feed failed feed=%s status=%s failures=%d error=%r",
-                        feed.name, result.status, failures, error)
+            log.warning(
+                "feed failed feed=%s status=%s failures=%d error=%r",
+                feed.name,
+                result.status,
+                failures,
+                error,
+            )
         else:
             fields.update(last_success_at=iso(now), ops_notified=0)
             if result.etag or result.last_modified or not result.not_modified:
@@ -187,18 +216,29 @@ def record_feed(settings: Settings, store: Store, engine_for: Callable[[], Engin
             if first_poll:
                 fields["first_polled_at"] = iso(now)
             fields["items_seen"] = int(row.get("items_seen") or 0) + outcome.new_items
-            log.info("feed polled feed=%s status=%s new=%d alerts=%d not_modified=%s",
-                     feed.name, result.status, outcome.new_items, outcome.alerts,
-                     result.not_modified)
+            log.info(
+                "feed polled feed=%s status=%s new=%d alerts=%d not_modified=%s",
+                feed.name,
+                result.status,
+                outcome.new_items,
+                outcome.alerts,
+                result.not_modified,
+            )
         if result.gone:
             fields["gone"] = 1
         store.update_feed(feed.name, **fields)
     return outcome
 
 
-def _record_items(settings: Settings, store: Store, engine_for: Callable[[], Engine],
-                  feed: FeedConfig, items: Sequence[Item], now: datetime,
-                  first_poll: bool) -> tuple[int, int]:
+def _record_items(
+    settings: Settings,
+    store: Store,
+    engine_for: Callable[[], Engine],
+    feed: FeedConfig,
+    items: Sequence[Item],
+    now: datetime,
+    first_poll: bool,
+) -> tuple[int, int]:
     link_keys = [normalize_link(it.link) if it.link else None for it in items]
     known = store.known_items(items, link_keys)
     fresh = [(it, k) for it, k in zip(items, link_keys, strict=True) if it.item_id not in known]
@@ -255,23 +295,37 @@ def deliver_pending(store: Store, poster: Poster, limit: int = 1000) -> tuple[in
         except DeliveryError as exc:
             failed += 1
             store.mark_attempt_failed(row["id"], exc.message)
-            log.warning("delivery failed alert=%d channel=%s error=%r", row["id"],
-                        view.channel, exc.message)
+            log.warning(
+                "delivery failed alert=%d channel=%s error=%r", row["id"], view.channel, exc.message
+            )
             if failed >= MAX_FAILURES_PER_ROUND:
-                log.warning("stopping delivery round after %d failures; alerts stay pending",
-                            failed)
+                log.warning(
+                    "stopping delivery round after %d failures; alerts stay pending", failed
+                )
                 break
             continue
         store.mark_delivered(row["id"], view.channel, ts, utcnow())
         delivered += 1
-        log.info("alert delivered alert=%d rule=%s channel=%s ts=%s", row["id"], view.rule,
-                 view.channel, ts)
+        log.info(
+            "alert delivered alert=%d rule=%s channel=%s ts=%s",
+            row["id"],
+            view.rule,
+            view.channel,
+            ts,
+        )
     return delivered, failed
 
 
-def run_cycle(settings: Settings, store: Store, engine_for: Callable[[], Engine],
-              poster: Poster, *, now: datetime | None = None, all_feeds: bool = False,
-              stop: threading.Event | None = None) -> RunReport:
+def run_cycle(
+    settings: Settings,
+    store: Store,
+    engine_for: Callable[[], Engine],
+    poster: Poster,
+    *,
+    now: datetime | None = None,
+    all_feeds: bool = False,
+    stop: threading.Event | None = None,
+) -> RunReport:
     """Deliver what is pending, poll every due feed, deliver what the poll queued."""
     now = now or utcnow()
     report = RunReport()

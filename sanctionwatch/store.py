@@ -168,8 +168,12 @@ class Store:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000,
-                                   check_same_thread=False, isolation_level=None)
+            conn = sqlite3.connect(
+                str(self.path),
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                check_same_thread=False,
+                isolation_level=None,
+            )
             self.db = sqlite_utils.Database(conn)
             self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self.db.enable_wal()
@@ -235,8 +239,9 @@ class Store:
             for name, url in wanted.items():
                 row = db.execute("SELECT url FROM feeds WHERE name = ?", [name]).fetchone()
                 if row is None:
-                    db.execute("INSERT INTO feeds (name, url, active) VALUES (?, ?, 1)",
-                               [name, url])
+                    db.execute(
+                        "INSERT INTO feeds (name, url, active) VALUES (?, ?, 1)", [name, url]
+                    )
                 elif row[0] != url:  # a new URL is a new feed: reset its fetch state
                     db.execute(
                         "UPDATE feeds SET url = ?, active = 1, etag = NULL, last_modified = NULL,"
@@ -267,8 +272,12 @@ class Store:
         ids = [it.item_id for it in items]
         for chunk in _chunks(ids):
             marks = ",".join("?" * len(chunk))
-            known.update(r[0] for r in self.db.execute(
-                f"SELECT item_id FROM items WHERE item_id IN ({marks})", chunk))
+            known.update(
+                r[0]
+                for r in self.db.execute(
+                    f"SELECT item_id FROM items WHERE item_id IN ({marks})", chunk
+                )
+            )
         keyed = {k: it.item_id for it, k in zip(items, link_keys, strict=True) if k}
         for chunk in _chunks(list(keyed)):
             marks = ",".join("?" * len(chunk))
@@ -296,8 +305,18 @@ class Store:
         cur = db.execute(
             "INSERT OR IGNORE INTO items (item_id, feed, link_key, guid, title, link, summary,"
             " published_at, first_seen_at, match_count) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            [item.item_id, item.feed, link_key, item.guid, item.title, item.link,
-             item.text[:summary_chars], iso(item.published), iso(now), len(matches)],
+            [
+                item.item_id,
+                item.feed,
+                link_key,
+                item.guid,
+                item.title,
+                item.link,
+                item.text[:summary_chars],
+                iso(item.published),
+                iso(now),
+                len(matches),
+            ],
         )
         if cur.rowcount == 0:
             return []
@@ -305,17 +324,39 @@ class Store:
             db.conn.executemany(
                 "INSERT INTO matches (item_id, entity_id, entity, watchlist, alias, text, field,"
                 " start, [end], score, detail, type, tags) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [(item.item_id, m.entity_id, m.entity, m.watchlist, m.alias, m.text, m.field,
-                  m.start, m.end, m.score, m.detail, m.type, json.dumps(list(m.tags)))
-                 for m in matches],
+                [
+                    (
+                        item.item_id,
+                        m.entity_id,
+                        m.entity,
+                        m.watchlist,
+                        m.alias,
+                        m.text,
+                        m.field,
+                        m.start,
+                        m.end,
+                        m.score,
+                        m.detail,
+                        m.type,
+                        json.dumps(list(m.tags)),
+                    )
+                    for m in matches
+                ],
             )
         ids: list[int] = []
         for alert in alerts:
             cur = db.execute(
                 "INSERT OR IGNORE INTO alerts (item_id, rule, severity, channel, explanation,"
                 " matches, status, attempts, created_at) VALUES (?,?,?,?,?,?,'pending',0,?)",
-                [item.item_id, alert.rule, alert.severity, alert.channel, alert.explanation,
-                 matches_to_json(alert.matches), iso(now)],
+                [
+                    item.item_id,
+                    alert.rule,
+                    alert.severity,
+                    alert.channel,
+                    alert.explanation,
+                    matches_to_json(alert.matches),
+                    iso(now),
+                ],
             )
             if cur.rowcount and cur.lastrowid is not None:
                 ids.append(cur.lastrowid)
@@ -323,17 +364,25 @@ class Store:
 
     # ---- outbox -----------------------------------------------------------------------
     def pending_alerts(self, limit: int = 1000) -> list[dict[str, Any]]:
-        return list(self.db.query(
-            "SELECT * FROM alerts WHERE status = 'pending' ORDER BY id LIMIT ?", [limit]))
+        return list(
+            self.db.query(
+                "SELECT * FROM alerts WHERE status = 'pending' ORDER BY id LIMIT ?", [limit]
+            )
+        )
 
     def count_pending(self) -> int:
-        return int(self.db.execute(
-            "SELECT count(*) FROM alerts WHERE status = 'pending'").fetchone()[0])
+        return int(
+            self.db.execute("SELECT count(*) FROM alerts WHERE status = 'pending'").fetchone()[0]
+        )
 
     def alert_with_item(self, alert_id: int) -> dict[str, Any] | None:
-        rows = list(self.db.query(
-            "SELECT a.*, i.title, i.link, i.feed, i.published_at, i.summary FROM alerts a"
-            " JOIN items i ON i.item_id = a.item_id WHERE a.id = ?", [alert_id]))
+        rows = list(
+            self.db.query(
+                "SELECT a.*, i.title, i.link, i.feed, i.published_at, i.summary FROM alerts a"
+                " JOIN items i ON i.item_id = a.item_id WHERE a.id = ?",
+                [alert_id],
+            )
+        )
         return rows[0] if rows else None
 
     def mark_delivered(self, alert_id: int, slack_channel: str, ts: str, now: datetime) -> None:
@@ -346,7 +395,9 @@ class Store:
             db.execute(
                 "UPDATE feeds SET alerts = alerts + 1 WHERE name ="
                 " (SELECT i.feed FROM items i JOIN alerts a ON a.item_id = i.item_id"
-                " WHERE a.id = ?)", [alert_id])
+                " WHERE a.id = ?)",
+                [alert_id],
+            )
 
     def mark_attempt_failed(self, alert_id: int, error: str) -> None:
         self.db.execute(
@@ -356,18 +407,36 @@ class Store:
 
     # ---- export -----------------------------------------------------------------------
     def alerts_between(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
-        return list(self.db.query(
-            "SELECT a.*, i.title, i.link, i.feed, i.published_at FROM alerts a"
-            " JOIN items i ON i.item_id = a.item_id"
-            " WHERE a.created_at >= ? AND a.created_at < ? ORDER BY a.id",
-            [iso(since), iso(until)]))
+        return list(
+            self.db.query(
+                "SELECT a.*, i.title, i.link, i.feed, i.published_at FROM alerts a"
+                " JOIN items i ON i.item_id = a.item_id"
+                " WHERE a.created_at >= ? AND a.created_at < ? ORDER BY a.id",
+                [iso(since), iso(until)],
+            )
+        )
 
-    def record_export(self, since: datetime, until: datetime, path: Path, rows: int,
-                      uploaded_to: str | None, error: str | None, now: datetime) -> None:
-        self.db["exports"].insert({
-            "since": iso(since), "until": iso(until), "path": str(path), "rows": rows,
-            "created_at": iso(now), "uploaded_to": uploaded_to, "error": error,
-        })
+    def record_export(
+        self,
+        since: datetime,
+        until: datetime,
+        path: Path,
+        rows: int,
+        uploaded_to: str | None,
+        error: str | None,
+        now: datetime,
+    ) -> None:
+        self.db["exports"].insert(
+            {
+                "since": iso(since),
+                "until": iso(until),
+                "path": str(path),
+                "rows": rows,
+                "created_at": iso(now),
+                "uploaded_to": uploaded_to,
+                "error": error,
+            }
+        )
 
     def last_export(self) -> dict[str, Any] | None:
         rows = list(self.db.query("SELECT * FROM exports ORDER BY id DESC LIMIT 1"))
@@ -379,7 +448,9 @@ class Store:
         with self.transaction() as db:
             cur = db.execute(
                 "DELETE FROM items WHERE match_count = 0 AND first_seen_at < ? AND item_id NOT IN"
-                " (SELECT item_id FROM alerts)", [iso(older_than)])
+                " (SELECT item_id FROM alerts)",
+                [iso(older_than)],
+            )
         return cur.rowcount
 
 
@@ -397,4 +468,4 @@ def matches_from_json(text: str | None) -> tuple[Match, ...]:
 
 def _chunks(values: list[str]) -> Iterator[list[str]]:
     for i in range(0, len(values), SQL_CHUNK):
-        yield values[i:i + SQL_CHUNK]
+        yield values[i : i + SQL_CHUNK]

@@ -10,7 +10,9 @@ import pytest
 from sanctionwatch.cli import build_parser, main
 
 
-def _commands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+def _commands(
+    parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()
+) -> list[tuple[str, ...]]:
     found: list[tuple[str, ...]] = []
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
@@ -29,7 +31,9 @@ def test_expected_commands_exist() -> None:
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
-def test_every_command_has_help(command: tuple[str, ...], capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_command_has_help(
+    command: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main([*command, "--help"], out=io.StringIO())
     assert exit_info.value.code == 0

@@ -26,7 +26,9 @@ def test_builtin_defaults_poll_the_demo_feed(tmp_path: Path) -> None:
 
 
 def test_full_config_and_relative_paths(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 database = "data/sw.db"
 watchlists = "wl"
 backfill_days = 5
@@ -43,7 +45,8 @@ interval_minutes = 5
 [[feeds]]
 name = "Remote"
 url = "https://example.org/rss"
-""")
+""",
+    )
     s = load_settings(str(path), env={"SLACK_BOT_TOKEN": "xoxb-1"}, cwd=Path("/"))
     assert s.database == tmp_path / "data/sw.db"
     assert s.watchlists == tmp_path / "wl"
@@ -64,7 +67,7 @@ def test_env_overrides_api_url_and_finds_config(tmp_path: Path) -> None:
 
 
 def test_cwd_config_is_found(tmp_path: Path) -> None:
-    (tmp_path / "sanctionwatch.toml").write_text('backfill_days = 1\n', encoding="utf-8")
+    (tmp_path / "sanctionwatch.toml").write_text("backfill_days = 1\n", encoding="utf-8")
     assert load_settings(None, env={}, cwd=tmp_path).backfill_days == 1
 
 
@@ -79,7 +82,10 @@ def test_cwd_config_is_found(tmp_path: Path) -> None:
         ("[slack]\nexport_time = '25:00'\n", "slack.export_time"),
         ("[slack]\napi_url = 'ftp://x'\n", "slack.api_url"),
         ("[[feeds]]\nname = 'A'\n", "missing key 'url'"),
-        ("[[feeds]]\nname = 'A'\nurl = 'x.xml'\nintervall = 3\n", "unknown key 'feeds[1].intervall'"),
+        (
+            "[[feeds]]\nname = 'A'\nurl = 'x.xml'\nintervall = 3\n",
+            "unknown key 'feeds[1].intervall'",
+        ),
         ("[[feeds]]\nname='A'\nurl='a'\n[[feeds]]\nname='A'\nurl='b'\n", "duplicate feed name"),
         ("[[feeds]]\nname='A'\nurl='gopher://x'\n", "feeds[1].url"),
         ("[fetch]\nmax_bytes = 0\n", "'max_bytes' must be greater than 0"),

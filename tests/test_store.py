@@ -15,22 +15,40 @@ NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
 
 def item(n: int, link: str | None = None, feed: str = "A") -> Item:
-    return Item(item_id=f"guid:{feed}-{n}", feed=feed, title=f"title {n}", text="body " * 50,
-                link=link, published=NOW - timedelta(hours=n))
+    return Item(
+        item_id=f"guid:{feed}-{n}",
+        feed=feed,
+        title=f"title {n}",
+        text="body " * 50,
+        link=link,
+        published=NOW - timedelta(hours=n),
+    )
 
 
 def match() -> Match:
-    return Match(entity_id="dprk:north-korea", entity="North Korea", watchlist="dprk",
-                 alias="КНДР", text="КНДР", field="title", start=0, end=4, score=100.0,
-                 detail="exact", type="country", tags=("dprk",), token_start=0, token_end=1)
+    return Match(
+        entity_id="dprk:north-korea",
+        entity="North Korea",
+        watchlist="dprk",
+        alias="КНДР",
+        text="КНДР",
+        field="title",
+        start=0,
+        end=4,
+        score=100.0,
+        detail="exact",
+        type="country",
+        tags=("dprk",),
+        token_start=0,
+        token_end=1,
+    )
 
 
 def test_schema_wal_and_reopen(tmp_path: Path) -> None:
     path = tmp_path / "sw.db"
     store = Store(path)
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert {"feeds", "items", "matches", "alerts", "exports", "meta"} <= set(
-        store.db.table_names())
+    assert {"feeds", "items", "matches", "alerts", "exports", "meta"} <= set(store.db.table_names())
     assert store.get_meta("schema_version") == "1"
     store.close()
     again = Store(path)  # migrations are idempotent
@@ -80,8 +98,9 @@ def test_known_items_by_id_and_by_link(tmp_path: Path) -> None:
         store.record_item(db, item(1, "https://e.org/x"), "https://e.org/x", [], [], NOW)
     other_feed_same_link = item(7, "https://e.org/x", feed="B")
     unseen = item(8, "https://e.org/y", feed="B")
-    known = store.known_items([item(1), other_feed_same_link, unseen],
-                              [None, "https://e.org/x", "https://e.org/y"])
+    known = store.known_items(
+        [item(1), other_feed_same_link, unseen], [None, "https://e.org/x", "https://e.org/y"]
+    )
     assert known == {"guid:A-1", "guid:B-7"}
 
 
@@ -126,7 +145,7 @@ def test_matches_json_roundtrip_unicode() -> None:
 def test_concurrent_writer_waits_not_fails(tmp_path: Path) -> None:
     path = tmp_path / "sw.db"
     store = Store(path)
-    other = sqlite3.connect(str(path), timeout=5)
+    other = sqlite3.connect(str(path), timeout=5, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")
     other.execute("INSERT INTO meta (key, value) VALUES ('x', '1')")
     import threading
