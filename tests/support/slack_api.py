@@ -77,6 +77,7 @@ TEAM_ID = "T0TESTTEAM"
 # First message ts handed out; later ones step by 100 microseconds, like "1700000000.000100".
 TS_BASE_SECONDS = 1_700_000_000
 TS_STEP_MICROS = 100
+SHUTDOWN_POLL_S = 0.02  # serve_forever poll; shutdown() waits up to this long
 _CHANNEL_ID_RE = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _JSON_FORM_FIELDS = ("blocks", "attachments", "files", "metadata")
 
@@ -143,7 +144,10 @@ class SlackApiStub:
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="slack-api-stub", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": SHUTDOWN_POLL_S},
+            name="slack-api-stub",
+            daemon=True,
         )
         self._thread.start()
         log.debug("slack stub started port=%s", self.port)
