@@ -311,23 +311,46 @@ def _order(m: Match) -> tuple[int, int, float]:
     return (0 if m.field == "title" else 1, m.start, -m.score)
 
 
-def _best_window(slots: list[list[Match]]) -> tuple[int, list[Match]] | None:
-    """Smallest word span covering one match per slot, all in one field. None: impossible."""
+def _window(per_slot: list[list[Match]]) -> tuple[int, list[Match]] | None:
+    """Smallest word span covering one match per slot (all matches from one field)."""
     best: tuple[int, list[Match]] | None = None
-    fields = set.intersection(*({m.field for m in slot} for slot in slots))
-    for fld in sorted(fields):
-        per_slot = [[m for m in slot if m.field == fld] for slot in slots]
-        for left in sorted({m.token_start for slot in per_slot for m in slot}):
-            chosen: list[Match] = []
-            for slot in per_slot:
-                after = [m for m in slot if m.token_start >= left]
-                if not after:
-                    break
-                chosen.append(min(after, key=lambda m: (m.token_end, -m.score)))
-            else:
-                span = max(m.token_end for m in chosen) - min(m.token_start for m in chosen)
-                if best is None or span < best[0]:
-                    best = (span, chosen)
+    for left in sorted({m.token_start for slot in per_slot for m in slot}):
+        chosen: list[Match] = []
+        for slot in per_slot:
+            after = [m for m in slot if m.token_start >= left]
+            if not after:
+                break
+            chosen.append(min(after, key=lambda m: (m.token_end, -m.score)))
+        else:
+            span = max(m.token_end for m in chosen) - min(m.token_start for m in chosen)
+            if best is None or span < best[0]:
+                best = (span, chosen)
+    return best
+
+
+def _best_window(slots: list[list[Match]]) -> tuple[int, list[Match], str] | None:
+    """Smallest span covering one match per slot, as (span, matches, field); None: impossible.
+
+    Matches count as near each other only within one field. A title match states what the
+    whole item is about, so it also counts as near every word of the text: a slot met in the
+    title is satisfied for a text window too.
+    """
+    best: tuple[int, list[Match], str] | None = None
+    fields = sorted({m.field for slot in slots for m in slot}, key=lambda f: f != "title")
+    for fld in fields:
+        in_field = [[m for m in slot if m.field == fld] for slot in slots]
+        from_title: list[Match] = []
+        if fld != "title":
+            titled = [[m for m in slot if m.field == "title"] for slot in slots]
+            if all(titled):
+                continue  # the title-only window already covers this case
+            from_title = [max(t, key=lambda m: m.score) for t in titled if t]
+            in_field = [s for s, t in zip(in_field, titled, strict=True) if not t]
+        if not all(in_field):
+            continue
+        found = _window(in_field)
+        if found is not None and (best is None or found[0] < best[0]):
+            best = (found[0], from_title + found[1], fld)
     return best
 
 
@@ -372,7 +395,7 @@ def _outcome(rule: Rule, matches: Sequence[Match], default_channel: str) -> Rule
     if unmet is not None:
         return RuleOutcome(rule.name, False, unmet, tuple(details))
 
-    slots = [h for h in all_hits] + ([any_hits] if rule.any else [])
+    slots = list(all_hits) + ([any_hits] if rule.any else [])
     if rule.within_words is not None:
         window = _best_window(slots)
         if window is None:
@@ -380,14 +403,14 @@ def _outcome(rule: Rule, matches: Sequence[Match], default_channel: str) -> Rule
                 f"within_words {rule.within_words}: the clauses are only met in different fields"
             )
             return RuleOutcome(rule.name, False, reason, tuple(details))
-        span, fired_by = window
+        span, fired_by, fld = window
         if span > rule.within_words:
             reason = (
                 f"within_words {rule.within_words}: the closest set of matches spans {span} words "
-                f"({fired_by[0].field})"
+                f"({fld})"
             )
             return RuleOutcome(rule.name, False, reason, tuple(details))
-        proximity = f"; within {span} words in the {fired_by[0].field}"
+        proximity = f"; within {span} words in the {fld}"
     else:
         fired_by = [m for slot in slots for m in slot]
         proximity = ""
