@@ -285,12 +285,18 @@ def format_alert(view: AlertView) -> tuple[str, list[dict]]:
 
 
 # Delivery classes live in their own module (size); re-exported for the documented import path.
-from sanctionwatch.slack_post import DryRunPoster, Poster, SlackPoster  # noqa: E402
+from sanctionwatch.slack_post import (  # noqa: E402
+    DryRunPoster,
+    Poster,
+    SlackDeliveryError,
+    SlackPoster,
+)
 
 __all__ = [
     "AlertView",
     "DryRunPoster",
     "Poster",
+    "SlackDeliveryError",
     "SlackPoster",
     "escape",
     "format_alert",

@@ -3,7 +3,9 @@
 Retries are slack-sdk's own RetryHandlers, tuned: short exponential backoff for 5xx and
 connection errors, and a rate-limit handler that honours ``Retry-After`` only up to a cap. A
 longer wait is not slept through: the call fails at once with a retryable ``DeliveryError`` and
-the alert stays in the outbox for the next run.
+the alert stays in the outbox for the next run. A read timeout is not retried on the spot (Slack
+may have posted the message already; a blind retry would post it twice): it surfaces as a
+retryable ``DeliveryError`` and the outbox decides.
 
 Channels: ``post`` accepts ``#name``, ``name`` or an id (Slack resolves it). ``update`` and
 ``upload_file`` need the channel id; names are resolved from the ids seen in earlier

@@ -10,7 +10,7 @@ import pytest
 from slack_sdk import WebClient
 
 from sanctionwatch.errors import DeliveryError
-from sanctionwatch.slack import SlackPoster, format_alert
+from sanctionwatch.slack import Poster, SlackPoster, format_alert
 from sanctionwatch.slack_post import SlackDeliveryError
 from tests.support import slack_api as slack_support
 from tests.support.slack_api import TEST_TOKEN, SlackApiStub
@@ -24,7 +24,9 @@ FAST_BACKOFF_S = 0.01  # keep retry tests quick; the retry logic is the same
 
 def poster(stub: SlackApiStub, **kw: float) -> SlackPoster:
     kw.setdefault("backoff_s", FAST_BACKOFF_S)
-    return SlackPoster(TEST_TOKEN, stub.base_url, **kw)  # type: ignore[arg-type]
+    p: Poster = SlackPoster(TEST_TOKEN, stub.base_url, **kw)  # type: ignore[arg-type]
+    assert isinstance(p, SlackPoster)
+    return p
 
 
 def test_post_returns_ts_and_sends_blocks_with_token(slack_api: SlackApiStub) -> None:

@@ -17,6 +17,7 @@ from sanctionwatch.slack import (
     MAX_SECTION_TEXT,
     AlertView,
     DryRunPoster,
+    Poster,
     escape,
     escape_fit,
     format_alert,
@@ -322,7 +323,8 @@ def test_many_matches_split_into_several_sections_before_summarising() -> None:
 def test_dry_run_prints_readable_alert() -> None:
     out = io.StringIO()
     fallback, blocks = format_alert(make_view(title="Kim & Putin <meet>\x1b[31m"))
-    ts = DryRunPoster(out).post("#sanctions-alerts", fallback, blocks)
+    dry: Poster = DryRunPoster(out)  # mypy checks the Protocol
+    ts = dry.post("#sanctions-alerts", fallback, blocks)
     text = out.getvalue()
     assert ts
     assert "CRITICAL · dprk-russia-arms" in text
