@@ -56,6 +56,8 @@ TEXT_COLUMNS = frozenset(
         "disposition_by",
     }
 )
+# Timestamp columns: ISO strings are parsed and rewritten as UTC "…Z" like datetimes.
+TIME_COLUMNS = frozenset({"detected_at", "published_at", "disposition_at"})
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 ENCODING = "utf-8-sig"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -66,8 +68,8 @@ class ExportRow:
     """One alert as a CSV row; fields in EXPORT_COLUMNS order."""
 
     alert_id: int
-    detected_at: datetime
-    published_at: datetime | None
+    detected_at: datetime | str  # datetimes, or ISO 8601 strings as stored (normalised on write)
+    published_at: datetime | str | None
     feed: str
     title: str
     link: str | None
@@ -75,10 +77,10 @@ class ExportRow:
     severity: str
     channel: str
     entities: str  # format_entities(matches)
-    delivered: bool | datetime | None  # True/False, or when it was delivered
+    delivered: bool | str | datetime | None  # True/False ("yes"/"no"), or when delivered
     disposition: str | None = None
     disposition_by: str | None = None
-    disposition_at: datetime | None = None
+    disposition_at: datetime | str | None = None
 
 
 def inert(value: str) -> str:
@@ -114,10 +116,16 @@ def format_entities(matches: Iterable[Match]) -> str:
     return "; ".join(f"{names[k]} [{k[1]}] {format_score(s)}" for k, s in best.items())
 
 
-def _cell(value: Any, *, text: bool) -> str:
-    """One value as cell text; ``text`` cells are made inert."""
+def _cell(value: Any, *, text: bool, time: bool = False) -> str:
+    """One value as cell text; ``text`` cells are made inert; ``time`` cells given as ISO
+    strings are normalised to UTC (anything unparseable is kept, made inert, as text)."""
     if value is None:
         return ""
+    if time and isinstance(value, str) and value:
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            text = True
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, datetime):
@@ -152,7 +160,11 @@ def write_csv(rows: Iterable[ExportRow], path: Path) -> int:
     def cells() -> Iterable[list[str]]:
         for row in rows:
             yield [
-                _cell(getattr(row, column), text=column in TEXT_COLUMNS)
+                _cell(
+                    getattr(row, column),
+                    text=column in TEXT_COLUMNS,
+                    time=column in TIME_COLUMNS,
+                )
                 for column in EXPORT_COLUMNS
             ]
 

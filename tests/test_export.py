@@ -150,6 +150,30 @@ def test_overwrites_atomically_and_leaves_no_temp_files(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["weekly.csv"]
 
 
+def test_iso_strings_from_the_store_are_normalised(tmp_path: Path) -> None:
+    path = tmp_path / "strings.csv"
+    write_csv(
+        [
+            row(
+                detected_at="2026-11-28T10:00:00+00:00",
+                published_at="2026-11-28T19:00:00+09:00",
+                disposition_at="",
+                delivered="yes",
+            ),
+            row(detected_at="-not a date", published_at=None, delivered="no"),
+        ],
+        path,
+    )
+    header, first, second = read(path)
+    got = dict(zip(header, first, strict=True))
+    assert got["detected_at"] == "2026-11-28T10:00:00Z"
+    assert got["published_at"] == "2026-11-28T10:00:00Z"
+    assert got["disposition_at"] == "" and got["delivered"] == "yes"
+    got2 = dict(zip(header, second, strict=True))
+    assert got2["detected_at"] == "'-not a date"  # unparseable: kept as (inert) text
+    assert got2["delivered"] == "no"
+
+
 def test_nul_characters_are_dropped(tmp_path: Path) -> None:
     path = tmp_path / "nul.csv"
     write_csv([row(title="a\x00b")], path)
