@@ -155,6 +155,8 @@ def parse_rule(raw: Any, where: str, file: str) -> Rule:
         raise RuleError(
             f"{where}: a rule must be a mapping, got {raw!r}", hint="see rules/README.md"
         )
+    if isinstance(raw.get("name"), str) and raw["name"].strip():
+        where = f"{where} ('{raw['name'].strip()}')"
     for key in raw:
         if key not in RULE_KEYS:
             raise RuleError(
@@ -163,7 +165,6 @@ def parse_rule(raw: Any, where: str, file: str) -> Rule:
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         raise RuleError(f"{where}: missing 'name'", hint="every rule needs a unique name")
-    where = f"{where} ('{name}')"
     severity = raw.get("severity", DEFAULT_SEVERITY)
     if severity not in SEVERITIES:
         raise RuleError(

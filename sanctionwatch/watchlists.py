@@ -131,6 +131,8 @@ def _parse_entry(raw: Any, where: str, list_name: str, file_source: str) -> Entr
             f"{where}: an entry must be a mapping with name/type/..., got {raw!r}",
             hint="start each entry with '- name: ...' and indent its other keys",
         )
+    if isinstance(raw.get("name"), str) and raw["name"].strip():
+        where = f"{where} ('{raw['name'].strip()}')"
     unknown = sorted(str(k) for k in raw if k not in ENTRY_KEYS)
     if unknown:
         raise WatchlistError(
@@ -141,7 +143,6 @@ def _parse_entry(raw: Any, where: str, list_name: str, file_source: str) -> Entr
         if key not in raw or raw[key] is None or raw[key] == "":
             raise WatchlistError(f"{where}: missing '{key}'", hint=f"every entry needs a {key}")
     name = _text(raw["name"], where, "name")
-    where = f"{where} ('{name}')"
     etype = _text(raw["type"], where, "type")
     if etype not in ENTRY_TYPES:
         raise WatchlistError(
