@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 # Dates more than this far ahead of now are treated as bogus and dropped (published=None):
 # clamping to "now" would make a wrong date look trustworthy.
 FUTURE_TOLERANCE = timedelta(days=1)
+# HTML longer than this many times the text cap is cut before extraction (markup is bulky,
+# and 8 characters of HTML per character of text kept is ample for news summaries).
+HTML_INPUT_FACTOR = 8
 # Identities longer than this are hashed, so database keys stay small.
 MAX_ID_CHARS = 512
 MAX_LINK_CHARS = 4096
@@ -104,7 +107,15 @@ def parse(
     headers = {"content-type": content_type or "application/xml"}
     if base_url:
         headers["content-location"] = base_url
-    parsed = feedparser.parse(io.BytesIO(data), response_headers=headers)
+    # We reduce every text to plain text ourselves (html_to_text drops all markup and
+    # script/style content), so feedparser's HTML sanitiser and its rewriting of relative URIs
+    # inside HTML add nothing but time (they were ~75% of parse time on HTML-heavy feeds).
+    parsed = feedparser.parse(
+        io.BytesIO(data),
+        response_headers=headers,
+        sanitize_html=False,
+        resolve_relative_uris=False,
+    )
     if not parsed.entries and not parsed.get("version"):
         raise _not_a_feed(feed_name, data, content_type, parsed)
     if parsed.get("bozo"):
@@ -281,7 +292,7 @@ def _items(
         published = _published(entry)
         if published is not None and published > now + FUTURE_TOLERANCE:
             published, future = None, future + 1
-        raw_date = entry.get("published") or entry.get("updated")
+        raw_date = dict.get(entry, "published") or dict.get(entry, "updated")
         item_id = item_identity(guid, link, title or text[:MAX_ID_CHARS], raw_date)
         if item_id in seen:
             duplicates += 1
@@ -314,13 +325,16 @@ def _plain(detail: Any, fallback: Any, cap: int) -> str:
     value = str(value)
     kind = str(detail.get("type") or "") if detail else ""
     if "html" in kind or _TAGLIKE.search(value):
+        value = value[: cap * HTML_INPUT_FACTOR]
+        if value.rfind("<") > value.rfind(">"):  # drop a tag cut in half by the slice
+            value = value[: value.rfind("<")]
         value = html_to_text(value)
     return _cap(_clean(value), cap)
 
 
 def _published(entry: Any) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        parsed = entry.get(key)
+        parsed = dict.get(entry, key)  # plain dict access: no feedparser key aliasing
         if parsed:
             try:
                 return datetime.fromtimestamp(calendar.timegm(parsed), UTC)

@@ -9,19 +9,13 @@ import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 from sanctionwatch.feeds import FetchSettings, FetchState, fetch, make_client
 from sanctionwatch.fetch import DEFAULT_USER_AGENT, parse_retry_after
-
-if TYPE_CHECKING:
-    from tests.support.feedserver import FeedServer
-
-# registers the feed_server fixture
-pytest_plugins = ["tests.support.feedserver"]
+from tests.support.feedserver import FeedServer  # fixture feed_server: conftest.py
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
 GOOD_RSS = (FIXTURES / "good.rss").read_bytes()
