@@ -74,10 +74,13 @@ def test_billion_laughs_is_not_expanded(variant: str) -> None:
 
 
 def test_quadratic_blowup_is_not_expanded() -> None:
+    # A "safe" entity (plain text, no references) declared on its own line survives
+    # feedparser's own DOCTYPE filtering and would be expanded at every reference:
+    # unprotected, this 200 KB document becomes 100 MB of text (measured: 1.6 s, 150+ MiB).
     value = "A" * 100_000
-    refs = "&big;" * 5_000  # expanded: 500 MB of text
+    refs = "&big;" * 1_000
     body = (
-        f'<?xml version="1.0"?>\n<!DOCTYPE rss [<!ENTITY big "{value}">]>\n'
+        f'<?xml version="1.0"?>\n<!DOCTYPE rss [\n<!ENTITY big "{value}">\n]>\n'
         f'<rss version="2.0"><channel><title>Q</title><item><title>q</title>'
         f"<description>{refs}</description></item></channel></rss>"
     ).encode()
