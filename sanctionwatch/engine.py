@@ -13,9 +13,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import sqlite_utils
+
+from . import liststore
 from .matcher import Matcher
 from .models import Alert, Entry, Match, Rule
 from .rules import evaluate, load_rules
+from .store import register_migration
 from .watchlists import load_watchlists
 
 log = logging.getLogger(__name__)
@@ -96,3 +100,25 @@ class EngineCache:
                     len(self._engine.matcher),
                 )
             return self._engine
+
+
+def _imported_fingerprint(db: object) -> str:
+    """Changes whenever an official list is (re)imported: names and version counters."""
+    assert isinstance(db, sqlite_utils.Database)
+    if "imported_lists" not in db.table_names():
+        return ""
+    row = db.execute(
+        "SELECT group_concat(name || ':' || version, ',') FROM imported_lists"
+    ).fetchone()
+    return str(row[0] or "")
+
+
+def _imported_load(db: object) -> list[Entry]:
+    assert isinstance(db, sqlite_utils.Database)
+    if "imported_lists" not in db.table_names():
+        return []
+    return liststore.load_imported(db)
+
+
+register_migration("imported_lists", liststore.ensure_schema)
+register_entry_source("imported", _imported_fingerprint, _imported_load)

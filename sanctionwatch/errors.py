@@ -48,6 +48,8 @@ class ImportFormatError(SanctionwatchError):
 class DeliveryError(SanctionwatchError):
     """Slack refused or failed a call; the alert stays pending in the outbox."""
 
+    retryable: bool = True  # False when retrying cannot help (channel_not_found, invalid_auth)
+
 
 class LockError(SanctionwatchError):
     """Another process holds the run lock on this database."""
