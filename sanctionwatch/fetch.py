@@ -44,8 +44,6 @@ ACCEPT_ENCODING = "gzip, deflate"
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
-# Raw bytes read per step from the socket / a local file; small enough to keep checks frequent.
-RAW_CHUNK_BYTES = 64 * 1024
 MIB = 1024 * 1024
 
 # Deadline (time.monotonic() value) of the fetch running in this thread/context, read by
@@ -81,7 +79,9 @@ class FetchState:
 @dataclass(frozen=True)
 class FetchResult:
     url: str  # the URL finally fetched (after redirects); the path for local files
-    status: int | None  # HTTP status; None for transport failures; 200 for local files
+    status: (
+        int | None
+    )  # HTTP status; None for transport failures; local files: 200 (304 if unchanged)
     body: bytes | None  # None on 304 or failure
     content_type: str | None
     etag: str | None
@@ -313,8 +313,13 @@ def _fetch_http(
         return _failure(current, _timeout_message(exc, settings, deadline), started)
     except httpx.TransportError as exc:
         return _failure(current, _transport_message(exc, current), started)
-    except httpx.HTTPError as exc:  # e.g. invalid URL built from a Location header
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:  # e.g. a malformed Location header
         return _failure(current, f"HTTP error: {_one_line(exc)}", started)
+    except Exception as exc:  # never let one feed's oddity escape into the poll loop
+        log.exception("unexpected fetch failure url=%s", current)
+        return _failure(
+            current, f"unexpected error: {type(exc).__name__}: {_one_line(exc)}", started
+        )
     finally:
         _deadline.reset(token)
         if own_client:
@@ -416,7 +421,7 @@ def _decoded_chunks(response: httpx.Response, encoding: str, limit: int) -> Iter
     compression bomb cannot expand to ~1000x its size in memory before we count it.
     """
     if encoding in ("", "identity"):
-        yield from response.iter_raw(RAW_CHUNK_BYTES)
+        yield from response.iter_raw()
         return
     if encoding in ("gzip", "x-gzip"):
         decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -426,7 +431,7 @@ def _decoded_chunks(response: httpx.Response, encoding: str, limit: int) -> Iter
         raise _FetchFailed(f"unsupported Content-Encoding '{encoding[:40]}'", response.status_code)
     produced = 0
     first = True
-    for raw in response.iter_raw(RAW_CHUNK_BYTES):
+    for raw in response.iter_raw():
         if first and encoding == "deflate" and raw:
             first = False
             try:  # some servers send raw deflate without the zlib header

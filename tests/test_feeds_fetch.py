@@ -277,3 +277,18 @@ def test_fetch_accepts_a_plain_httpx_client(feed_server: FeedServer) -> None:
     with httpx.Client() as client:
         result = fetch(url, FetchState(), FAST, client=client)
     assert result.error is None and result.body == GOOD_RSS
+
+
+def test_malformed_redirect_location_is_an_error_not_an_exception(feed_server: FeedServer) -> None:
+    url = feed_server.add("/bad", status=302, redirect_to="http://[not-a-host/feed")
+    result = fetch(url, FetchState(), FAST)
+    assert result.body is None and result.error is not None and result.status is None
+
+
+def test_plain_client_still_enforces_deadline_on_trickled_body(feed_server: FeedServer) -> None:
+    url = feed_server.add("/trickle", body=GOOD_RSS, trickle_s=0.02, trickle_bytes=1)
+    started = time.monotonic()
+    with httpx.Client() as client:
+        result = fetch(url, FetchState(), FetchSettings(total_timeout_s=1.0), client=client)
+    assert result.error == "timed out after 1s (total)"
+    assert time.monotonic() - started < 1.0 + DEADLINE_SLACK_S
