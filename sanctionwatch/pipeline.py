@@ -13,7 +13,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -230,6 +230,15 @@ def record_feed(
     return outcome
 
 
+def scoped(item: Item) -> Item:
+    """Make an item id global: a link is the same story everywhere, but a plain guid or a
+    title hash only identifies an item within its own feed ("1" in two feeds is two items)."""
+    if item.item_id.startswith("link:"):
+        return item
+    kind, _, rest = item.item_id.partition(":")
+    return replace(item, item_id=f"{kind}:{item.feed}|{rest}")
+
+
 def _record_items(
     settings: Settings,
     store: Store,
@@ -239,6 +248,7 @@ def _record_items(
     now: datetime,
     first_poll: bool,
 ) -> tuple[int, int]:
+    items = [scoped(it) for it in items]
     link_keys = [normalize_link(it.link) if it.link else None for it in items]
     known = store.known_items(items, link_keys)
     fresh = [(it, k) for it, k in zip(items, link_keys, strict=True) if it.item_id not in known]
