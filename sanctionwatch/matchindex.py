@@ -1,0 +1,279 @@
+"""The name index behind ``Matcher``: how names are stored, looked up and verified.
+
+Layout (all plain dicts and lists so it pickles and loads fast):
+
+* ``singles[key]``: ids of one-token names whose token has that lookup key.
+* ``pairs[key1][key2]``: ids of longer names by their first two tokens.
+* ``deletes[d]``: index words (first/second tokens of fuzzy-eligible names) that equal
+  ``d`` or become ``d`` when one letter is removed. Looking up a text word and each of
+  its one-letter deletions finds every index word within one edit (substitution,
+  insertion, deletion or transposition) in O(word length) look-ups
+  (the symmetric-delete method).
+
+A lookup key is the token's ``block`` (``normalize.Analysed``): the romanisation key, or
+for Cyrillic words the stem's key. A text token is looked up under its key, its block and
+its fuzzy neighbours; every candidate is then verified token by token.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Iterable
+from typing import NamedTuple
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
+
+from .models import Entry
+from .normalize import Analysed, TextTokens, analyse_text, variant_key
+
+log = logging.getLogger(__name__)
+
+# Tokens shorter than this match only exactly (or by a romanisation key): "Il" vs "Un",
+# "Iran" vs "Iraq", "Kim" vs "Kin" differ by one letter and are different names.
+FUZZY_MIN_LEN = 5
+# Edits allowed between an alias token and a text token (Levenshtein, on the keys), by
+# alias token length: one typo in 5-8 letters ("Lukashenka"/"Lukashenko" is a variant
+# too), two in 9+ ("Rosoboronexport"/"Rosoboronexprot"). "North"/"South" (2 edits in 5)
+# and "Shoigu"/"Shogun" stay apart.
+LONG_TOKEN_LEN = 9
+EDITS_SHORT, EDITS_LONG = 1, 2
+# Token scores. Deterministic normalisations (romanisation table, Russian case endings)
+# score above every fuzzy hit; a fuzzy token scores its rapidfuzz ratio, capped so that
+# it never outranks a deterministic one.
+VARIANT_SCORE = 97.0
+INFLECTED_SCORE = 95.0
+FUZZY_MAX_SCORE = 92.0
+# The fuzzy-neighbour cache is per process; cleared when it reaches this many words.
+_LOOKUP_CACHE_MAX = 200_000
+# Names with more tokens than this get no glued variants (keeps the index small).
+_GLUE_MAX_TOKENS = 4
+# Name parts this short are glued to their neighbour as an extra variant: Korean given
+# names are written "Jong Un", "Jong-un" and "Jongun"; "KN-23" is also "KN23".
+_GLUE_PART_LEN = 4
+
+
+class EntityRef(NamedTuple):
+    id: str
+    name: str
+    list: str
+    type: str
+    tags: tuple[str, ...]
+    strict: bool
+
+
+class Step(NamedTuple):
+    """How one alias token met the text."""
+
+    how: str  # exact / transliterated / variant / inflected / fuzzy
+    score: float
+    first: int  # text token range [first, last)
+    last: int
+    edits: int
+
+
+class Candidate(NamedTuple):
+    name_id: int
+    entity: int
+    start_tok: int
+    end_tok: int
+    score: float
+    steps: tuple[Step, ...]
+
+
+def fuzzy_eligible(a: Analysed) -> bool:
+    return not (a.exact_only or a.syllabic) and len(a.block) >= FUZZY_MIN_LEN
+
+
+def edit_budget(length: int) -> int:
+    return EDITS_LONG if length >= LONG_TOKEN_LEN else EDITS_SHORT
+
+
+def _deletions(word: str) -> list[str]:
+    return [word[:i] + word[i + 1 :] for i in range(len(word))]
+
+
+@functools.lru_cache(maxsize=16_384)
+def glue(a: Analysed, b: Analysed) -> Analysed:
+    """Two tokens written as one: ("jong", "un") → "jongun"."""
+    norm = a.norm + b.norm
+    key = variant_key(norm)
+    exact = a.exact_only or b.exact_only
+    return Analysed(norm, key, key, exact, False, a.cyrillic or b.cyrillic)
+
+
+def compare_tokens(a: Analysed, t: Analysed, strict: bool = False) -> Step | None:
+    """Does text token ``t`` match alias token ``a``? Returns how, or None."""
+    if a.syllabic != t.syllabic:
+        return None
+    if a.norm == t.norm:
+        return Step("exact" if a.cyrillic == t.cyrillic else "transliterated", 100.0, 0, 0, 0)
+    if strict or a.exact_only:
+        return None  # strict entries, acronyms and numbers: identical normalised form only
+    same_script = a.cyrillic == t.cyrillic
+    if a.key == t.key:
+        return Step("variant" if same_script else "transliterated", VARIANT_SCORE, 0, 0, 0)
+    if (a.cyrillic or t.cyrillic) and (a.block == t.block or a.block == t.key or a.key == t.block):
+        return Step("inflected", INFLECTED_SCORE, 0, 0, 0)
+    if not fuzzy_eligible(a) or len(t.block) < FUZZY_MIN_LEN or not t.norm.isalpha():
+        return None
+    if a.block[0] != t.block[0]:
+        return None  # a misspelt first letter is rare; a different one is another name
+    budget = edit_budget(len(a.block))
+    edits = Levenshtein.distance(a.block, t.block, score_cutoff=budget)
+    if edits > budget:
+        return None
+    score = min(FUZZY_MAX_SCORE, fuzz.ratio(a.block, t.block))
+    return Step("fuzzy", score, 0, 0, edits)
+
+
+class NameIndex:
+    """All indexed names; built once, then read-only (safe to share between threads)."""
+
+    def __init__(self) -> None:
+        self.entities: list[EntityRef] = []
+        self.aliases: list[str] = []  # per name id: the alias as written in the watchlist
+        self.name_entity: list[int] = []
+        self.name_tokens: list[tuple[Analysed, ...]] = []
+        self.singles: dict[str, list[int]] = {}
+        self.pairs: dict[str, dict[str, list[int]]] = {}
+        self.deletes: dict[str, list[str]] = {}
+        self.name_count = 0
+        self._lookup_cache: dict[Analysed, tuple[str, ...]] = {}
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        state["_lookup_cache"] = {}
+        return state
+
+    @classmethod
+    def build(cls, entries: Iterable[Entry]) -> NameIndex:
+        ix = cls()
+        vocab: set[str] = set()
+        interned: dict[Analysed, Analysed] = {}
+        for entry in entries:
+            strict = entry.strict or entry.type == "keyword"
+            ent = len(ix.entities)
+            ix.entities.append(
+                EntityRef(entry.id, entry.name, entry.list, entry.type, entry.tags, strict)
+            )
+            seen: set[tuple[str, ...]] = set()
+            for alias in entry.names:
+                toks = tuple(interned.setdefault(a, a) for a in analyse_text(alias).infos)
+                if not toks:
+                    continue
+                ix.name_count += 1
+                for variant in (toks, *_glued_variants(toks)):
+                    norms = tuple(t.norm for t in variant)
+                    if norms in seen:
+                        continue
+                    seen.add(norms)
+                    ix._add(ent, alias, variant)
+                    if not strict:
+                        vocab.update(t.block for t in variant[:2] if fuzzy_eligible(t))
+        for word in vocab:
+            ix.deletes.setdefault(word, []).append(word)
+            for d in _deletions(word):
+                ix.deletes.setdefault(d, []).append(word)
+        log.info(
+            "matcher built entities=%d names=%d variants=%d fuzzy_words=%d",
+            len(ix.entities),
+            ix.name_count,
+            len(ix.aliases),
+            len(vocab),
+        )
+        return ix
+
+    def _add(self, ent: int, alias: str, toks: tuple[Analysed, ...]) -> None:
+        name_id = len(self.aliases)
+        self.aliases.append(alias)
+        self.name_entity.append(ent)
+        self.name_tokens.append(toks)
+        if len(toks) == 1:
+            self.singles.setdefault(toks[0].block, []).append(name_id)
+        else:
+            sub = self.pairs.setdefault(toks[0].block, {})
+            sub.setdefault(toks[1].block, []).append(name_id)
+
+    def lookup_keys(self, t: Analysed) -> tuple[str, ...]:
+        """Index keys under which names that ``t`` may start (or continue) are filed."""
+        cached = self._lookup_cache.get(t)
+        if cached is not None:
+            return cached
+        keys = {t.key, t.block}
+        if len(t.block) >= FUZZY_MIN_LEN and not t.syllabic and t.norm.isalpha():
+            for d in (t.block, *_deletions(t.block)):
+                keys.update(self.deletes.get(d, ()))
+        result = tuple(keys)
+        if len(self._lookup_cache) >= _LOOKUP_CACHE_MAX:
+            self._lookup_cache.clear()
+        self._lookup_cache[t] = result
+        return result
+
+    def verify(
+        self, name_id: int, tt: TextTokens, i: int, may_glue: Callable[[TextTokens, int], bool]
+    ) -> Candidate | None:
+        """Align the name's tokens with the text from token ``i``, one by one."""
+        ent = self.name_entity[name_id]
+        strict = self.entities[ent].strict
+        infos = tt.infos
+        n = len(infos)
+        p = i
+        steps: list[Step] = []
+        for a in self.name_tokens[name_id]:
+            if p >= n:
+                return None
+            step = compare_tokens(a, infos[p], strict)
+            width = 1
+            if step is None and p + 1 < n and may_glue(tt, p):
+                step = compare_tokens(a, glue(infos[p], infos[p + 1]), strict)
+                width = 2
+            if step is None:
+                return None
+            steps.append(step._replace(first=p, last=p + width))
+            p += width
+        score = sum(s.score for s in steps) / len(steps)
+        return Candidate(name_id, ent, i, p, score, tuple(steps))
+
+
+def _glued_variants(toks: tuple[Analysed, ...]) -> list[tuple[Analysed, ...]]:
+    if not 2 <= len(toks) <= _GLUE_MAX_TOKENS:
+        return []
+    out = []
+    for j in range(len(toks) - 1):
+        a, b = toks[j], toks[j + 1]
+        if a.syllabic or b.syllabic:
+            continue
+        short = min(len(a.norm), len(b.norm)) <= _GLUE_PART_LEN
+        if short or not b.norm.isalpha():
+            out.append((*toks[:j], glue(a, b), *toks[j + 2 :]))
+    return out
+
+
+def describe(ix: NameIndex, h: Candidate, text: str, tt: TextTokens) -> str:
+    """Human explanation of one match: which tokens aligned to which, and how."""
+    toks = ix.name_tokens[h.name_id]
+    parts = []
+    for a, s in zip(toks, h.steps, strict=True):
+        surface = text[tt.starts[s.first] : tt.ends[s.last - 1]]
+        how = s.how
+        if s.how == "fuzzy":
+            how = f"fuzzy, {s.edits} edit{'s' if s.edits != 1 else ''}, {s.score:.0f}"
+        elif s.how != "exact":
+            how = f"{s.how}, {s.score:.0f}"
+        parts.append(f"{a.norm}={surface!r} ({how})")
+    alias = ix.aliases[h.name_id]
+    notes = [f"alias {alias!r}: " + "; ".join(parts)]
+    if len(toks) == 1:
+        notes.append("single-token match: the rule's context decides")
+    last = h.end_tok - 1
+    if h.end_tok < len(tt.infos) and tt.words[h.end_tok] == tt.words[last]:
+        rest_end = h.end_tok
+        while rest_end < len(tt.infos) and tt.words[rest_end] == tt.words[last]:
+            rest_end += 1
+        particle = text[tt.starts[h.end_tok] : tt.ends[rest_end - 1]]
+        notes.append(f"Korean particle/suffix after the name: {particle!r}")
+    if ix.entities[h.entity].strict:
+        notes.append("strict entry: exact matches only")
+    return "; ".join(notes) + f"; score {h.score:.1f}"

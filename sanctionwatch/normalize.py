@@ -1,0 +1,245 @@
+"""Text normalisation for matching: tokens with offsets, transliteration, romanisation keys.
+
+Every word of a text (and of every watchlist name) is analysed into three forms:
+
+* ``norm``: NFKC, case-folded, diacritics stripped, transliterated to ASCII with anyascii,
+  apostrophes and possessive ``'s`` removed ("Putin’s" → "putin", "Шойгу" → "shoygu").
+* ``key``: ``norm`` rewritten by ``VARIANT_RULES`` so that the usual romanisation variants
+  of one name collapse ("Yevgeny", "Evgeny", "Evgueni", "Evgenii" → "evgeni").
+* ``block``: for Cyrillic words, the key of the word with its case ending removed
+  ("Путиным" → "putin", "Северной" → "severn"), so declined forms meet their base form.
+  For every other script ``block == key``.
+
+Hangul and CJK words are split into one token per syllable/character (anyascii gives
+'GimJeongEun' for 김정은): a Korean name then matches a word that carries a particle
+('김정은이', '북한의') because the particle is just one more syllable after the name. Syllable
+tokens carry a marker prefix in ``key`` so they never meet Latin tokens ("un" in Korean is
+not "Un" in "Kim Jong Un").
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from anyascii import anyascii
+
+__all__ = [
+    "Analysed",
+    "Token",
+    "TextTokens",
+    "analyse_text",
+    "analyse_word",
+    "normalize_name",
+    "tokenize",
+    "variant_key",
+]
+
+
+@dataclass(frozen=True)
+class Token:
+    """One normalised token of a text, with char offsets into the ORIGINAL string."""
+
+    text: str  # normalised form
+    start: int
+    end: int
+    index: int  # word position (all syllables of one Korean word share it)
+
+
+@dataclass(frozen=True, slots=True)
+class Analysed:
+    """How the matcher sees one token."""
+
+    norm: str
+    key: str
+    block: str
+    exact_only: bool  # acronym or contains a digit: only an identical norm matches
+    syllabic: bool  # Hangul / CJK syllable token
+    cyrillic: bool
+
+
+# A word: letters/digits, combining marks (decomposed accents, Indic vowel signs) and
+# apostrophes between letters (O'Brien, Cho'ngsong, Putin's).
+_WORD_RE = re.compile(
+    r"[^\W_](?:[^\W_]|[\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f"
+    r"\u0670\u0900-\u0963\u0966-\u0dff]|['’ʼ`](?=[^\W_]))*"
+)
+_POSSESSIVE_RE = re.compile(r"['’ʼ`][sS]$")
+# Hangul syllables, Hangul jamo, kana, CJK ideographs: one token per character.
+_SYLLABIC_RE = re.compile(
+    r"[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3]"
+)
+_HANGUL_RE = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
+_CYRILLIC_RE = re.compile(r"[\u0400-\u04ff]")
+_NON_ALNUM_RE = re.compile(r"[^a-z0-9]+")
+_SYLLABLE_MARK = "~"  # prefix of syllable keys: keeps them apart from Latin keys
+# Acronyms are written in capitals: KOMID, DPRK, КНДР, RPDC. Longer all-caps words are
+# usually shouted headlines ("PUTIN MEETS KIM"), which must still match normally.
+ACRONYM_MAX_LEN = 6
+# A Cyrillic stem must keep this many letters: "Ким" must not lose "им" and become "К".
+MIN_CYRILLIC_STEM = 3
+# ...and its key must be this long to be used at all: 3-letter stems are too ambiguous
+# ("Россия" → "ros" would meet the verb "рос", grew), so such words match only whole.
+MIN_BLOCK_LEN = 4
+
+# Romanisation variant rules, applied in order to the ASCII form of every token, of names
+# and of texts alike (so both sides land on the same key). Each rule merges spellings that
+# different transliteration systems (BGN/PCGN, French, German, Polish, McCune-Reischauer,
+# Revised Romanisation) produce for the same sound.
+VARIANT_RULES: tuple[tuple[str, str, str], ...] = (
+    (r"tsch", "ch", "German for Russian ч: Lukaschenko / Lukashenko"),
+    (r"sch", "sh", "German for ш: Schoigu / Shoigu"),
+    (r"cz", "ch", "Polish for ч: Czen / Chen"),
+    (r"sz", "sh", "Polish for ш: Łukaszenka / Lukashenka"),
+    (r"dzh|dz|zh|dj", "j", "ж/дж: Prigozhin / Prigojine, Dzong / Jong"),
+    (r"kh", "h", "х: Khabarovsk / Habarovsk"),
+    (r"ou", "u", "French for у: Poutine / Putin, Choïgou / Shoigu"),
+    (r"gu(?=[ei])", "g", "French/Spanish gu before e/i: Evgueni / Evgeni, Serguei / Sergei"),
+    (r"ine$", "in", "French -ine for Russian -ин: Prigojine / Prigozhin"),
+    (r"eo", "o", "Korean RR eo vs McCune-Reischauer o: Jeong / Jong, Hwaseong / Hwasong"),
+    (r"eu", "u", "Korean RR eu vs MR u: Eun / Un"),
+    (r"ye", "e", "е written ye or e: Yevgeny / Evgeny, Sergeyev / Sergeev"),
+    (r"^je", "e", "German je for е: Jewgeni / Evgeni"),
+    (r"j$", "i", "German/Polish final j for й: Sergej / Sergei"),
+    (r"y", "i", "й/ы/-y endings: Shoygu / Shoigu, Yevgeniy / Evgenii / Evgeny"),
+    (r"w", "v", "German/Polish w for в: Wagner / Vagner, Belousow / Belousov"),
+    (r"x", "ks", "x vs ks: Alexander / Aleksandr"),
+    (r"q", "k", "q vs k: Iraq / Irak"),
+    (r"c(?!h)", "k", "c vs k: Corea / Korea, Victor / Viktor"),
+    (r"(.)\1+", r"\1", "doubled letters: Evgenii / Evgeni, Kassem / Kasem"),
+)
+_COMPILED_RULES = tuple((re.compile(p), r) for p, r, _why in VARIANT_RULES)
+
+# Russian and Ukrainian case endings (nouns, adjectives, surnames), longest first. Removing
+# one of them maps declined forms onto one stem: Путин/Путина/Путиным, Корея/Кореи/Корею,
+# Пхеньян/Пхеньяна/Пхеньяне. Stemming the Cyrillic word (before transliteration) is simpler
+# and more predictable than a per-name list of allowed suffixes, and it is the same rule
+# for names and texts, so it cannot create asymmetric matches.
+_CYRILLIC_ENDINGS = tuple(
+    sorted(
+        """ами ями ого его ому ему ыми ими ией ова ева ої ою ею ів ій ий ый ой ей ая яя ое ее
+        ые ие ую юю ом ем ам ям ах ях ым им ых их ия ии ию ью ов ев а я о е ы и у ю й ь і ї
+        """.split(),
+        key=len,
+        reverse=True,
+    )
+)
+
+
+def variant_key(norm: str) -> str:
+    """Apply ``VARIANT_RULES`` to an ASCII-normalised token."""
+    key = norm
+    for pattern, repl in _COMPILED_RULES:
+        key = pattern.sub(repl, key)
+    return key
+
+
+def _ascii(word: str) -> str:
+    folded = unicodedata.normalize("NFKC", word).casefold()
+    stripped = "".join(
+        c for c in unicodedata.normalize("NFD", folded) if not unicodedata.combining(c)
+    )
+    return _NON_ALNUM_RE.sub("", anyascii(stripped).lower())
+
+
+def _cyrillic_stem(word: str) -> str:
+    lower = word.lower()
+    for ending in _CYRILLIC_ENDINGS:
+        if lower.endswith(ending) and len(lower) - len(ending) >= MIN_CYRILLIC_STEM:
+            return lower[: -len(ending)]
+    return lower
+
+
+@functools.lru_cache(maxsize=262_144)
+def analyse_word(word: str) -> Analysed:
+    """Analyse one word (no spaces; possessive already removed). Cached: news repeats words."""
+    norm = _ascii(word)
+    syllabic = bool(_SYLLABIC_RE.match(word))
+    if syllabic:
+        key = _SYLLABLE_MARK + norm
+        return Analysed(norm, key, key, True, True, False)
+    cyrillic = bool(_CYRILLIC_RE.search(word))
+    key = variant_key(norm)
+    block = variant_key(_ascii(_cyrillic_stem(word))) if cyrillic else key
+    if len(block) < MIN_BLOCK_LEN:
+        block = key
+    has_digit = any(c.isdigit() for c in norm)
+    acronym = 2 <= len(word) <= ACRONYM_MAX_LEN and word.isupper()
+    return Analysed(norm, key, block, has_digit or acronym, False, cyrillic)
+
+
+@dataclass(slots=True)
+class TextTokens:
+    """Parallel lists describing the tokens of one text (internal fast path)."""
+
+    text: str
+    starts: list[int]
+    ends: list[int]
+    words: list[int]  # word index of each token
+    infos: list[Analysed]
+    word_start: list[bool]  # first token of its word (a Korean name must start a word)
+
+
+def analyse_text(text: str) -> TextTokens:
+    """Tokenise and analyse a text: the matcher's view of it."""
+    out = TextTokens(text, [], [], [], [], [])
+    word_index = 0
+    for m in _WORD_RE.finditer(text):
+        surface = m.group()
+        start = m.start()
+        poss = _POSSESSIVE_RE.search(surface)
+        if poss and len(surface) > 2:
+            surface = surface[: poss.start()]
+        if _SYLLABIC_RE.search(surface):
+            _split_syllabic(surface, start, word_index, out)
+        else:
+            out.starts.append(start)
+            out.ends.append(start + len(surface))
+            out.words.append(word_index)
+            out.infos.append(analyse_word(surface))
+            out.word_start.append(True)
+        word_index += 1
+    return out
+
+
+def _split_syllabic(surface: str, start: int, word_index: int, out: TextTokens) -> None:
+    """One token per syllable, runs of other letters (K-팝's 'K') stay whole."""
+    first = True
+    pos = 0
+    while pos < len(surface):
+        if _HANGUL_RE.match(surface, pos) is None:
+            first = True  # Chinese/Japanese: no spaces, a name may start at any character
+        if _SYLLABIC_RE.match(surface, pos):
+            end = pos + 1
+        else:
+            end = pos
+            while end < len(surface) and not _SYLLABIC_RE.match(surface, end):
+                end += 1
+        piece = surface[pos:end]
+        info = analyse_word(piece)
+        if info.norm:
+            out.starts.append(start + pos)
+            out.ends.append(start + end)
+            out.words.append(word_index)
+            out.infos.append(info)
+            out.word_start.append(first)
+            first = False
+        pos = end
+
+
+def tokenize(text: str) -> list[Token]:
+    """Normalised tokens of ``text`` with offsets into it (possessives and accents removed)."""
+    tt = analyse_text(text)
+    return [
+        Token(info.norm, s, e, w)
+        for s, e, w, info in zip(tt.starts, tt.ends, tt.words, tt.infos, strict=True)
+        if info.norm
+    ]
+
+
+@functools.lru_cache(maxsize=65_536)
+def normalize_name(name: str) -> str:
+    """A whole name normalised: space-joined token forms ("Kim Jong-un’s" → "kim jong un")."""
+    return " ".join(t.text for t in tokenize(name))
