@@ -26,7 +26,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
 from .models import Entry
-from .normalize import Analysed, TextTokens, analyse_text, variant_key
+from .normalize import CYRILLIC_ENDINGS_ASCII, Analysed, TextTokens, analyse_text, variant_key
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,11 @@ FUZZY_MIN_LEN = 5
 # and "Shoigu"/"Shogun" stay apart.
 LONG_TOKEN_LEN = 9
 EDITS_SHORT, EDITS_LONG = 1, 2
+# Two Cyrillic stems this long that differ only by one trailing letter are one word.
+STEM_PREFIX_MIN = 4
+# Cyrillic alias tokens are also filed under this many letters of their stem, so declined
+# text forms (whose stem may be one letter longer) find them.
+STEM_KEY_LEN = 4
 # Token scores. Deterministic normalisations (romanisation table, Russian case endings)
 # score above every fuzzy hit; a fuzzy token scores its rapidfuzz ratio, capped so that
 # it never outranks a deterministic one.
@@ -82,6 +87,13 @@ class Candidate(NamedTuple):
     steps: tuple[Step, ...]
 
 
+def index_keys(a: Analysed) -> tuple[str, ...]:
+    """Keys an alias token is filed under (text tokens are looked up under the same)."""
+    if a.cyrillic:
+        return tuple({a.key, a.block, "@" + a.cstem[:STEM_KEY_LEN]})
+    return (a.block,)
+
+
 def fuzzy_eligible(a: Analysed) -> bool:
     return not (a.exact_only or a.syllabic) and len(a.block) >= FUZZY_MIN_LEN
 
@@ -103,8 +115,27 @@ def glue(a: Analysed, b: Analysed) -> Analysed:
     return Analysed(norm, key, key, exact, False, a.cyrillic or b.cyrillic)
 
 
-def compare_tokens(a: Analysed, t: Analysed, strict: bool = False) -> Step | None:
-    """Does text token ``t`` match alias token ``a``? Returns how, or None."""
+def _same_cyrillic_stem(a: Analysed, t: Analysed) -> bool:
+    """Declined forms of one Cyrillic word: Путин/Путиным, Андрей/Андрея, Ын/Ыном."""
+    if a.cstem == t.cstem:
+        return True
+    short, long_ = sorted((a.cstem, t.cstem), key=len)
+    # "Андрей" loses "ей" but "Андрея" only "я": stems may differ by their last letter.
+    if len(short) >= STEM_PREFIX_MIN and len(long_) - len(short) <= 1:
+        return long_.startswith(short)
+    # Stems too short to strip ("Ын"): the longer word is the shorter plus a case ending.
+    longer, shorter = (t.norm, a.norm) if len(t.norm) > len(a.norm) else (a.norm, t.norm)
+    return longer.startswith(shorter) and longer[len(shorter) :] in CYRILLIC_ENDINGS_ASCII
+
+
+def compare_tokens(
+    a: Analysed, t: Analysed, strict: bool = False, single: bool = False
+) -> Step | None:
+    """Does text token ``t`` match alias token ``a``? Returns how, or None.
+
+    ``strict``: exact normalised form only. ``single``: the alias is this one token, so a
+    fuzzy hit needs a long word (there is no second token to confirm it).
+    """
     if a.syllabic != t.syllabic:
         return None
     if a.norm == t.norm:
@@ -116,11 +147,15 @@ def compare_tokens(a: Analysed, t: Analysed, strict: bool = False) -> Step | Non
         return Step("variant" if same_script else "transliterated", VARIANT_SCORE, 0, 0, 0)
     if (a.cyrillic or t.cyrillic) and (a.block == t.block or a.block == t.key or a.key == t.block):
         return Step("inflected", INFLECTED_SCORE, 0, 0, 0)
+    if a.cyrillic and t.cyrillic and _same_cyrillic_stem(a, t):
+        return Step("inflected", INFLECTED_SCORE, 0, 0, 0)
     if not fuzzy_eligible(a) or len(t.block) < FUZZY_MIN_LEN or not t.norm.isalpha():
         return None
+    if single and max(len(a.block), len(t.block)) < LONG_TOKEN_LEN:
+        return None  # one short word, fuzzily: "Wagoner" is not "Wagner", "putting" not "Putin"
     if a.block[0] != t.block[0]:
         return None  # a misspelt first letter is rare; a different one is another name
-    budget = edit_budget(len(a.block))
+    budget = edit_budget(max(len(a.block), len(t.block)))
     edits = Levenshtein.distance(a.block, t.block, score_cutoff=budget)
     if edits > budget:
         return None
@@ -158,17 +193,16 @@ class NameIndex:
             ix.entities.append(
                 EntityRef(entry.id, entry.name, entry.list, entry.type, entry.tags, strict)
             )
-            seen: set[tuple[str, ...]] = set()
+            seen: set[tuple[Analysed, ...]] = set()
             for alias in entry.names:
                 toks = tuple(interned.setdefault(a, a) for a in analyse_text(alias).infos)
                 if not toks:
                     continue
                 ix.name_count += 1
                 for variant in (toks, *_glued_variants(toks)):
-                    norms = tuple(t.norm for t in variant)
-                    if norms in seen:
+                    if variant in seen:
                         continue
-                    seen.add(norms)
+                    seen.add(variant)
                     ix._add(ent, alias, variant)
                     if not strict:
                         vocab.update(t.block for t in variant[:2] if fuzzy_eligible(t))
@@ -191,17 +225,21 @@ class NameIndex:
         self.name_entity.append(ent)
         self.name_tokens.append(toks)
         if len(toks) == 1:
-            self.singles.setdefault(toks[0].block, []).append(name_id)
+            for k0 in index_keys(toks[0]):
+                self.singles.setdefault(k0, []).append(name_id)
         else:
-            sub = self.pairs.setdefault(toks[0].block, {})
-            sub.setdefault(toks[1].block, []).append(name_id)
+            for k0 in index_keys(toks[0]):
+                sub = self.pairs.setdefault(k0, {})
+                for k1 in index_keys(toks[1]):
+                    sub.setdefault(k1, []).append(name_id)
 
     def lookup_keys(self, t: Analysed) -> tuple[str, ...]:
         """Index keys under which names that ``t`` may start (or continue) are filed."""
         cached = self._lookup_cache.get(t)
         if cached is not None:
             return cached
-        keys = {t.key, t.block}
+        keys = set(index_keys(t))
+        keys.add(t.key)
         if len(t.block) >= FUZZY_MIN_LEN and not t.syllabic and t.norm.isalpha():
             for d in (t.block, *_deletions(t.block)):
                 keys.update(self.deletes.get(d, ()))
@@ -221,13 +259,15 @@ class NameIndex:
         n = len(infos)
         p = i
         steps: list[Step] = []
-        for a in self.name_tokens[name_id]:
+        toks = self.name_tokens[name_id]
+        single = len(toks) == 1
+        for a in toks:
             if p >= n:
                 return None
-            step = compare_tokens(a, infos[p], strict)
+            step = compare_tokens(a, infos[p], strict, single)
             width = 1
             if step is None and p + 1 < n and may_glue(tt, p):
-                step = compare_tokens(a, glue(infos[p], infos[p + 1]), strict)
+                step = compare_tokens(a, glue(infos[p], infos[p + 1]), strict, single)
                 width = 2
             if step is None:
                 return None

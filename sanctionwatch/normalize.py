@@ -58,6 +58,7 @@ class Analysed:
     exact_only: bool  # acronym or contains a digit: only an identical norm matches
     syllabic: bool  # Hangul / CJK syllable token
     cyrillic: bool
+    cstem: str = ""  # Cyrillic words: lower-case stem without case ending ("путин")
 
 
 # A word: letters/digits, combining marks (decomposed accents, Indic vowel signs) and
@@ -89,6 +90,10 @@ MIN_BLOCK_LEN = 4
 # different transliteration systems (BGN/PCGN, French, German, Polish, McCune-Reischauer,
 # Revised Romanisation) produce for the same sound.
 VARIANT_RULES: tuple[tuple[str, str, str], ...] = (
+    # Korean surnames have a few fixed romanisations each (이/리, 최, 박); whole words only.
+    (r"^(?:lee|rhee|yi|li|rhi)$", "ri", "Korean surname 이/리: Lee / Yi / Ri"),
+    (r"^choi$", "choe", "Korean surname 최: Choi / Choe"),
+    (r"^park$", "pak", "Korean surname 박: Park / Pak"),
     (r"tsch", "ch", "German for Russian ч: Lukaschenko / Lukashenko"),
     (r"sch", "sh", "German for ш: Schoigu / Shoigu"),
     (r"cz", "ch", "Polish for ч: Czen / Chen"),
@@ -116,11 +121,12 @@ _COMPILED_RULES = tuple((re.compile(p), r) for p, r, _why in VARIANT_RULES)
 # one of them maps declined forms onto one stem: Путин/Путина/Путиным, Корея/Кореи/Корею,
 # Пхеньян/Пхеньяна/Пхеньяне. Stemming the Cyrillic word (before transliteration) is simpler
 # and more predictable than a per-name list of allowed suffixes, and it is the same rule
-# for names and texts, so it cannot create asymmetric matches.
+# for names and texts, so it cannot create asymmetric matches. The plural/possessive
+# -ов/-ев/-ова/-ева are left out on purpose: they make new surnames (Путин → Путинов).
 _CYRILLIC_ENDINGS = tuple(
     sorted(
-        """ами ями ого его ому ему ыми ими ией ова ева ої ою ею ів ій ий ый ой ей ая яя ое ее
-        ые ие ую юю ом ем ам ям ах ях ым им ых их ия ии ию ью ов ев а я о е ы и у ю й ь і ї
+        """ами ями ого его ому ему ыми ими ией ої ою ею ій ий ый ой ей ая яя ое ее
+        ые ие ую юю ом ем ам ям ах ях ым им ых их ия ии ию ью а я о е ы и у ю й ь і ї
         """.split(),
         key=len,
         reverse=True,
@@ -144,11 +150,24 @@ def _ascii(word: str) -> str:
     return _NON_ALNUM_RE.sub("", anyascii(stripped).lower())
 
 
+_CYRILLIC_STEM_VOWELS = frozenset("аеёиоуыэюяйьіїє")
+# The same endings transliterated, for short words whose stem is too short to key on.
+CYRILLIC_ENDINGS_ASCII = frozenset(_ascii(e) for e in _CYRILLIC_ENDINGS) - {""}
+
+
 def _cyrillic_stem(word: str) -> str:
+    """Word minus its case ending and any vowel left before it.
+
+    Endings overlap (Андрей loses "ей" but Андрея only "я"; Корея "я" but Корею "ею"),
+    so after the longest ending goes, trailing vowels and й go too: Андр-, Кор-, Серг-.
+    """
     lower = word.lower()
     for ending in _CYRILLIC_ENDINGS:
         if lower.endswith(ending) and len(lower) - len(ending) >= MIN_CYRILLIC_STEM:
-            return lower[: -len(ending)]
+            lower = lower[: -len(ending)]
+            break
+    while len(lower) > MIN_CYRILLIC_STEM and lower[-1] in _CYRILLIC_STEM_VOWELS:
+        lower = lower[:-1]
     return lower
 
 
@@ -162,12 +181,13 @@ def analyse_word(word: str) -> Analysed:
         return Analysed(norm, key, key, True, True, False)
     cyrillic = bool(_CYRILLIC_RE.search(word))
     key = variant_key(norm)
-    block = variant_key(_ascii(_cyrillic_stem(word))) if cyrillic else key
+    cstem = _cyrillic_stem(word) if cyrillic else ""
+    block = variant_key(_ascii(cstem)) if cyrillic else key
     if len(block) < MIN_BLOCK_LEN:
         block = key
     has_digit = any(c.isdigit() for c in norm)
     acronym = 2 <= len(word) <= ACRONYM_MAX_LEN and word.isupper()
-    return Analysed(norm, key, block, has_digit or acronym, False, cyrillic)
+    return Analysed(norm, key, block, has_digit or acronym, False, cyrillic, cstem)
 
 
 @dataclass(slots=True)
