@@ -68,6 +68,13 @@ _WORD_RE = re.compile(
     r"\u0670\u0900-\u0963\u0966-\u0dff]|['’ʼ`](?=[^\W_]))*"
 )
 _POSSESSIVE_RE = re.compile(r"['’ʼ`][sS]$")
+# French/Italian elided articles and prepositions glued by an apostrophe: "l'Iran",
+# "d'Iran", "qu'Israël", "dell'Iran" are the name after the apostrophe. Other apostrophes
+# stay inside the word (Cho'ngsong, O'Brien).
+_ELISION_RE = re.compile(
+    r"^(?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu|dell|all|nell|sull|dall|coll|un)['’ʼ`](?=[^\W_]{2})",
+    re.IGNORECASE,
+)
 # Hangul syllables, Hangul jamo, kana, CJK ideographs: one token per character.
 _SYLLABIC_RE = re.compile(
     r"[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3]"
@@ -209,6 +216,10 @@ def analyse_text(text: str) -> TextTokens:
     for m in _WORD_RE.finditer(text):
         surface = m.group()
         start = m.start()
+        elided = _ELISION_RE.match(surface)
+        if elided:
+            surface = surface[elided.end() :]
+            start += elided.end()
         poss = _POSSESSIVE_RE.search(surface)
         if poss and len(surface) > 2:
             surface = surface[: poss.start()]

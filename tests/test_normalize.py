@@ -1,0 +1,86 @@
+"""Normalisation: offsets, scripts, possessives, romanisation keys, Cyrillic stems."""
+
+from __future__ import annotations
+
+import pytest
+
+from sanctionwatch.normalize import analyse_word, normalize_name, tokenize, variant_key
+
+
+def test_tokens_carry_offsets_into_the_original_text() -> None:
+    text = "Putin’s talks with Kim Jong-un"
+    toks = tokenize(text)
+    assert [t.text for t in toks] == ["putin", "talks", "with", "kim", "jong", "un"]
+    assert [text[t.start : t.end] for t in toks] == ["Putin", "talks", "with", "Kim", "Jong", "un"]
+    assert [t.index for t in toks] == [0, 1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Kim Jong-un’s", "kim jong un"),
+        ("KIM JONG UN", "kim jong un"),
+        ("Corée du Nord", "coree du nord"),
+        ("Ким Чен Ын", "kim chen yn"),
+        ("Ｐｕｔｉｎ", "putin"),  # NFKC: full-width letters
+        ("L'Iran", "iran"),  # French elision
+        ("Cho'ngsong Yonhap", "chongsong yonhap"),
+    ],
+)
+def test_normalize_name(name: str, expected: str) -> None:
+    assert normalize_name(name) == expected
+
+
+def test_hangul_is_split_per_syllable_within_one_word() -> None:
+    text = "김정은이 북한의"
+    toks = tokenize(text)
+    assert [t.text for t in toks] == ["gim", "jeong", "eun", "i", "bug", "han", "ui"]
+    assert [t.index for t in toks] == [0, 0, 0, 0, 1, 1, 1]
+    assert text[toks[4].start : toks[5].end] == "북한"
+
+
+@pytest.mark.parametrize(
+    "group",
+    [
+        ["Yevgeny", "Evgeny", "Evgueni", "Evgenii", "Yevgeniy", "Jewgeni"],
+        ["Shoigu", "Shoygu", "Schoigu"],
+        ["Prigozhin", "Prigojine"],
+        ["Lukashenka", "Łukaszenka"],
+        ["Jong", "Jeong"],
+        ["Corea", "Korea"],
+        ["Lee", "Ri", "Yi"],
+    ],
+)
+def test_romanisation_variants_share_a_key(group: list[str]) -> None:
+    keys = {analyse_word(w).key for w in group}
+    assert len(keys) == 1, keys
+
+
+@pytest.mark.parametrize(("a", "b"), [("Iran", "Iraq"), ("North", "South"), ("Il", "Un")])
+def test_distinct_words_keep_distinct_keys(a: str, b: str) -> None:
+    assert variant_key(analyse_word(a).norm) != variant_key(analyse_word(b).norm)
+
+
+@pytest.mark.parametrize(
+    "forms",
+    [
+        ["Путин", "Путина", "Путиным", "Путину"],
+        ["Корея", "Кореи", "Корею", "Кореей"],
+        ["Андрей", "Андрея"],
+        ["Пхеньян", "Пхеньяна", "Пхеньяне"],
+    ],
+)
+def test_cyrillic_declensions_share_a_stem(forms: list[str]) -> None:
+    assert len({analyse_word(f).cstem for f in forms}) == 1
+
+
+def test_short_cyrillic_words_keep_their_stem() -> None:
+    # "рос" (grew) must not become the stem of "Россия"
+    assert analyse_word("рос").cstem != analyse_word("Россия").cstem
+
+
+def test_acronyms_and_numbers_are_exact_only() -> None:
+    assert analyse_word("KOMID").exact_only
+    assert analyse_word("136").exact_only
+    assert not analyse_word("Komid").exact_only
+    assert not analyse_word("PUTINISM").exact_only  # shouted headline, not an acronym
