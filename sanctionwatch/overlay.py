@@ -315,7 +315,11 @@ def add_entry(
         for candidate in (name, *unique_aliases):
             found = find_in(in_list, candidate)
             if found:
-                where = "added from Slack" if found[0].source == SOURCE_SLACK else "in the files"
+                where = (
+                    f"added by {found[0].added_by}"
+                    if found[0].source == SOURCE_SLACK
+                    else "in the files"
+                )
                 raise EditError(
                     f"{candidate!r} is already in list {list_name!r} as {found[0].name!r}"
                     f" ({where}). Nothing changed."
