@@ -1,0 +1,113 @@
+"""Build signed Slack requests (slash commands and interactive payloads) for tests.
+
+The v0 signature is HMAC-SHA256 over ``v0:<timestamp>:<raw body>`` keyed with the signing
+secret, sent as ``X-Slack-Signature: v0=<hex>`` with ``X-Slack-Request-Timestamp``. It is
+computed here independently of bolt so that the tests check bolt against the published scheme;
+``DOC_*`` is Slack's own published example ("Verifying requests from Slack").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+TEST_SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+
+# Slack's published example: docs "Verifying requests from Slack".
+DOC_SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+DOC_TIMESTAMP = "1531420618"
+DOC_BODY = (
+    "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow"
+    "&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner"
+    "&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands"
+    "%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN"
+    "&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"
+)
+DOC_SIGNATURE = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
+
+TEAM_ID = "T0TESTTEAM"
+CHANNEL_ID = "C0ALERTS01"
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    base = b"v0:" + timestamp.encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def signed_headers(
+    body: bytes, secret: str = TEST_SIGNING_SECRET, timestamp: int | None = None
+) -> dict[str, str]:
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    return {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": signature(secret, ts, body),
+    }
+
+
+def slash_body(
+    text: str,
+    user_id: str,
+    user_name: str = "someone",
+    command: str = "/watchlist",
+    channel_id: str = CHANNEL_ID,
+    response_url: str = "https://hooks.slack.invalid/commands/T0/1/x",
+) -> bytes:
+    return urlencode(
+        {
+            "token": "deprecated-verification-token",
+            "team_id": TEAM_ID,
+            "team_domain": "sanctionwatch-test",
+            "channel_id": channel_id,
+            "channel_name": "sanctions-alerts",
+            "user_id": user_id,
+            "user_name": user_name,
+            "command": command,
+            "text": text,
+            "api_app_id": "A0TESTAPP1",
+            "response_url": response_url,
+            "trigger_id": "1.2.3",
+        }
+    ).encode()
+
+
+def action_body(
+    action_id: str,
+    value: str,
+    user_id: str,
+    user_name: str = "someone",
+    channel_id: str = CHANNEL_ID,
+    message_ts: str = "1700000000.000100",
+    response_url: str = "https://hooks.slack.invalid/actions/T0/1/x",
+) -> bytes:
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "team": {"id": TEAM_ID, "domain": "sanctionwatch-test"},
+        "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": TEAM_ID},
+        "api_app_id": "A0TESTAPP1",
+        "token": "deprecated-verification-token",
+        "container": {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": channel_id,
+            "is_ephemeral": False,
+        },
+        "trigger_id": "1.2.3",
+        "channel": {"id": channel_id, "name": "sanctions-alerts"},
+        "message": {"type": "message", "ts": message_ts, "text": "alert"},
+        "response_url": response_url,
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": f"review:{value}",
+                "value": value,
+                "action_ts": str(time.time()),
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode()
