@@ -43,6 +43,7 @@ MAX_NAME_CHARS = 200
 # One or two letters match inside countless words and acronyms ("AI", "EU", "UK" are not
 # names one can watch for on their own).
 MIN_NAME_LETTERS = 3
+SYLLABLE_LETTERS = 2  # weight of one Hangul syllable / CJK ideograph in that count
 MAX_ALIASES = 25  # one entry with more spellings than this is really several entries
 SOURCE_SLACK = "slack"
 NEW_LIST_TYPE = "keyword"  # exact matching only: the safe default when a list has no entries
@@ -230,7 +231,7 @@ def clean_name(raw: str, what: str = "name") -> str:
             f"The {what} is {len(name)} characters long; the limit is {MAX_NAME_CHARS}."
             " Add the short, distinctive name and put other spellings in aliases."
         )
-    letters = sum(ch.isalnum() for ch in name)
+    letters = sum(_letter_weight(ch) for ch in name)
     if letters < MIN_NAME_LETTERS:
         raise EditError(
             f"The {what} {name!r} is too short: with fewer than {MIN_NAME_LETTERS} letters or"
@@ -243,6 +244,14 @@ def clean_name(raw: str, what: str = "name") -> str:
             " item. Add the distinctive name instead."
         )
     return name
+
+
+def _letter_weight(ch: str) -> int:
+    """A Hangul syllable or CJK ideograph carries a whole syllable: it counts as two letters
+    (so 북한 passes and a lone 북 does not)."""
+    if "\uac00" <= ch <= "\ud7a3" or "\u4e00" <= ch <= "\u9fff":
+        return SYLLABLE_LETTERS
+    return 1 if ch.isalnum() else 0
 
 
 def check_list_name(raw: str) -> str:
