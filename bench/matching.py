@@ -47,6 +47,7 @@ BASELINE_THRESHOLD = 90  # partial_ratio >= 90: the usual "naive screening" cut-
 BASELINE_NAMES = 3_000  # names timed per baseline article (then extrapolated)
 BASELINE_ARTICLES = 3
 SEED = 20240503
+SYNTHETIC_WORD_POOL = 200_000
 
 FILLER = (
     "the of and to in a is that for on with as was by at from officials said report "
@@ -102,10 +103,13 @@ def entries_for(size: int, real: list[Entry]) -> Iterator[Entry]:
         count += len(keep)
     words = [w for e in real for n in e.names for w in n.replace(",", " ").split() if len(w) > 2]
     rng = random.Random(SEED)
+    # Real big lists reuse words (a million OpenSanctions names have a few hundred thousand
+    # distinct words), so synthetic names draw from a bounded pool of invented words.
+    pool = [_syllable_word(rng).capitalize() for _ in range(SYNTHETIC_WORD_POOL)]
     i = 0
     while count < size:
         parts = [
-            rng.choice(words) if rng.random() < 0.5 else _syllable_word(rng).capitalize()
+            rng.choice(words) if rng.random() < 0.5 else rng.choice(pool)
             for _ in range(rng.randint(2, 3))
         ]
         i += 1

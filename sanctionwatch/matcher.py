@@ -104,19 +104,19 @@ class Matcher:
                 firsts.extend((k, i + 2) for k in ix.lookup_keys(g))
             for key, nxt in firsts:
                 ids = ix.singles.get(key)
-                if ids:
-                    seen.update(ids)
+                if ids is not None:
+                    _collect(seen, ids)
                 sub = ix.pairs.get(key)
                 if sub is not None and nxt < n:
                     for key2 in opts[nxt]:
                         ids = sub.get(key2)
-                        if ids:
-                            seen.update(ids)
+                        if ids is not None:
+                            _collect(seen, ids)
                     if nxt + 1 < n and _may_glue(tt, nxt):
                         for key2 in ix.lookup_keys(glue(infos[nxt], infos[nxt + 1])):
                             ids = sub.get(key2)
-                            if ids:
-                                seen.update(ids)
+                            if ids is not None:
+                                _collect(seen, ids)
             for name_id in seen:
                 hit = ix.verify(name_id, tt, i, _may_glue)
                 if hit is not None and hit.score >= MIN_REPORT_SCORE:
@@ -159,13 +159,19 @@ class Matcher:
         )
 
 
+def _collect(seen: set[int], ids: int | list[int]) -> None:
+    if isinstance(ids, int):
+        seen.add(ids)
+    else:
+        seen.update(ids)
+
+
 def _may_glue(tt: TextTokens, i: int) -> bool:
     """Text tokens i and i+1 may form one name part: "Nord-Korea", "Shahed 136", "KN 23"."""
     end = tt.ends[i]
     if tt.starts[i + 1] - end != 1:
         return False
-    a: Analysed = tt.infos[i]
     b: Analysed = tt.infos[i + 1]
-    if a.syllabic or b.syllabic:
-        return False
-    return tt.text[end] in _HYPHENS or not b.norm.isalpha()
+    if tt.text[end] in _HYPHENS:
+        return not (b.syllabic or tt.infos[i].syllabic)
+    return b.exact_only and not b.syllabic and not b.norm.isalpha()

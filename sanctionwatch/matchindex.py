@@ -4,11 +4,14 @@ Layout (all plain dicts and lists so it pickles and loads fast):
 
 * ``singles[key]``: ids of one-token names whose token has that lookup key.
 * ``pairs[key1][key2]``: ids of longer names by their first two tokens.
-* ``deletes[d]``: index words (first/second tokens of fuzzy-eligible names) that equal
-  ``d`` or become ``d`` when one letter is removed. Looking up a text word and each of
-  its one-letter deletions finds every index word within one edit (substitution,
-  insertion, deletion or transposition) in O(word length) look-ups
-  (the symmetric-delete method).
+* fuzzy words (first/second tokens of fuzzy-eligible names) with their one-letter
+  deletions: looking up a text word and each of its one-letter deletions finds every
+  index word within one edit (substitution, insertion, deletion or transposition) in
+  O(word length) look-ups (the symmetric-delete method). With a million names that is
+  millions of deletions, so they live in one sorted ``array('q')`` of
+  ``hash(deletion) << 24 | word id`` searched with ``bisect``: 8 bytes per deletion
+  instead of ~100 for a dict entry. Hash collisions only add candidates, which
+  verification rejects.
 
 A lookup key is the token's ``block`` (``normalize.Analysed``): the romanisation key, or
 for Cyrillic words the stem's key. A text token is looked up under its key, its block and
@@ -19,6 +22,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import zlib
+from array import array
+from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
@@ -26,7 +32,14 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
 from .models import Entry
-from .normalize import CYRILLIC_ENDINGS_ASCII, Analysed, TextTokens, analyse_text, variant_key
+from .normalize import (
+    CYRILLIC_ENDINGS_ASCII,
+    Analysed,
+    TextTokens,
+    analyse_text,
+    astuple,
+    variant_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +63,8 @@ STEM_KEY_LEN = 4
 VARIANT_SCORE = 97.0
 INFLECTED_SCORE = 95.0
 FUZZY_MAX_SCORE = 92.0
+_WORD_ID_BITS = 24  # fuzzy words per index: up to 16.7M
+_HASH_BITS = 63 - _WORD_ID_BITS
 # The fuzzy-neighbour cache is per process; cleared when it reaches this many words.
 _LOOKUP_CACHE_MAX = 200_000
 # Names with more tokens than this get no glued variants (keeps the index small).
@@ -171,9 +186,11 @@ class NameIndex:
         self.aliases: list[str] = []  # per name id: the alias as written in the watchlist
         self.name_entity: list[int] = []
         self.name_tokens: list[tuple[Analysed, ...]] = []
-        self.singles: dict[str, list[int]] = {}
-        self.pairs: dict[str, dict[str, list[int]]] = {}
-        self.deletes: dict[str, list[str]] = {}
+        # name ids: one int while a key has one name (most keys), a list beyond
+        self.singles: dict[str, int | list[int]] = {}
+        self.pairs: dict[str, dict[str, int | list[int]]] = {}
+        self.fuzzy_words: list[str] = []
+        self.deletes = array("q")  # sorted hash(deletion) << _WORD_ID_BITS | word id
         self.name_count = 0
         self._lookup_cache: dict[Analysed, tuple[str, ...]] = {}
 
@@ -186,30 +203,28 @@ class NameIndex:
     def build(cls, entries: Iterable[Entry]) -> NameIndex:
         ix = cls()
         vocab: set[str] = set()
-        interned: dict[Analysed, Analysed] = {}
+        interned: dict[tuple[object, ...], Analysed] = {}
         for entry in entries:
             strict = entry.strict or entry.type == "keyword"
             ent = len(ix.entities)
             ix.entities.append(
                 EntityRef(entry.id, entry.name, entry.list, entry.type, entry.tags, strict)
             )
-            seen: set[tuple[Analysed, ...]] = set()
+            seen: set[tuple[tuple[object, ...], ...]] = set()
             for alias in entry.names:
-                toks = tuple(interned.setdefault(a, a) for a in analyse_text(alias).infos)
+                toks = tuple(interned.setdefault(astuple(a), a) for a in analyse_text(alias).infos)
                 if not toks:
                     continue
                 ix.name_count += 1
                 for variant in (toks, *_glued_variants(toks)):
-                    if variant in seen:
+                    value = tuple(astuple(t) for t in variant)
+                    if value in seen:
                         continue
-                    seen.add(variant)
+                    seen.add(value)
                     ix._add(ent, alias, variant)
                     if not strict:
                         vocab.update(t.block for t in variant[:2] if fuzzy_eligible(t))
-        for word in vocab:
-            ix.deletes.setdefault(word, []).append(word)
-            for d in _deletions(word):
-                ix.deletes.setdefault(d, []).append(word)
+        ix._build_deletes(vocab)
         log.info(
             "matcher built entities=%d names=%d variants=%d fuzzy_words=%d",
             len(ix.entities),
@@ -219,6 +234,28 @@ class NameIndex:
         )
         return ix
 
+    def _build_deletes(self, vocab: set[str]) -> None:
+        self.fuzzy_words = sorted(vocab)
+        if len(self.fuzzy_words) >= 1 << _WORD_ID_BITS:
+            raise ValueError("too many distinct name words for the fuzzy index")
+        codes = array("q")
+        for word_id, word in enumerate(self.fuzzy_words):
+            for d in (word, *_deletions(word)):
+                codes.append(_hash(d) << _WORD_ID_BITS | word_id)
+        self.deletes = array("q", sorted(codes))
+
+    def _near_words(self, d: str) -> list[str]:
+        """Fuzzy words that are ``d`` or become ``d`` when one letter is removed."""
+        lo = _hash(d) << _WORD_ID_BITS
+        codes = self.deletes
+        i = bisect_left(codes, lo)
+        out = []
+        hi = lo | ((1 << _WORD_ID_BITS) - 1)
+        while i < len(codes) and codes[i] <= hi:
+            out.append(self.fuzzy_words[codes[i] & ((1 << _WORD_ID_BITS) - 1)])
+            i += 1
+        return out
+
     def _add(self, ent: int, alias: str, toks: tuple[Analysed, ...]) -> None:
         name_id = len(self.aliases)
         self.aliases.append(alias)
@@ -226,12 +263,12 @@ class NameIndex:
         self.name_tokens.append(toks)
         if len(toks) == 1:
             for k0 in index_keys(toks[0]):
-                self.singles.setdefault(k0, []).append(name_id)
+                _file(self.singles, k0, name_id)
         else:
             for k0 in index_keys(toks[0]):
                 sub = self.pairs.setdefault(k0, {})
                 for k1 in index_keys(toks[1]):
-                    sub.setdefault(k1, []).append(name_id)
+                    _file(sub, k1, name_id)
 
     def lookup_keys(self, t: Analysed) -> tuple[str, ...]:
         """Index keys under which names that ``t`` may start (or continue) are filed."""
@@ -242,7 +279,7 @@ class NameIndex:
         keys.add(t.key)
         if len(t.block) >= FUZZY_MIN_LEN and not t.syllabic and t.norm.isalpha():
             for d in (t.block, *_deletions(t.block)):
-                keys.update(self.deletes.get(d, ()))
+                keys.update(self._near_words(d))
         result = tuple(keys)
         if len(self._lookup_cache) >= _LOOKUP_CACHE_MAX:
             self._lookup_cache.clear()
@@ -275,6 +312,21 @@ class NameIndex:
             p += width
         score = sum(s.score for s in steps) / len(steps)
         return Candidate(name_id, ent, i, p, score, tuple(steps))
+
+
+def _hash(s: str) -> int:
+    """Stable across processes (unlike hash(str)): the index is pickled and reloaded."""
+    return zlib.crc32(s.encode()) << (_HASH_BITS - 32) | (len(s) & ((1 << (_HASH_BITS - 32)) - 1))
+
+
+def _file(table: dict[str, int | list[int]], key: str, name_id: int) -> None:
+    have = table.get(key)
+    if have is None:
+        table[key] = name_id
+    elif isinstance(have, int):
+        table[key] = [have, name_id]
+    else:
+        have.append(name_id)
 
 
 def _glued_variants(toks: tuple[Analysed, ...]) -> list[tuple[Analysed, ...]]:

@@ -32,6 +32,7 @@ __all__ = [
     "TextTokens",
     "analyse_text",
     "analyse_word",
+    "astuple",
     "normalize_name",
     "tokenize",
     "variant_key",
@@ -48,9 +49,10 @@ class Token:
     index: int  # word position (all syllables of one Korean word share it)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Analysed:
-    """How the matcher sees one token."""
+    """How the matcher sees one token. Compared and hashed by identity (fast cache key):
+    ``analyse_word`` is cached, so one word gives one object; use ``astuple`` for values."""
 
     norm: str
     key: str
@@ -59,6 +61,11 @@ class Analysed:
     syllabic: bool  # Hangul / CJK syllable token
     cyrillic: bool
     cstem: str = ""  # Cyrillic words: lower-case stem without case ending ("путин")
+
+
+def astuple(a: Analysed) -> tuple[str, str, str, bool, bool, bool, str]:
+    """The value of an ``Analysed`` (for de-duplication by value)."""
+    return (a.norm, a.key, a.block, a.exact_only, a.syllabic, a.cyrillic, a.cstem)
 
 
 # A word: letters/digits, combining marks (decomposed accents, Indic vowel signs) and
@@ -212,25 +219,33 @@ class TextTokens:
 def analyse_text(text: str) -> TextTokens:
     """Tokenise and analyse a text: the matcher's view of it."""
     out = TextTokens(text, [], [], [], [], [])
+    starts, ends, words, infos, word_start = (
+        out.starts,
+        out.ends,
+        out.words,
+        out.infos,
+        out.word_start,
+    )
     word_index = 0
     for m in _WORD_RE.finditer(text):
         surface = m.group()
         start = m.start()
-        elided = _ELISION_RE.match(surface)
-        if elided:
-            surface = surface[elided.end() :]
-            start += elided.end()
-        poss = _POSSESSIVE_RE.search(surface)
-        if poss and len(surface) > 2:
-            surface = surface[: poss.start()]
-        if _SYLLABIC_RE.search(surface):
+        if not surface.isalnum():  # fast path: most words have no apostrophe or accent mark
+            elided = _ELISION_RE.match(surface)
+            if elided:
+                surface = surface[elided.end() :]
+                start += elided.end()
+            poss = _POSSESSIVE_RE.search(surface)
+            if poss and len(surface) > 2:
+                surface = surface[: poss.start()]
+        if not surface.isascii() and _SYLLABIC_RE.search(surface):
             _split_syllabic(surface, start, word_index, out)
         else:
-            out.starts.append(start)
-            out.ends.append(start + len(surface))
-            out.words.append(word_index)
-            out.infos.append(analyse_word(surface))
-            out.word_start.append(True)
+            starts.append(start)
+            ends.append(start + len(surface))
+            words.append(word_index)
+            infos.append(analyse_word(surface))
+            word_start.append(True)
         word_index += 1
     return out
 
