@@ -69,8 +69,8 @@ _HASH_BITS = 63 - _WORD_ID_BITS
 _LOOKUP_CACHE_MAX = 200_000
 # Names with more tokens than this get no glued variants (keeps the index small).
 _GLUE_MAX_TOKENS = 4
-# Name parts this short are glued to their neighbour as an extra variant: Korean given
-# names are written "Jong Un", "Jong-un" and "Jongun"; "KN-23" is also "KN23".
+# Two name parts both this short are glued as an extra variant: Korean given names are
+# written "Jong Un", "Jong-un" and "Jongun"; a number is always glued ("KN-23"/"KN23").
 _GLUE_PART_LEN = 4
 
 
@@ -337,7 +337,7 @@ def _glued_variants(toks: tuple[Analysed, ...]) -> list[tuple[Analysed, ...]]:
         a, b = toks[j], toks[j + 1]
         if a.syllabic or b.syllabic:
             continue
-        short = min(len(a.norm), len(b.norm)) <= _GLUE_PART_LEN
+        short = max(len(a.norm), len(b.norm)) <= _GLUE_PART_LEN
         if short or not b.norm.isalpha():
             out.append((*toks[:j], glue(a, b), *toks[j + 2 :]))
     return out

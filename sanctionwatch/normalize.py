@@ -148,6 +148,7 @@ _CYRILLIC_ENDINGS = tuple(
 )
 
 
+@functools.lru_cache(maxsize=262_144)
 def variant_key(norm: str) -> str:
     """Apply ``VARIANT_RULES`` to an ASCII-normalised token."""
     key = norm
