@@ -7,9 +7,8 @@ The YAML files in ``watchlists/`` (and imported official lists) stay the version
 deletes overlay entries only: a baseline entry is removed from its file by a pull request
 (``watchlist dump`` writes the merged list back out as YAML for that).
 
-Every change is written, in the same transaction, to ``audit_log``: an append-only table
-(SQLite triggers refuse UPDATE and DELETE on it) recording who, when, what, the list, and the
-entry before and after as JSON. Review dispositions are audited there too (see review.py).
+Every change is written, in the same transaction, to the append-only audit log (audit.py):
+who, when, what, the list, and the entry before and after as JSON.
 """
 
 from __future__ import annotations
@@ -27,6 +26,14 @@ from typing import Any
 
 import sqlite_utils
 
+from .audit import (  # noqa: F401 - re-exported: overlay is the watchlist edit API
+    AUDIT_TABLE,
+    WATCHLIST_ACTIONS,
+    Actor,
+    audit,
+    audit_rows,
+    write_changes,
+)
 from .engine import register_entry_source
 from .errors import SlackCommandError
 from .models import ENTRY_TYPES, Entry
@@ -36,7 +43,6 @@ from .watchlists import slugify
 log = logging.getLogger(__name__)
 
 OVERLAY_TABLE = "watchlist_overlay"
-AUDIT_TABLE = "audit_log"
 # Longer than any real name or alias (the longest OFAC SDN names are ~150 characters); a
 # longer "name" is a pasted paragraph, which would only produce noise.
 MAX_NAME_CHARS = 200
@@ -47,19 +53,6 @@ SYLLABLE_LETTERS = 2  # weight of one Hangul syllable / CJK ideograph in that co
 MAX_ALIASES = 25  # one entry with more spellings than this is really several entries
 SOURCE_SLACK = "slack"
 NEW_LIST_TYPE = "keyword"  # exact matching only: the safe default when a list has no entries
-WATCHLIST_ACTIONS = ("watchlist.add", "watchlist.remove")
-CHANGES_COLUMNS = (
-    "id",
-    "at",
-    "actor_id",
-    "actor_name",
-    "via",
-    "action",
-    "list",
-    "target",
-    "before",
-    "after",
-)
 _LIST_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 # Words that mean nothing on their own; a "name" made only of these would match almost every
 # item. Languages of the press the default watchlists cover.
@@ -83,19 +76,6 @@ class EditError(SlackCommandError):
 
 
 @dataclass(frozen=True)
-class Actor:
-    """Who made a change: a Slack user (id + display name) or a local user (via="cli")."""
-
-    id: str
-    name: str
-    via: str = "slack"  # "slack" | "cli"
-
-    @property
-    def label(self) -> str:
-        return self.name if self.name == self.id else f"{self.name} ({self.id})"
-
-
-@dataclass(frozen=True)
 class AddResult:
     entry: Entry
     created_list: bool
@@ -103,7 +83,7 @@ class AddResult:
 
 # ---- schema -----------------------------------------------------------------------------
 def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create the overlay and audit tables (idempotent) and the append-only triggers."""
+    """Create the overlay table (idempotent)."""
     db.table(OVERLAY_TABLE).create(
         {
             "id": int,
@@ -124,48 +104,6 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         if_not_exists=True,
     )
     db.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS idx_overlay_entry ON {OVERLAY_TABLE} (entry_id)")
-    db.execute(
-        f"CREATE TABLE IF NOT EXISTS {AUDIT_TABLE} ("
-        " id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor_id TEXT NOT NULL,"
-        " actor_name TEXT, via TEXT NOT NULL, action TEXT NOT NULL, list TEXT, target TEXT,"
-        " before TEXT, after TEXT)"
-    )
-    db.execute(f"CREATE INDEX IF NOT EXISTS idx_audit_action ON {AUDIT_TABLE} (action, id)")
-    db.execute(f"CREATE INDEX IF NOT EXISTS idx_audit_at ON {AUDIT_TABLE} (at)")
-    for op in ("UPDATE", "DELETE"):
-        db.execute(
-            f"CREATE TRIGGER IF NOT EXISTS {AUDIT_TABLE}_no_{op.lower()}"
-            f" BEFORE {op} ON {AUDIT_TABLE}"
-            f" BEGIN SELECT RAISE(ABORT, '{AUDIT_TABLE} is append-only'); END"
-        )
-
-
-def audit(
-    db: sqlite_utils.Database,
-    actor: Actor,
-    action: str,
-    list_name: str,
-    target: str,
-    before: Any,
-    after: Any,
-    now: datetime,
-) -> None:
-    """Append one audit record; call inside the transaction that makes the change."""
-    db.execute(
-        f"INSERT INTO {AUDIT_TABLE} (at, actor_id, actor_name, via, action, list, target,"
-        " before, after) VALUES (?,?,?,?,?,?,?,?,?)",
-        [
-            iso(now),
-            actor.id,
-            actor.name,
-            actor.via,
-            action,
-            list_name,
-            target,
-            None if before is None else json.dumps(before, ensure_ascii=False, sort_keys=True),
-            None if after is None else json.dumps(after, ensure_ascii=False, sort_keys=True),
-        ],
-    )
 
 
 # ---- entry source -----------------------------------------------------------------------
@@ -435,45 +373,9 @@ def baseline_entries(watchlists: Path, db: sqlite_utils.Database | None) -> list
     return entries
 
 
-# ---- audit log --------------------------------------------------------------------------
-def audit_rows(
-    db: sqlite_utils.Database,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    actions: Sequence[str] | None = None,
-) -> list[dict[str, Any]]:
-    clauses, params = [], []
-    if since is not None:
-        clauses.append("at >= ?")
-        params.append(iso(since))
-    if until is not None:
-        clauses.append("at < ?")
-        params.append(iso(until))
-    if actions:
-        clauses.append(f"action IN ({','.join('?' * len(actions))})")
-        params.extend(actions)
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    return list(db.query(f"SELECT * FROM {AUDIT_TABLE} {where} ORDER BY id", params))
-
-
-def write_changes(store: Store, since: datetime, until: datetime, exports_dir: Path) -> Path:
-    """The weekly companion ``watchlist-changes-YYYY-Www.csv`` (header only when quiet)."""
-    from .export import write_changes_csv
-
-    year, week, _ = since.isocalendar()
-    path = exports_dir / f"watchlist-changes-{year}-W{week:02d}.csv"
-    rows = audit_rows(store.db, since, until, WATCHLIST_ACTIONS)
-    write_changes_csv(rows, path, CHANGES_COLUMNS)
-    return path
-
-
 def _register() -> None:
-    from . import jobs
-
     register_migration("watchlist_overlay", ensure_schema)
     register_entry_source("overlay", _fingerprint, _load)
-    if write_changes not in jobs.COMPANIONS:
-        jobs.COMPANIONS.append(write_changes)
 
 
 _register()

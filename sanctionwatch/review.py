@@ -16,8 +16,8 @@ from typing import Any
 
 import sqlite_utils
 
+from .audit import Actor, audit
 from .errors import DeliveryError, SlackCommandError
-from .overlay import Actor, audit
 from .pipeline import alert_view
 from .slack import REVIEW_ACTIONS, AlertView, Poster, format_alert
 from .store import Store, iso, parse_iso, register_migration, utcnow
