@@ -4,6 +4,7 @@ WebClient and our SlackPoster talking to the local Slack Web API stand-in, a rea
 from __future__ import annotations
 
 import csv
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -361,6 +362,8 @@ def test_done_when_admin_adds_name_and_next_poll_alerts(
 
     assert "Added *Sky Aries*" in harness.reply("add vessels Sky Aries")
     write_feed(feed, [("s1", "Ship spotted", SKY_TEXT), ("s2", "Ship seen again", SKY_TEXT)])
+    later = feed.stat().st_mtime + 5  # a local feed's Last-Modified has 1 s resolution
+    os.utime(feed, (later, later))
     assert cli.main(argv) == 0
     posted = [c for c in harness.stub.calls_to("chat.postMessage") if "Sky Aries" in str(c.params)]
     assert len(posted) == 1
