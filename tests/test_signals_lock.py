@@ -1,0 +1,128 @@
+"""SIGTERM/SIGINT stop `run` (forever mode) within seconds; a second `run` on the same
+database refuses to start, naming the process that holds it (issue 5)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.pipeline_helpers import ALERTING, TOKEN, rss, write_config
+from tests.support.feedserver import FeedServer
+from tests.support.slack_api import SlackApiStub
+
+REPO = Path(__file__).resolve().parent.parent
+STOP_WITHIN_S = 5.0  # "exits within a few seconds"
+WAIT_S = 30.0
+LOCK_EXIT_CODE = 3
+
+
+def _env(stub: SlackApiStub) -> dict[str, str]:
+    return {**os.environ, "SLACK_BOT_TOKEN": TOKEN, "SLACK_API_URL": stub.base_url,
+            "SANCTIONWATCH_CONFIG": ""}  # fmt: skip
+
+
+def _bot(cfg: Path, stub: SlackApiStub, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(REPO / "bot.py"), "run", *args, "--config", str(cfg)],
+        cwd=cfg.parent, env=_env(stub), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def _polled(db: Path, feed: str) -> bool:
+    if not db.exists():
+        return False
+    try:
+        with sqlite3.connect(db, timeout=5) as conn:
+            row = conn.execute("SELECT last_fetch_at FROM feeds WHERE name = ?", [feed]).fetchone()
+    except sqlite3.OperationalError:
+        return False
+    return bool(row and row[0])
+
+
+def _wait_for(cond: object, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()[1][-2000:]
+        if callable(cond) and cond():
+            return
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError("timed out; stderr: " + proc.communicate()[1][-2000:])
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signal_stops_forever_mode_cleanly(
+    tmp_path: Path, feed_server: FeedServer, slack_api: SlackApiStub, sig: signal.Signals
+) -> None:
+    feed_server.add("/news.xml", body=rss(ALERTING))
+    cfg = write_config(tmp_path, [("News", feed_server.url("/news.xml"))])
+    proc = _bot(cfg, slack_api)
+    _wait_for(lambda: _polled(tmp_path / "sw.db", "News") and slack_api.messages, proc)
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=WAIT_S)
+    assert time.monotonic() - sent < STOP_WITHIN_S
+    assert proc.returncode == 0, err[-2000:]
+    assert "scheduler stopped" in err
+    assert "Traceback" not in err
+    # the lock went with it: a new run starts at once and posts nothing twice
+    before = len(slack_api.messages)
+    again = _bot(cfg, slack_api, "--once")
+    assert again.wait(timeout=WAIT_S) == 0
+    assert len(slack_api.messages) == before
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap: poll() joins its ThreadPoolExecutor (and interpreter exit joins its "
+    "threads), so a SIGTERM waits for a hanging fetch's total timeout (30 s); see report",
+)
+def test_sigterm_during_a_hanging_fetch_exits_within_seconds(
+    tmp_path: Path, feed_server: FeedServer, slack_api: SlackApiStub
+) -> None:
+    feed_server.add("/fast.xml", body=rss(ALERTING[:1]))
+    feed_server.add("/hang.xml", body=rss(ALERTING[1:]), delay_s=60)
+    cfg = write_config(
+        tmp_path,
+        [("Fast", feed_server.url("/fast.xml")), ("Hang", feed_server.url("/hang.xml"))],
+        extra="[fetch]\ntotal_timeout_s = 30\n",
+    )
+    proc = _bot(cfg, slack_api)
+    _wait_for(
+        lambda: feed_server.hits("/hang.xml") == 1 and _polled(tmp_path / "sw.db", "Fast"), proc
+    )
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=WAIT_S + 30)
+    took = time.monotonic() - sent
+    assert took < STOP_WITHIN_S, f"took {took:.1f}s to stop; stderr: {err[-1500:]}"
+    assert proc.returncode == 0, err[-2000:]
+    # the unfinished feed is left for the next start
+    assert not _polled(tmp_path / "sw.db", "Hang")
+
+
+def test_second_run_refuses_and_names_the_first(
+    tmp_path: Path, feed_server: FeedServer, slack_api: SlackApiStub
+) -> None:
+    feed_server.add("/news.xml", body=rss(ALERTING[:1]))
+    cfg = write_config(tmp_path, [("News", feed_server.url("/news.xml"))])
+    first = _bot(cfg, slack_api)
+    try:
+        _wait_for(lambda: _polled(tmp_path / "sw.db", "News"), first)
+        for args in ((), ("--once",)):
+            second = _bot(cfg, slack_api, *args)
+            _, err = second.communicate(timeout=WAIT_S)
+            assert second.returncode == LOCK_EXIT_CODE, err
+            assert f"pid {first.pid}" in err
+            assert "sw.db" in err and "hint:" in err
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=WAIT_S)
+    assert first.returncode == 0
