@@ -50,6 +50,7 @@ class Match:
     tags: tuple[str, ...] = ()
     token_start: int = 0  # word offsets into the field, for rule proximity ("within N words")
     token_end: int = 0
+    programs: tuple[str, ...] = ()  # the entry's sanctions programmes, for `programs:` clauses
 
 
 @dataclass(frozen=True)
