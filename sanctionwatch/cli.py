@@ -371,13 +371,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="CSV path (default: exports folder)")
     p.add_argument("--to-slack", metavar="CHANNEL", help="also upload it to this channel")
     command("check", cmd_check, "validate config, watchlists and rules; run rule examples")
-    for extra in EXTRA_COMMANDS:
-        extra(sub, command)
+    # serve + watchlist group; importing it also registers the Slack-edit entry source,
+    # the audit tables and the watchlist-changes CSV companion.
+    from .cli_watchlist import add_commands
+
+    add_commands(sub, command)
     return parser
-
-
-# Feature modules add sub-commands here: fn(subparsers, command_factory).
-EXTRA_COMMANDS: list[Callable[[Any, Callable[..., argparse.ArgumentParser]], None]] = []
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

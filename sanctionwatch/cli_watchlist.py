@@ -185,12 +185,24 @@ def cmd_dump(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
-    from .liststore import import_list
+    from .liststore import import_list, list_imported
 
     settings = _setup(args)
     store = _store(settings)
     report = import_list(store.db, args.format, Path(args.path), args.name, force=args.force)
     print(report.summary(), file=out)
+    versions = {row["name"]: row.get("version") for row in list_imported(store.db)}
+    first_import = versions.get(report.list_name) == 1
+    if report.added and not first_import:
+        shown = ", ".join(e.name for e in report.added[:10])
+        print(f"newly designated: {shown}{' …' if len(report.added) > 10 else ''}", file=out)
+    if settings.slack.alert_designations and not args.no_announce:
+        from .cli import make_poster
+        from .designations import announce
+
+        channel = settings.slack.default_channel
+        if announce(report, make_poster(settings, out), channel, first_import):
+            print(f"announced {len(report.added)} new designation(s) to {channel}", file=out)
     return 0
 
 
@@ -248,6 +260,11 @@ def add_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> N
     p.add_argument("path", metavar="PATH")
     p.add_argument("--name", metavar="LIST", help="list name (default from the format)")
     p.add_argument("--force", action="store_true", help="accept a suspicious shrink")
+    p.add_argument(
+        "--no-announce",
+        action="store_true",
+        help="do not post newly designated entries to Slack (default channel)",
+    )
 
 
 def _need_sub(args: argparse.Namespace, out: TextIO) -> int:

@@ -462,6 +462,7 @@ def matches_from_json(text: str | None) -> tuple[Match, ...]:
     out = []
     for d in json.loads(text or "[]"):
         d["tags"] = tuple(d.get("tags", ()))
+        d["programs"] = tuple(d.get("programs", ()))
         out.append(Match(**d))
     return tuple(out)
 

@@ -1,1 +1,4 @@
 """Shared pytest fixtures. Support servers live in tests/support/ and are registered here."""
+
+from tests.support.feedserver import feed_server  # noqa: F401
+from tests.support.slack_api import slack_api  # noqa: F401

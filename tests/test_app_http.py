@@ -19,7 +19,6 @@ from slack_sdk.signature import SignatureVerifier
 
 from sanctionwatch import cli
 from sanctionwatch.app import ThreadStores, build_app
-from sanctionwatch.cli_watchlist import add_commands
 from sanctionwatch.config import Settings, load_settings
 from sanctionwatch.jobs import export_range, once
 from sanctionwatch.serve import HttpServer, wsgi_app
@@ -50,10 +49,9 @@ SKY_TEXT = (
 
 
 def ensure_cli_commands() -> None:
-    if add_commands not in cli.EXTRA_COMMANDS:
-        names = cli.build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
-        if "watchlist" not in names:
-            cli.EXTRA_COMMANDS.append(add_commands)
+    """The serve/watchlist commands are part of the main parser."""
+    names = cli.build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert {"serve", "watchlist"} <= set(names)
 
 
 def write_feed(path: Path, items: list[tuple[str, str, str]]) -> None:

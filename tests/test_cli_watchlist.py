@@ -107,11 +107,7 @@ def test_serve_process_answers_and_stops_on_sigterm(
         "SLACK_SIGNING_SECRET": "s3cret",
         "SLACK_API_URL": slack_api.base_url,
     }
-    script = (
-        "import sys\nfrom sanctionwatch import cli\nfrom sanctionwatch.cli_watchlist import"
-        " add_commands\nif 'serve' not in cli.build_parser()._subparsers._group_actions[0]"
-        ".choices: cli.EXTRA_COMMANDS.append(add_commands)\nsys.exit(cli.main(sys.argv[1:]))\n"
-    )
+    script = "import sys\nfrom sanctionwatch import cli\nsys.exit(cli.main(sys.argv[1:]))\n"
     proc = subprocess.Popen(
         [
             sys.executable,
