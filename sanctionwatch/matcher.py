@@ -154,6 +154,7 @@ class Matcher:
             detail=describe(self._ix, h, text, tt),
             type=ent.type,
             tags=ent.tags,
+            programs=ent.programs,
             token_start=tt.words[h.start_tok],
             token_end=tt.words[h.end_tok - 1] + 1,
         )

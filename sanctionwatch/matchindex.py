@@ -81,6 +81,7 @@ class EntityRef(NamedTuple):
     type: str
     tags: tuple[str, ...]
     strict: bool
+    programs: tuple[str, ...] = ()
 
 
 class Step(NamedTuple):
@@ -208,7 +209,9 @@ class NameIndex:
             strict = entry.strict or entry.type == "keyword"
             ent = len(ix.entities)
             ix.entities.append(
-                EntityRef(entry.id, entry.name, entry.list, entry.type, entry.tags, strict)
+                EntityRef(
+                    entry.id, entry.name, entry.list, entry.type, entry.tags, strict, entry.programs
+                )
             )
             seen: set[tuple[tuple[object, ...], ...]] = set()
             for alias in entry.names:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -208,10 +209,13 @@ def test_entities_clause_accepts_name_or_id_case_insensitively() -> None:
     assert not evaluate([rule(all=(Clause(entities=("South Korea",)),))], [DPRK], CHANNEL)
 
 
-def test_programs_clause_never_matches_without_programs_on_the_match() -> None:
-    # Match has no programs field yet: a programs clause cannot be satisfied (documented gap).
+def test_programs_clause_matches_programme_prefixes() -> None:
     r = rule(all=(Clause(programs=("DPRK",)),))
-    assert not evaluate([r], [DPRK], CHANNEL)
+    assert not evaluate([r], [DPRK], CHANNEL)  # no programmes on the match
+    listed = dataclasses.replace(DPRK, programs=("DPRK3", "NPWMD"))
+    assert evaluate([r], [listed], CHANNEL)  # "DPRK" is a prefix of "DPRK3"
+    other = dataclasses.replace(DPRK, programs=("IRAN",))
+    assert not evaluate([r], [other], CHANNEL)
 
 
 def test_within_words_uses_token_positions() -> None:
