@@ -305,7 +305,7 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
-    from .rules import run_examples
+    from .rules import lint_rules, run_examples
 
     settings = _settings(args)
     store = Store(settings.database) if settings.database.exists() else None
@@ -320,12 +320,15 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
         file=out,
     )
     print(f"rules: {settings.rules} ok ({len(engine.rules)} rules)", file=out)
+    warnings = lint_rules(engine.rules, engine.entries)
+    for warning in warnings:
+        print(f"  FAIL {warning}", file=out)
     failures = run_examples(engine.rules, engine.matcher, settings.slack.default_channel)
     total = sum(len(r.examples) for r in engine.rules)
     for failure in failures:
         print(f"  FAIL {failure}", file=out)
     print(f"rule examples: {total - len(failures)}/{total} pass", file=out)
-    return 1 if failures else 0
+    return 1 if failures or warnings else 0
 
 
 # ---- parser ----------------------------------------------------------------------------
