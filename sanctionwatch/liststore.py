@@ -160,6 +160,7 @@ def _entry(row: Sequence[Any]) -> Entry:
         programs=tuple(json.loads(programs)),
         notes=notes,
         strict=bool(strict),
+        curated=False,
     )
 
 

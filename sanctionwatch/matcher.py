@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import pickle
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from .errors import SanctionwatchError
@@ -39,7 +40,9 @@ __all__ = ["Matcher", "compare_tokens"]
 # token, so 75 keeps every hit the edit budget allowed and lets rules choose (they
 # default to min_score 88).
 MIN_REPORT_SCORE = 75.0
-_CACHE_FORMAT = 1
+# Below the rules' default min_score (88), above MIN_REPORT_SCORE: see _guard_single_word.
+OFFICIAL_SINGLE_WORD_SCORE = 80.0
+_CACHE_FORMAT = 2
 # Hyphen-like characters joining two parts of one word ("Nord-Korea", "Jong‐un").
 _HYPHENS = frozenset("-\u2010\u2011\u2012\u2013\u00ad")  # bump when the pickled layout changes
 
@@ -133,9 +136,34 @@ class Matcher:
             if any(h.start_tok < e and s < h.end_tok for s, e in spans):
                 continue
             spans.append((h.start_tok, h.end_tok))
-            out.append(self._to_match(text, field, tt, h))
+            match = self._guard_single_word(self._to_match(text, field, tt, h), h)
+            if match is not None:
+                out.append(match)
         out.sort(key=lambda m: (m.start, m.end, m.entity_id))
         return out
+
+    def _guard_single_word(self, m: Match, h: Candidate) -> Match | None:
+        """Guards for one-word aliases, the main source of false positives in real lists.
+
+        - A proper-name alias ("Putin", "SAID", "Fox") written all in lower case in a cased
+          script ("said", "fox") is an ordinary word, not the name: no match.
+        - A one-word alias of an entry imported from an official list scores at most
+          OFFICIAL_SINGLE_WORD_SCORE, below the rules' default min_score: it is kept (visible
+          in `match` explanations) but only a rule that asks for it (a lower min_score) uses it.
+        """
+        if len(m.alias.split()) != 1:
+            return m
+        cased = m.text.lower() != m.text.upper()
+        if cased and m.text == m.text.lower() and m.alias != m.alias.lower():
+            return None
+        if not self._ix.entities[h.entity].curated and m.score > OFFICIAL_SINGLE_WORD_SCORE:
+            return replace(
+                m,
+                score=OFFICIAL_SINGLE_WORD_SCORE,
+                detail=m.detail + f"; one-word alias from an official list: score capped at"
+                f" {OFFICIAL_SINGLE_WORD_SCORE:.0f}, a rule must ask for such matches",
+            )
+        return m
 
     def _to_match(self, text: str, field: str, tt: TextTokens, h: Candidate) -> Match:
         ent = self._ix.entities[h.entity]

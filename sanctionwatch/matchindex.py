@@ -82,6 +82,7 @@ class EntityRef(NamedTuple):
     tags: tuple[str, ...]
     strict: bool
     programs: tuple[str, ...] = ()
+    curated: bool = True
 
 
 class Step(NamedTuple):
@@ -210,7 +211,14 @@ class NameIndex:
             ent = len(ix.entities)
             ix.entities.append(
                 EntityRef(
-                    entry.id, entry.name, entry.list, entry.type, entry.tags, strict, entry.programs
+                    entry.id,
+                    entry.name,
+                    entry.list,
+                    entry.type,
+                    entry.tags,
+                    strict,
+                    entry.programs,
+                    entry.curated,
                 )
             )
             seen: set[tuple[tuple[object, ...], ...]] = set()

@@ -25,6 +25,9 @@ class Entry:
     added_by: str = ""  # who added it (Slack user / local user) for overlay entries
     # "strict": exact (normalised) matching only, no fuzzy; set for common-word names
     strict: bool = False
+    # False for entries imported from official lists: tens of thousands of names nobody
+    # reviewed, whose one-word aliases ("SAID", "Fox", "STREAM") are ordinary words.
+    curated: bool = True
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -135,3 +135,32 @@ def test_load_of_a_broken_cache_names_the_file(tmp_path: Path) -> None:
     path.write_bytes(b"not a pickle")
     with pytest.raises(SanctionwatchError, match="broken.pickle"):
         Matcher.load(path)
+
+
+def test_one_word_alias_guards_for_official_lists() -> None:
+    from sanctionwatch.matcher import OFFICIAL_SINGLE_WORD_SCORE
+
+    official = Entry(
+        id="ofac-sdn:1",
+        name="Hasan IZZ-AL-DIN",
+        type="person",
+        list="ofac-sdn",
+        aliases=("SAID", "Hasan IZZ-AL-DIN"),
+        source="OFAC SDN",
+        curated=False,
+    )
+    curated = Entry(
+        id="russia:putin", name="Vladimir Putin", type="person", list="russia", aliases=("Putin",)
+    )
+    m = Matcher.build([official, curated])
+    # an all-lowercase ordinary word is not a proper-name alias
+    assert m.find("the minister said on Monday") == []
+    assert m.find("a putin-like figure") == []
+    # capitalised: found, but an official one-word alias cannot drive a default rule
+    (said,) = m.find("Said met the envoy")
+    assert said.score == OFFICIAL_SINGLE_WORD_SCORE and "official list" in said.detail
+    (putin,) = m.find("Putin met the envoy")
+    assert putin.score == 100
+    # multi-word official names keep full scores
+    (full,) = m.find("Hasan Izz-al-Din was seen in Beirut")
+    assert full.score >= 95 and full.alias == "Hasan IZZ-AL-DIN"

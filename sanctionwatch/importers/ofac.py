@@ -186,6 +186,7 @@ def _entry(row: list[str], line: int, path: Path, list_name: str, extra: list[st
         programs=programs,
         notes=_notes(row),
         strict=sdn_type in STRICT_TYPES,
+        curated=False,
     )
 
 

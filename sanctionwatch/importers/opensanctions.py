@@ -117,4 +117,5 @@ def _entry(row: dict[str, str], line: int, path: Path, list_name: str, seen: set
         programs=programs,
         notes="; ".join(notes),
         strict=schema in STRICT_SCHEMAS,
+        curated=False,
     )

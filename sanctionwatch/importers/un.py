@@ -109,6 +109,7 @@ def _record(rec: Element, kind: str, path: Path, list_name: str) -> Entry:
         source_id=ref,
         programs=programs,
         notes="; ".join(notes),
+        curated=False,
     )
 
 
