@@ -146,17 +146,22 @@ class Matcher:
         """Guards for one-word aliases, the main source of false positives in real lists.
 
         - A proper-name alias ("Putin", "SAID", "Fox") written all in lower case in a cased
-          script ("said", "fox") is an ordinary word, not the name: no match.
+          script ("said", "fox") is an ordinary word, not the name: no match. For entries
+          from official lists this holds for names of any length ("DON T" vs "don't").
         - A one-word alias of an entry imported from an official list scores at most
           OFFICIAL_SINGLE_WORD_SCORE, below the rules' default min_score: it is kept (visible
           in `match` explanations) but only a rule that asks for it (a lower min_score) uses it.
         """
+        cased = m.text.lower() != m.text.upper()
+        lower_text = cased and m.text == m.text.lower() and m.alias != m.alias.lower()
+        curated = self._ix.entities[h.entity].curated
+        if lower_text and not curated:
+            return None  # "don't" is not the OFAC alias "DON T"
         if len(m.alias.split()) != 1:
             return m
-        cased = m.text.lower() != m.text.upper()
-        if cased and m.text == m.text.lower() and m.alias != m.alias.lower():
+        if lower_text:
             return None
-        if not self._ix.entities[h.entity].curated and m.score > OFFICIAL_SINGLE_WORD_SCORE:
+        if not curated and m.score > OFFICIAL_SINGLE_WORD_SCORE:
             return replace(
                 m,
                 score=OFFICIAL_SINGLE_WORD_SCORE,

@@ -156,6 +156,7 @@ def test_one_word_alias_guards_for_official_lists() -> None:
     # an all-lowercase ordinary word is not a proper-name alias
     assert m.find("the minister said on Monday") == []
     assert m.find("a putin-like figure") == []
+    assert m.find("hasan izz-al-din") == []  # official multi-word names too
     # capitalised: found, but an official one-word alias cannot drive a default rule
     (said,) = m.find("Said met the envoy")
     assert said.score == OFFICIAL_SINGLE_WORD_SCORE and "official list" in said.detail
