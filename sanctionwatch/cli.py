@@ -396,3 +396,5 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `bot.py match ... | head`: the reader left, nothing to report
+        return 0

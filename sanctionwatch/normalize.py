@@ -186,6 +186,12 @@ def _cyrillic_stem(word: str) -> str:
     return lower
 
 
+_ABJAD_RE = re.compile(
+    r"[\u0590-\u05ff\u0600-\u06ff\u0700-\u074f\u0750-\u077f\u0780-\u07bf\ufb1d-\ufdff\ufe70-\ufeff]"
+)
+_ABJAD_MARK = "~"
+
+
 @functools.lru_cache(maxsize=262_144)
 def analyse_word(word: str) -> Analysed:
     """Analyse one word (no spaces; possessive already removed). Cached: news repeats words."""
@@ -194,6 +200,11 @@ def analyse_word(word: str) -> Analysed:
     if syllabic:
         key = _SYLLABLE_MARK + norm
         return Analysed(norm, key, key, True, True, False)
+    if _ABJAD_RE.search(word):
+        # Arabic/Hebrew script writes few vowels, so its transliteration is lossy ("بيع" →
+        # "by"): such words match only words of the same script, exactly.
+        marked = _ABJAD_MARK + norm
+        return Analysed(marked, marked, marked, True, False, False)
     cyrillic = bool(_CYRILLIC_RE.search(word))
     key = variant_key(norm)
     cstem = _cyrillic_stem(word) if cyrillic else ""
