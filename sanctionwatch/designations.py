@@ -38,7 +38,7 @@ def designation_message(report: ImportReport, first_import: bool) -> tuple[str, 
         if (report.removed or report.changed)
         else "none delisted or changed"
     )
-    blocks = [
+    blocks: list[dict] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": header}},
         {"type": "section", "text": {"type": "mrkdwn", "text": body[:2900]}},
         {

@@ -44,7 +44,7 @@ def parse_iso(value: str | None) -> datetime | None:
 
 
 def _v1(db: sqlite_utils.Database) -> None:
-    db["feeds"].create(
+    db.table("feeds").create(
         {
             "name": str,
             "url": str,
@@ -68,7 +68,7 @@ def _v1(db: sqlite_utils.Database) -> None:
         defaults={"active": 1, "consecutive_failures": 0, "items_seen": 0, "alerts": 0},
         not_null={"url"},
     )
-    db["items"].create(
+    db.table("items").create(
         {
             "item_id": str,
             "feed": str,
@@ -84,9 +84,9 @@ def _v1(db: sqlite_utils.Database) -> None:
         pk="item_id",
         defaults={"match_count": 0},
     )
-    db["items"].create_index(["link_key"])
-    db["items"].create_index(["first_seen_at"])
-    db["matches"].create(
+    db.table("items").create_index(["link_key"])
+    db.table("items").create_index(["first_seen_at"])
+    db.table("matches").create(
         {
             "id": int,
             "item_id": str,
@@ -106,8 +106,8 @@ def _v1(db: sqlite_utils.Database) -> None:
         pk="id",
         foreign_keys=[("item_id", "items", "item_id")],
     )
-    db["matches"].create_index(["item_id"])
-    db["alerts"].create(
+    db.table("matches").create_index(["item_id"])
+    db.table("alerts").create(
         {
             "id": int,
             "item_id": str,
@@ -128,10 +128,10 @@ def _v1(db: sqlite_utils.Database) -> None:
         defaults={"status": "pending", "attempts": 0},
         foreign_keys=[("item_id", "items", "item_id")],
     )
-    db["alerts"].create_index(["item_id", "rule"], unique=True)
-    db["alerts"].create_index(["status"])
-    db["alerts"].create_index(["created_at"])
-    db["exports"].create(
+    db.table("alerts").create_index(["item_id", "rule"], unique=True)
+    db.table("alerts").create_index(["status"])
+    db.table("alerts").create_index(["created_at"])
+    db.table("exports").create(
         {
             "id": int,
             "since": str,
@@ -426,7 +426,7 @@ class Store:
         error: str | None,
         now: datetime,
     ) -> None:
-        self.db["exports"].insert(
+        self.db.table("exports").insert(
             {
                 "since": iso(since),
                 "until": iso(until),
