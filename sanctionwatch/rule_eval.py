@@ -198,9 +198,74 @@ def explain(
     return [_outcome(rule, matches, default_channel) for rule in rules]
 
 
+@dataclass(frozen=True)
+class _Facts:
+    """What clauses test about one match, lowered once per item instead of once per clause."""
+
+    score: float
+    watchlist: str
+    tags: frozenset[str]
+    type: str
+    programs: tuple[str, ...]
+    names: frozenset[str]  # casefolded entity name and id
+
+    @classmethod
+    def of(cls, m: Match) -> _Facts:
+        return cls(
+            m.score,
+            m.watchlist.lower(),
+            frozenset(t.lower() for t in m.tags),
+            m.type,
+            m.programs,
+            frozenset((m.entity.casefold(), m.entity_id.casefold())),
+        )
+
+
+def _meets(clause: Clause, f: _Facts) -> bool:
+    """`clause_matches` on precomputed facts (the same tests, in the same order)."""
+    if clause.watchlists and f.watchlist not in clause.watchlists:
+        return False
+    if clause.tags and f.tags.isdisjoint(clause.tags):
+        return False
+    if clause.types and f.type not in clause.types:
+        return False
+    if clause.programs and not any(
+        p.startswith(prefix) for p in f.programs for prefix in clause.programs
+    ):
+        return False
+    return not clause.entities or not f.names.isdisjoint(e.casefold() for e in clause.entities)
+
+
+def _may_fire(rule: Rule, facts: Sequence[_Facts]) -> bool:
+    """False when the clauses alone already stop the rule (no text is built for that).
+
+    True means every `all` clause, one `any` clause and no `none` clause is met; whether the
+    rule really fires (``within_words``) is then decided by `_outcome`, which builds the alert.
+    """
+    strong = [f for f in facts if f.score >= rule.min_score]
+    for clause in rule.all:
+        if not any(_meets(clause, f) for f in strong):
+            return False
+    if rule.any and not any(_meets(c, f) for c in rule.any for f in strong):
+        return False
+    return not any(_meets(c, f) for c in rule.none for f in strong)
+
+
 def evaluate(rules: Sequence[Rule], matches: Sequence[Match], default_channel: str) -> list[Alert]:
-    """Alerts of the rules that fire on one item's matches (title and text together)."""
-    alerts = [o.alert for o in explain(rules, matches, default_channel) if o.alert is not None]
+    """Alerts of the rules that fire on one item's matches (title and text together).
+
+    The same alerts as `explain`, but the explanation text is built only for rules whose
+    clauses are met: most items match something yet fire nothing.
+    """
+    if not matches:
+        return []
+    facts = [_Facts.of(m) for m in matches]
+    alerts = []
+    for rule in rules:
+        if _may_fire(rule, facts):
+            alert = _outcome(rule, matches, default_channel).alert
+            if alert is not None:
+                alerts.append(alert)
     if alerts:
         log.debug("rules fired rules=%s", ",".join(a.rule for a in alerts))
     return alerts
