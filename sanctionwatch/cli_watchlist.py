@@ -11,12 +11,13 @@ import argparse
 import getpass
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from . import overlay, review, slash  # noqa: F401 - registers tables, entry source, CSV companion
+from .cli import _date
 from .errors import SanctionwatchError
+from .importers import FORMATS as IMPORT_FORMATS
 from .overlay import (
     Actor,
     add_entry,
@@ -26,15 +27,6 @@ from .overlay import (
     remove_entry,
 )
 from .slash import CommandContext
-
-IMPORT_FORMATS = ("ofac-sdn", "un-xml", "opensanctions-csv")
-
-
-def _date(value: str) -> datetime:
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
 
 
 def _setup(args: argparse.Namespace) -> Any:
