@@ -78,7 +78,8 @@ class Settings:
     rules: Path
     exports_dir: Path
     backfill_days: int = 3
-    retention_days: int = 90
+    retention_days: int = 90  # items without matches
+    match_retention_days: int = 365  # items with matches that never alerted
     feeds: tuple[FeedConfig, ...] = ()
     slack: SlackSettings = SlackSettings()
     fetch: FetchSettings = FetchSettings()
@@ -95,6 +96,7 @@ _TOP_KEYS: dict[str, type | tuple[type, ...]] = {
     "exports_dir": str,
     "backfill_days": int,
     "retention_days": int,
+    "match_retention_days": int,
     "log_level": str,
     "log_json": bool,
     "slack": dict,
@@ -233,7 +235,7 @@ def _build(
     _check_table(fetch_raw, _FETCH_KEYS, "fetch.", src)
     poll_raw = raw.get("poll", {})
     _check_table(poll_raw, _POLL_KEYS, "poll.", src)
-    for key in ("backfill_days", "retention_days"):
+    for key in ("backfill_days", "retention_days", "match_retention_days"):
         if key in raw and raw[key] < 0:
             raise ConfigError(f"{src}: key '{key}' must be 0 or more, got {raw[key]}")
     for key, value in {**fetch_raw, **poll_raw}.items():
@@ -264,6 +266,7 @@ def _build(
         exports_dir=_resolve(base, raw.get("exports_dir", "exports")),
         backfill_days=raw.get("backfill_days", 3),
         retention_days=raw.get("retention_days", 90),
+        match_retention_days=raw.get("match_retention_days", 365),
         feeds=feeds,
         slack=slack,
         fetch=FetchSettings(**fetch_raw),

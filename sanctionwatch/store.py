@@ -443,15 +443,26 @@ class Store:
         return rows[0] if rows else None
 
     # ---- retention --------------------------------------------------------------------
-    def prune_items(self, older_than: datetime) -> int:
-        """Delete items without matches or alerts first seen before ``older_than``."""
+    def prune_items(self, older_than: datetime, matched_older_than: datetime | None = None) -> int:
+        """Delete items that never alerted: without matches when first seen before
+        ``older_than``; with matches (and those matches) before ``matched_older_than``.
+        Alerted items, their matches and the audit trail are never pruned."""
+        not_alerted = "item_id NOT IN (SELECT item_id FROM alerts)"
         with self.transaction() as db:
             cur = db.execute(
-                "DELETE FROM items WHERE match_count = 0 AND first_seen_at < ? AND item_id NOT IN"
-                " (SELECT item_id FROM alerts)",
+                f"DELETE FROM items WHERE match_count = 0 AND first_seen_at < ? AND {not_alerted}",
                 [iso(older_than)],
             )
-        return cur.rowcount
+            pruned = cur.rowcount
+            if matched_older_than is not None:
+                old = f"match_count > 0 AND first_seen_at < ? AND {not_alerted}"
+                db.execute(
+                    f"DELETE FROM matches WHERE item_id IN (SELECT item_id FROM items WHERE {old})",
+                    [iso(matched_older_than)],
+                )
+                cur = db.execute(f"DELETE FROM items WHERE {old}", [iso(matched_older_than)])
+                pruned += cur.rowcount
+        return pruned
 
 
 def matches_to_json(matches: Iterable[Match]) -> str:

@@ -123,6 +123,11 @@ def test_prune_keeps_matched_and_alerted(tmp_path: Path) -> None:
         store.record_item(db, item(4), None, [], [], NOW)  # recent → kept
     assert store.prune_items(NOW - timedelta(days=90)) == 1
     assert {r["item_id"] for r in store.db["items"].rows} == {"guid:A-2", "guid:A-3", "guid:A-4"}
+    # matched items that never alerted go after the longer match retention, with their matches
+    assert store.prune_items(NOW - timedelta(days=90), NOW - timedelta(days=101)) == 0
+    assert store.prune_items(NOW - timedelta(days=90), NOW - timedelta(days=1)) == 1
+    assert {r["item_id"] for r in store.db["items"].rows} == {"guid:A-3", "guid:A-4"}
+    assert {r["item_id"] for r in store.db["matches"].rows} == {"guid:A-3"}
 
 
 def test_sync_feeds_resets_state_on_new_url(tmp_path: Path) -> None:
