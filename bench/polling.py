@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import io
 import multiprocessing as mp
+import os
 import random
 import resource
 import sqlite3
@@ -43,8 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sanctionwatch import pipeline  # noqa: E402
 from sanctionwatch.config import Settings, load_settings  # noqa: E402
-from sanctionwatch.engine import Engine, EngineCache  # noqa: E402
-from sanctionwatch.models import Alert, Match  # noqa: E402
+from sanctionwatch.engine import EngineCache  # noqa: E402
 from sanctionwatch.slack import DryRunPoster  # noqa: E402
 from sanctionwatch.store import Store  # noqa: E402
 
@@ -58,6 +58,7 @@ ALERT_EVERY = 250  # one item in this many carries a real DPRK–Russia arms sto
 SEED = 20261128
 LOOPBACK_PREFIX = "127.77"  # 127.0.0.0/8 is all loopback on Linux
 SERVER_START_TIMEOUT_S = 60.0
+RSS_SAMPLE_S = 0.2  # memory sampling period for poller + workers
 
 WORDS = (
     "the government said on monday that negotiators and officials over trade budget energy prices "
@@ -207,39 +208,77 @@ def start_server(n_feeds: int, n_items: int, n_hosts: int) -> FeedServerProcess:
 # --------------------------------------------------------------------------- instrumentation
 
 
-class Counters:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.parses = 0
-        self.matches = 0
+class MemorySampler:
+    """Peak resident memory of the poller and its analysis workers together, and the
+    workers' CPU time, sampled from /proc (ru_maxrss and RUSAGE_CHILDREN do not cover
+    forkserver workers: they are children of the fork server, not of the poller)."""
 
-    def reset(self) -> None:
-        with self.lock:
-            self.parses = self.matches = 0
+    def __init__(self, exclude: set[int], interval_s: float = RSS_SAMPLE_S) -> None:
+        self.exclude = exclude
+        self.interval_s = interval_s
+        self.peak_total_kib = 0
+        self.peak_workers = 0
+        self.cpu_ticks: dict[int, int] = {}  # descendant pid → last seen utime+stime
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def peak_total_mib(self) -> float:
+        return self.peak_total_kib / 1024
+
+    @property
+    def workers_cpu_s(self) -> float:
+        return sum(self.cpu_ticks.values()) / os.sysconf("SC_CLK_TCK")
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            pids = [p for p in _descendants(os.getpid()) if p not in self.exclude]
+            total = _rss_kib(os.getpid()) + sum(_rss_kib(p) for p in pids)
+            self.peak_total_kib = max(self.peak_total_kib, total)
+            self.peak_workers = max(self.peak_workers, len(pids))
+            for pid in pids:
+                self.cpu_ticks[pid] = max(self.cpu_ticks.get(pid, 0), _cpu_ticks(pid))
 
 
-COUNTERS = Counters()
-_real_parse = pipeline.parse
+def _descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*/children"):
+            try:
+                kids = [int(x) for x in task.read_text().split()]
+            except OSError:
+                continue
+            found.extend(kids)
+            todo.extend(kids)
+    return found
 
 
-def _counting_parse(*args: Any, **kwargs: Any) -> Any:
-    with COUNTERS.lock:
-        COUNTERS.parses += 1
-    return _real_parse(*args, **kwargs)
+def _cpu_ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
 
 
-class CountingEngine:
-    """The real engine; counts match calls (the pipeline calls only match and evaluate)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    def match(self, title: str, text: str) -> list[Match]:
-        COUNTERS.matches += 1  # called on the recording thread only
-        return self._engine.match(title, text)
-
-    def evaluate(self, matches: Sequence[Match], default_channel: str) -> list[Alert]:
-        return self._engine.evaluate(matches, default_channel)
+def _rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 # --------------------------------------------------------------------------- measurements
@@ -270,15 +309,26 @@ class CycleFigures:
     statuses: dict[int | None, int]
 
 
+def _cpu_s() -> float:
+    """CPU time (user + system) of this process; workers are counted by MemorySampler."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime
+
+
 def run_one_cycle(
-    settings: Settings, store: Store, engine_for: Callable[[], Any], sink: io.StringIO
+    settings: Settings,
+    store: Store,
+    engine_for: Callable[[], Any],
+    sink: io.StringIO,
+    processes: bool | None = None,
 ) -> CycleFigures:
-    COUNTERS.reset()
-    cpu_started = time.process_time()
+    cpu_started = _cpu_s()
     started = time.perf_counter()
-    report = pipeline.run_cycle(settings, store, engine_for, DryRunPoster(sink), all_feeds=True)
+    report = pipeline.run_cycle(
+        settings, store, engine_for, DryRunPoster(sink), all_feeds=True, processes=processes
+    )
     seconds = time.perf_counter() - started
-    cpu_seconds = time.process_time() - cpu_started
+    cpu_seconds = _cpu_s() - cpu_started
     statuses: dict[int | None, int] = {}
     for f in report.feeds:
         statuses[f.status] = statuses.get(f.status, 0) + 1
@@ -290,8 +340,8 @@ def run_one_cycle(
         new_items=sum(f.new_items for f in report.feeds),
         alerts=sum(f.alerts for f in report.feeds),
         delivered=report.delivered,
-        parses=COUNTERS.parses,
-        matches=COUNTERS.matches,
+        parses=sum(f.parsed for f in report.feeds),
+        matches=sum(f.matched for f in report.feeds),
         statuses=statuses,
     )
 
@@ -304,9 +354,8 @@ def pipeline_setup(
     settings = replace(settings, slack=replace(settings.slack, token=None))
     store = Store(settings.database)
     cache = EngineCache(settings.watchlists, settings.rules)
-    engine = CountingEngine(cache.get(store.db))
     cache.get(store.db)  # built once, outside the timed cycle
-    return settings, store, lambda: engine
+    return settings, store, lambda: cache.get(store.db)
 
 
 def fetch_only_baseline(urls: Sequence[str]) -> float:
@@ -342,7 +391,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quick:
         args.feeds, args.items, args.hosts = QUICK
     args.hosts = max(1, min(args.hosts, args.feeds))
-    pipeline.parse = _counting_parse
 
     out = sys.stdout
     print(
@@ -361,8 +409,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             floor_s = fetch_only_baseline(server.urls)
             settings, store, engine_for = pipeline_setup(base / "main", server.urls, args.workers)
             sink = io.StringIO()
-            first = run_one_cycle(settings, store, engine_for, sink)
-            second = run_one_cycle(settings, store, engine_for, sink)
+            exclude = {server.process.pid}
+            with MemorySampler(exclude) as mem1:
+                first = run_one_cycle(settings, store, engine_for, sink)
+            with MemorySampler(exclude) as mem2:
+                second = run_one_cycle(settings, store, engine_for, sink)
             peak = max_rss_mib()
             items_in_db = (
                 sqlite3.connect(settings.database)
@@ -373,7 +424,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             store.close()
             subset = server.urls[: max(1, min(args.baseline_subset, args.feeds))]
             s_settings, s_store, s_engine = pipeline_setup(base / "seq", subset, 1)
-            seq = run_one_cycle(s_settings, s_store, s_engine, io.StringIO())
+            seq = run_one_cycle(s_settings, s_store, s_engine, io.StringIO(), processes=False)
             s_store.close()
     finally:
         server.stop()
@@ -381,7 +432,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     expected_items = args.feeds * args.items
     seq_extrapolated = seq.seconds * args.feeds / len(subset)
     print(
-        f"cycle 1 (all new): {first.seconds:.1f}s (poller CPU {first.cpu_seconds:.1f}s)"
+        f"cycle 1 (all new): {first.seconds:.1f}s (poller CPU {first.cpu_seconds:.1f}s"
+        f" + {mem1.peak_workers} worker processes CPU ≈{mem1.workers_cpu_s:.1f}s)"
         f" for {first.feeds} feeds,"
         f" {first.new_items} new items ({first.new_items / first.seconds:.0f} items/s,"
         f" {first.feeds / first.seconds:.0f} feeds/s), parses={first.parses}"
@@ -390,20 +442,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         file=out,
     )
     print(
-        f"cycle 2 (unchanged): {second.seconds:.1f}s (poller CPU {second.cpu_seconds:.1f}s),"
+        f"cycle 2 (unchanged): {second.seconds:.1f}s (poller CPU {second.cpu_seconds:.1f}s"
+        f" + workers ≈{mem2.workers_cpu_s:.1f}s),"
         f" statuses={second.statuses},"
         f" parses={second.parses} matches={second.matches} new_items={second.new_items}",
         file=out,
     )
     print(
         f"peak RSS of the poller: {peak:.0f} MiB (before polling {rss_before:.0f} MiB);"
+        f" poller + workers together (sampled) {max(mem1.peak_total_mib, mem2.peak_total_mib):.0f}"
+        f" MiB;"
         f" database {db_mib:.1f} MiB for {items_in_db} items",
         file=out,
     )
     print(
         f"baseline: fetch-only sequential httpx loop over all {args.feeds} feeds"
         f" {floor_s:.1f}s (no parsing/matching/storing);"
-        f" pipeline with max_workers=1 on {len(subset)} feeds {seq.seconds:.1f}s"
+        f" pipeline in-thread with max_workers=1 on {len(subset)} feeds {seq.seconds:.1f}s"
         f" (CPU {seq.cpu_seconds:.1f}s),"
         f" extrapolated to {args.feeds} feeds {seq_extrapolated:.1f}s"
         f" (speed-up {seq_extrapolated / first.seconds:.1f}×)",

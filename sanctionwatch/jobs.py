@@ -204,12 +204,20 @@ def once(
     stop: threading.Event | None = None,
 ) -> RunReport:
     report = run_cycle(settings, store, engine_for, poster, all_feeds=all_feeds, stop=stop)
-    notify_ops(settings, store, poster)
+    if stop is None or not stop.is_set():
+        notify_ops(settings, store, poster)
     return report
 
 
-def safe(name: str, fn: Callable[[], object]) -> Callable[[], None]:
+def safe(
+    name: str, fn: Callable[[], object], stop: threading.Event | None = None
+) -> Callable[[], None]:
+    """`fn` with failures logged, not raised; skipped once ``stop`` is set."""
+
     def run() -> None:
+        if stop is not None and stop.is_set():
+            log.info("job skipped job=%s reason=stopping", name)
+            return
         try:
             fn()
         except SanctionwatchError as exc:
@@ -229,9 +237,10 @@ def run_forever(
 ) -> None:
     """Poll on schedule until ``stop`` is set (SIGTERM/SIGINT set it)."""
     sched = schedule.Scheduler()
-    poll_job = safe("poll", lambda: once(settings, store, engine_for, poster, stop=stop))
-    export_job = safe("export", lambda: weekly_export_job(settings, store, poster))
-    prune_job = safe("retention", lambda: retention_job(settings, store))
+    # Every job checks `stop` before it starts, so a stop between jobs runs no further job.
+    poll_job = safe("poll", lambda: once(settings, store, engine_for, poster, stop=stop), stop)
+    export_job = safe("export", lambda: weekly_export_job(settings, store, poster), stop)
+    prune_job = safe("retention", lambda: retention_job(settings, store), stop)
     sched.every(TICK_SECONDS).seconds.do(poll_job)
     sched.every(TICK_SECONDS).seconds.do(export_job)
     sched.every(6).hours.do(prune_job)

@@ -1,8 +1,13 @@
 """One poll cycle: fetch due feeds → parse → match → record → queue alerts → deliver.
 
-Fetching and parsing run in a bounded thread pool with a per-host limit; matching and
-every database write happen on the calling thread, one transaction per feed document.
-A feed that fails is recorded against that feed and never stops the others.
+Fetching runs in a bounded thread pool with a per-host limit. For a large poll (at least
+`workers.POOL_MIN_FEEDS` feeds) each fetched document is parsed, matched and evaluated in a
+process pool (`workers.AnalysisPool`) so every core works; small polls, and any poll whose
+pool broke, parse in the fetch threads and match on the calling thread. Either way every
+database write happens on the calling thread, one short transaction per feed document that
+is opened only after matching, so Slack edits are never starved of the write lock. A feed
+that fails is recorded against that feed and never stops the others. A stop (SIGTERM)
+aborts fetches in flight within about a second; unfinished feeds stay due.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -21,12 +27,22 @@ import httpx
 
 from .config import FeedConfig, Settings
 from .engine import Engine
-from .errors import DeliveryError, FeedError
-from .feeds import ParsedFeed, normalize_link, parse
+from .errors import DeliveryError
 from .fetch import FetchResult, FetchState, fetch, make_client
 from .models import Item
 from .slack import AlertView, Poster, format_alert
 from .store import Store, iso, matches_from_json, parse_iso, utcnow
+from .workers import (
+    POOL_MIN_FEEDS,
+    Analysis,
+    AnalysisPool,
+    PoolUnavailable,
+    analyse_items,
+    parse_document,
+    scoped,
+)
+
+__all__ = ["POOL_MIN_FEEDS", "scoped", "poll", "record_feed", "run_cycle", "deliver_pending"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +53,11 @@ MAX_FAILURES_PER_ROUND = 3
 # busy while one result is recorded, few enough that finished-but-unrecorded documents stay
 # bounded (with all 2,000 submitted at once, peak RSS reached 283 MiB in bench/polling.py).
 IN_FLIGHT_PER_WORKER = 2
+# How long the poll loop waits for a finished fetch before looking at the stop flag again.
+STOP_CHECK_S = 0.25
+# How often a process-pool poll asks whether the engine changed (an edit in Slack, a list
+# import); a changed engine restarts the workers.
+ENGINE_CHECK_S = 1.0
 
 
 @dataclass
@@ -47,6 +68,8 @@ class FeedOutcome:
     alerts: int = 0
     not_modified: bool = False
     error: str | None = None
+    parsed: bool = False  # a document was parsed (False for 304s and failed fetches)
+    matched: int = 0  # items run through the matcher
 
 
 @dataclass
@@ -65,8 +88,10 @@ class RunReport:
 class _Fetched:
     feed: FeedConfig
     result: FetchResult
-    parsed: ParsedFeed | None
-    parse_error: str | None
+    items: list[Item] | None = None  # parsed in-thread; matching is left to record_feed
+    parse_error: str | None = None
+    analysis: Analysis | None = None  # parsed and matched by a worker process
+    parsed: bool = False
 
 
 def due_feeds(settings: Settings, store: Store, now: datetime) -> list[FeedConfig]:
@@ -103,28 +128,43 @@ def _fetch_and_parse(
     settings: Settings,
     client: httpx.Client,
     limiter: HostLimiter,
+    abort: threading.Event,
+    analysis_pool: AnalysisPool | None,
 ) -> _Fetched:
+    """Runs in a fetch thread: fetch, then parse (and, with a pool, match) the document."""
     with limiter.semaphore(feed.url):
-        result = fetch(feed.url, state, settings.fetch, client)
-    parsed = None
-    error = None
-    if result.body is not None and not result.error:
+        result = fetch(feed.url, state, settings.fetch, client, abort)
+    if result.body is None or result.error:
+        return _Fetched(feed, result)
+    args = (result.body, feed.name, result.content_type, result.url, settings.fetch)
+    if analysis_pool is not None:
         try:
-            parsed = parse(
-                result.body,
-                feed.name,
-                content_type=result.content_type,
-                base_url=result.url,
-                settings=settings.fetch,
+            analysis = analysis_pool.analyse(*args, settings.slack.default_channel)
+        except PoolUnavailable:
+            pass  # parsed here instead, matched on the recording thread
+        else:
+            # the raw bytes are not needed after parsing
+            return _Fetched(
+                feed,
+                replace(result, body=None),
+                parse_error=analysis.parse_error,
+                analysis=analysis,
+                parsed=True,
             )
-        except FeedError as exc:
-            error = exc.message
-        except Exception as exc:  # hostile input must never stop the cycle
-            log.exception("parser crashed feed=%s", feed.name)
-            error = f"parser crashed: {type(exc).__name__}: {exc}"
-    if parsed is not None or error is not None:
-        result = replace(result, body=None)  # the raw bytes are not needed after parsing
-    return _Fetched(feed, result, parsed, error)
+    items, error = parse_document(*args)
+    return _Fetched(feed, replace(result, body=None), items, error, parsed=True)
+
+
+def _start_pool(
+    store: Store, engine_for: Callable[[], Engine], n_feeds: int, processes: bool | None
+) -> AnalysisPool | None:
+    if not (n_feeds >= POOL_MIN_FEEDS if processes is None else processes):
+        return None
+    try:
+        return AnalysisPool(engine_for(), store.path)
+    except Exception as exc:  # e.g. an engine that cannot be pickled: in-thread still works
+        log.warning("analysis workers unavailable; analysing in-thread error=%r", str(exc))
+        return None
 
 
 def poll(
@@ -134,35 +174,72 @@ def poll(
     feeds: Sequence[FeedConfig],
     now: datetime | None = None,
     stop: threading.Event | None = None,
+    processes: bool | None = None,
 ) -> list[FeedOutcome]:
-    """Fetch the given feeds concurrently and record everything they bring."""
+    """Fetch the given feeds concurrently and record everything they bring.
+
+    ``processes``: parse and match in worker processes (True), in-thread (False), or
+    decide by the number of feeds (None: at least POOL_MIN_FEEDS). Returns when every feed
+    is recorded, or soon after ``stop`` is set (fetches in flight are abandoned and their
+    feeds stay due).
+    """
     now = now or utcnow()
     limiter = HostLimiter(settings.poll.per_host)
+    abort = threading.Event()
     outcomes: list[FeedOutcome] = []
-    with (
-        make_client(settings.fetch) as client,
-        ThreadPoolExecutor(
-            max_workers=settings.poll.max_workers, thread_name_prefix="fetch"
-        ) as pool,
-    ):
+    analysis_pool = _start_pool(store, engine_for, len(feeds), processes)
+    client = make_client(settings.fetch)
+    # Not a `with` block: leaving one joins every thread, i.e. waits for hanging fetches.
+    pool = ThreadPoolExecutor(max_workers=settings.poll.max_workers, thread_name_prefix="fetch")
+    finished = False
+    try:
         pending: set[Future[_Fetched]] = set()
         todo = list(reversed(feeds))
         in_flight = max(1, settings.poll.max_workers * IN_FLIGHT_PER_WORKER)
-        while todo or pending:
+        engine_checked = time.monotonic()
+        while (todo or pending) and not (stop is not None and stop.is_set()):
+            if analysis_pool is not None and time.monotonic() - engine_checked >= ENGINE_CHECK_S:
+                analysis_pool.refresh(engine_for())
+                engine_checked = time.monotonic()
             while todo and len(pending) < in_flight:
                 feed = todo.pop()
                 row = store.feed(feed.name)
                 state = FetchState(etag=row.get("etag"), last_modified=row.get("last_modified"))
-                pending.add(pool.submit(_fetch_and_parse, feed, state, settings, client, limiter))
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                pending.add(
+                    pool.submit(
+                        _fetch_and_parse,
+                        feed,
+                        state,
+                        settings,
+                        client,
+                        limiter,
+                        abort,
+                        analysis_pool,
+                    )  # fmt: skip
+                )
+            done, pending = wait(pending, timeout=STOP_CHECK_S, return_when=FIRST_COMPLETED)
             for fut in done:
-                fetched = fut.result()
-                outcomes.append(record_feed(settings, store, engine_for, fetched, now))
-            if stop is not None and stop.is_set():
-                for fut in pending:
-                    fut.cancel()
-                log.info("poll interrupted; unfinished feeds stay due")
-                break
+                outcomes.append(record_feed(settings, store, engine_for, fut.result(), now))
+        finished = not todo and not pending
+    finally:
+        if finished:
+            pool.shutdown(wait=True)
+            if analysis_pool is not None:
+                analysis_pool.close()
+            client.close()
+        else:
+            # Stopping (or an unexpected error): abandon what is in flight. Fetch threads
+            # see `abort` within fetch.ABORT_CHECK_S; the client is left to them (closing it
+            # under a running read is not thread-safe) and is collected after they end.
+            abort.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            if analysis_pool is not None:
+                analysis_pool.close(cancel=True)
+            log.info(
+                "poll interrupted; unfinished feeds stay due recorded=%d unfinished=%d",
+                len(outcomes),
+                len(feeds) - len(outcomes),
+            )
     return outcomes
 
 
@@ -188,15 +265,23 @@ def record_feed(
     """Record one feed's fetch and its new items. Feed state is saved in ``finally``."""
     feed, result = fetched.feed, fetched.result
     row = store.feed(feed.name)
-    outcome = FeedOutcome(feed.name, status=result.status, not_modified=result.not_modified)
+    outcome = FeedOutcome(
+        feed.name, status=result.status, not_modified=result.not_modified, parsed=fetched.parsed
+    )
     error = result.error or fetched.parse_error
     first_poll = not row.get("first_polled_at")
     try:
-        if error is None and fetched.parsed is not None:
-            new, alerts = _record_items(
-                settings, store, engine_for, feed, fetched.parsed.items, now, first_poll
+        analysis = fetched.analysis
+        if error is None and analysis is None and fetched.items is not None:
+            # matched here, before (never inside) the write transaction
+            analysis = analyse_items(
+                engine_for, fetched.items, store.known_items, settings.slack.default_channel
             )
-            outcome.new_items, outcome.alerts = new, alerts
+        if error is None and analysis is not None:
+            outcome.matched = analysis.matched
+            outcome.new_items, outcome.alerts = _record_items(
+                settings, store, feed, analysis, now, first_poll
+            )
     except Exception as exc:  # a bug or a locked database must not lose the feed state
         log.exception("recording items failed feed=%s", feed.name)
         error = f"recording items failed: {type(exc).__name__}: {exc}"
@@ -239,46 +324,36 @@ def record_feed(
     return outcome
 
 
-def scoped(item: Item) -> Item:
-    """Make an item id global: a link is the same story everywhere, but a plain guid or a
-    title hash only identifies an item within its own feed ("1" in two feeds is two items)."""
-    if item.item_id.startswith("link:"):
-        return item
-    kind, _, rest = item.item_id.partition(":")
-    return replace(item, item_id=f"{kind}:{item.feed}|{rest}")
-
-
 def _record_items(
     settings: Settings,
     store: Store,
-    engine_for: Callable[[], Engine],
     feed: FeedConfig,
-    items: Sequence[Item],
+    analysis: Analysis,
     now: datetime,
     first_poll: bool,
 ) -> tuple[int, int]:
-    items = [scoped(it) for it in items]
-    link_keys = [normalize_link(it.link) if it.link else None for it in items]
-    known = store.known_items(items, link_keys)
-    fresh = [(it, k) for it, k in zip(items, link_keys, strict=True) if it.item_id not in known]
+    """Write the analysed new items in one transaction. Returns (new items, alerts)."""
+    if not analysis.fresh:
+        return 0, 0
+    # Exact re-check: the analysis may have read the database before another feed's
+    # transaction recorded the same story.
+    known = store.known_items(
+        [a.item for a in analysis.fresh], [a.link_key for a in analysis.fresh]
+    )
+    fresh = [a for a in analysis.fresh if a.item.item_id not in known]
     if not fresh:
         return 0, 0
-    engine = engine_for()
     backfill = feed.backfill_days if feed.backfill_days is not None else settings.backfill_days
     oldest = now - timedelta(days=backfill)
     n_alerts = 0
-    seen_keys: set[str] = set()
     with store.transaction() as db:
-        for item, key in fresh:
-            if key and key in seen_keys:  # same link twice in one document
+        for a in fresh:
+            if a.duplicate:  # same link twice in one document
                 continue
-            if key:
-                seen_keys.add(key)
-            matches = engine.match(item.title, item.text)
-            alerts = engine.evaluate(matches, settings.slack.default_channel) if matches else []
-            if first_poll and item.published is not None and item.published < oldest:
-                alerts = []  # backfill: recorded as seen, not alerted
-            n_alerts += len(store.record_item(db, item, key, matches, alerts, now))
+            alerts = a.alerts
+            if first_poll and a.item.published is not None and a.item.published < oldest:
+                alerts = ()  # backfill: recorded as seen, not alerted
+            n_alerts += len(store.record_item(db, a.item, a.link_key, a.matches, alerts, now))
     return len(fresh), n_alerts
 
 
@@ -344,8 +419,12 @@ def run_cycle(
     now: datetime | None = None,
     all_feeds: bool = False,
     stop: threading.Event | None = None,
+    processes: bool | None = None,
 ) -> RunReport:
-    """Deliver what is pending, poll every due feed, deliver what the poll queued."""
+    """Deliver what is pending, poll every due feed, deliver what the poll queued.
+
+    After a stop, what the poll queued is left pending for the next start (no Slack
+    round trips while the process is asked to exit)."""
     now = now or utcnow()
     report = RunReport()
     d, f = deliver_pending(store, poster)
@@ -354,9 +433,10 @@ def run_cycle(
     store.sync_feeds((feed.name, feed.url) for feed in settings.feeds)
     feeds = list(settings.feeds) if all_feeds else due_feeds(settings, store, now)
     random.shuffle(feeds)  # spread hosts across the pool
-    report.feeds = poll(settings, store, engine_for, feeds, now, stop)
-    d, f = deliver_pending(store, poster)
-    report.delivered += d
-    report.delivery_failures += f
+    report.feeds = poll(settings, store, engine_for, feeds, now, stop, processes)
+    if stop is None or not stop.is_set():
+        d, f = deliver_pending(store, poster)
+        report.delivered += d
+        report.delivery_failures += f
     report.pending = store.count_pending()
     return report

@@ -79,11 +79,6 @@ def test_signal_stops_forever_mode_cleanly(
     assert len(slack_api.messages) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: poll() joins its ThreadPoolExecutor (and interpreter exit joins its "
-    "threads), so a SIGTERM waits for a hanging fetch's total timeout (default 30 s); see report",
-)
 def test_sigterm_during_a_hanging_fetch_exits_within_seconds(
     tmp_path: Path, feed_server: FeedServer, slack_api: SlackApiStub
 ) -> None:
