@@ -8,11 +8,13 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from sanctionwatch.fetch import ABORT_CHECK_S, FetchSettings, FetchState, fetch, make_client
 from tests.pipeline_helpers import ALERTING, TOKEN, rss, write_config
 from tests.support.feedserver import FeedServer
 from tests.support.slack_api import SlackApiStub
@@ -101,6 +103,29 @@ def test_sigterm_during_a_hanging_fetch_exits_within_seconds(
     assert proc.returncode == 0, err[-2000:]
     # the unfinished feed is left for the next start
     assert not _polled(tmp_path / "sw.db", "Hang")
+
+
+def test_abort_ends_a_hanging_fetch_within_a_check_interval(feed_server: FeedServer) -> None:
+    """The mechanism behind the test above, in-process: a stop reaches a blocked read."""
+    feed_server.add("/hang.xml", body=rss(ALERTING), delay_s=60)
+    settings = FetchSettings(total_timeout_s=20)
+    abort = threading.Event()
+    set_after_s = 0.3
+    timer = threading.Timer(set_after_s, abort.set)
+    started = time.monotonic()
+    timer.start()
+    with make_client(settings) as client:
+        result = fetch(feed_server.url("/hang.xml"), FetchState(), settings, client, abort)
+    took = time.monotonic() - started
+    assert result.error is not None and "aborted" in result.error, result.error
+    assert set_after_s <= took < set_after_s + ABORT_CHECK_S + 0.5, took
+    # without an abort event the same client still waits for the server (no early give-up)
+    feed_server.add("/slow.xml", body=rss(ALERTING), delay_s=ABORT_CHECK_S * 1.5)
+    with make_client(settings) as client:
+        slow = fetch(
+            feed_server.url("/slow.xml"), FetchState(), settings, client, threading.Event()
+        )
+    assert slow.error is None and slow.status == 200
 
 
 def test_second_run_refuses_and_names_the_first(
