@@ -167,6 +167,15 @@ def _start_pool(
         return None
 
 
+def _refresh(analysis_pool: AnalysisPool, engine_for: Callable[[], Engine]) -> None:
+    try:
+        engine = engine_for()
+    except Exception as exc:  # e.g. a watchlist file saved half-edited: keep the last engine
+        log.warning("engine rebuild failed; workers keep the last engine error=%r", str(exc))
+        return
+    analysis_pool.refresh(engine)
+
+
 def poll(
     settings: Settings,
     store: Store,
@@ -199,7 +208,7 @@ def poll(
         engine_checked = time.monotonic()
         while (todo or pending) and not (stop is not None and stop.is_set()):
             if analysis_pool is not None and time.monotonic() - engine_checked >= ENGINE_CHECK_S:
-                analysis_pool.refresh(engine_for())
+                _refresh(analysis_pool, engine_for)
                 engine_checked = time.monotonic()
             while todo and len(pending) < in_flight:
                 feed = todo.pop()
