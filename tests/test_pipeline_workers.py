@@ -6,7 +6,9 @@ Real feeds over HTTP on 127.0.0.1, real worker processes (forkserver), real SQLi
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import signal
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -20,7 +22,7 @@ from sanctionwatch.engine import Engine, EngineCache, build_engine
 from sanctionwatch.fetch import DEFAULT_SETTINGS
 from sanctionwatch.pipeline import FeedOutcome, poll
 from sanctionwatch.store import Store
-from sanctionwatch.workers import AnalysisPool
+from sanctionwatch.workers import AnalysisPool, PoolUnavailable
 from tests.pipeline_helpers import ALERTING, QUIET, FeedItem, rss, write_config
 from tests.support.feedserver import FeedServer
 
@@ -205,3 +207,27 @@ def test_pool_is_used_only_for_large_polls(
     store.close()
     assert len(outcomes) == len(feeds)
     assert not worker_log.said("analysis workers started")
+
+
+def test_a_killed_worker_marks_the_pool_broken(tmp_path: Path) -> None:
+    """A worker dying (OOM killer, segfault in a parser) makes the pool unavailable, so
+    fetch threads parse in-thread instead of losing the document."""
+    store = Store(tmp_path / "sw.db")
+    pool = AnalysisPool(build_engine(REPO / "watchlists", REPO / "rules"), store.path, workers=1)
+    body = rss(ALERTING)
+    try:
+        first = pool.analyse(body, "F", None, None, DEFAULT_SETTINGS, "#c")
+        assert len(first.fresh) == len(ALERTING) and not pool.broken
+        executor = pool._executor  # the real worker processes, to kill one
+        assert executor is not None
+        for pid in list(executor._processes):
+            os.kill(pid, signal.SIGKILL)
+        with pytest.raises(PoolUnavailable):
+            for _ in range(50):  # the executor notices the death on its next round trip
+                pool.analyse(body, "F", None, None, DEFAULT_SETTINGS, "#c")
+        assert pool.broken
+        with pytest.raises(PoolUnavailable):
+            pool.submit(body, "F", None, None, DEFAULT_SETTINGS, "#c")
+    finally:
+        pool.close()
+        store.close()
