@@ -16,33 +16,38 @@ import logging
 import random
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
-
-import httpx
 
 from .config import FeedConfig, Settings
 from .engine import Engine
 from .errors import DeliveryError
-from .fetch import FetchResult, FetchState, fetch, make_client
-from .models import Item
+from .fetch import FetchState, make_client
 from .slack import AlertView, Poster, format_alert
 from .store import Store, iso, matches_from_json, parse_iso, utcnow
 from .workers import (
     POOL_MIN_FEEDS,
     Analysis,
-    AnalysisPool,
-    PoolUnavailable,
+    Fetched,
+    HostLimiter,
     analyse_items,
-    parse_document,
+    fetch_and_parse,
+    refresh_engine,
     scoped,
+    start_pool,
 )
 
-__all__ = ["POOL_MIN_FEEDS", "scoped", "poll", "record_feed", "run_cycle", "deliver_pending"]
+__all__ = [
+    "POOL_MIN_FEEDS",
+    "HostLimiter",
+    "scoped",
+    "poll",
+    "record_feed",
+    "run_cycle",
+    "deliver_pending",
+]
 
 log = logging.getLogger(__name__)
 
@@ -84,16 +89,6 @@ class RunReport:
         return [f for f in self.feeds if f.error]
 
 
-@dataclass
-class _Fetched:
-    feed: FeedConfig
-    result: FetchResult
-    items: list[Item] | None = None  # parsed in-thread; matching is left to record_feed
-    parse_error: str | None = None
-    analysis: Analysis | None = None  # parsed and matched by a worker process
-    parsed: bool = False
-
-
 def due_feeds(settings: Settings, store: Store, now: datetime) -> list[FeedConfig]:
     due = []
     for feed in settings.feeds:
@@ -104,76 +99,6 @@ def due_feeds(settings: Settings, store: Store, now: datetime) -> list[FeedConfi
         if next_at is None or next_at <= now:
             due.append(feed)
     return due
-
-
-class HostLimiter:
-    """At most ``per_host`` concurrent requests to one host (politeness)."""
-
-    def __init__(self, per_host: int) -> None:
-        self._per_host = per_host
-        self._sems: dict[str, threading.BoundedSemaphore] = defaultdict(
-            lambda: threading.BoundedSemaphore(self._per_host)
-        )
-        self._lock = threading.Lock()
-
-    def semaphore(self, url: str) -> threading.BoundedSemaphore:
-        host = urlsplit(url).hostname or "local"
-        with self._lock:
-            return self._sems[host]
-
-
-def _fetch_and_parse(
-    feed: FeedConfig,
-    state: FetchState,
-    settings: Settings,
-    client: httpx.Client,
-    limiter: HostLimiter,
-    abort: threading.Event,
-    analysis_pool: AnalysisPool | None,
-) -> _Fetched:
-    """Runs in a fetch thread: fetch, then parse (and, with a pool, match) the document."""
-    with limiter.semaphore(feed.url):
-        result = fetch(feed.url, state, settings.fetch, client, abort)
-    if result.body is None or result.error:
-        return _Fetched(feed, result)
-    args = (result.body, feed.name, result.content_type, result.url, settings.fetch)
-    if analysis_pool is not None:
-        try:
-            analysis = analysis_pool.analyse(*args, settings.slack.default_channel)
-        except PoolUnavailable:
-            pass  # parsed here instead, matched on the recording thread
-        else:
-            # the raw bytes are not needed after parsing
-            return _Fetched(
-                feed,
-                replace(result, body=None),
-                parse_error=analysis.parse_error,
-                analysis=analysis,
-                parsed=True,
-            )
-    items, error = parse_document(*args)
-    return _Fetched(feed, replace(result, body=None), items, error, parsed=True)
-
-
-def _start_pool(
-    store: Store, engine_for: Callable[[], Engine], n_feeds: int, processes: bool | None
-) -> AnalysisPool | None:
-    if not (n_feeds >= POOL_MIN_FEEDS if processes is None else processes):
-        return None
-    try:
-        return AnalysisPool(engine_for(), store.path)
-    except Exception as exc:  # e.g. an engine that cannot be pickled: in-thread still works
-        log.warning("analysis workers unavailable; analysing in-thread error=%r", str(exc))
-        return None
-
-
-def _refresh(analysis_pool: AnalysisPool, engine_for: Callable[[], Engine]) -> None:
-    try:
-        engine = engine_for()
-    except Exception as exc:  # e.g. a watchlist file saved half-edited: keep the last engine
-        log.warning("engine rebuild failed; workers keep the last engine error=%r", str(exc))
-        return
-    analysis_pool.refresh(engine)
 
 
 def poll(
@@ -196,19 +121,19 @@ def poll(
     limiter = HostLimiter(settings.poll.per_host)
     abort = threading.Event()
     outcomes: list[FeedOutcome] = []
-    analysis_pool = _start_pool(store, engine_for, len(feeds), processes)
+    analysis_pool = start_pool(store, engine_for, len(feeds), processes)
     client = make_client(settings.fetch)
     # Not a `with` block: leaving one joins every thread, i.e. waits for hanging fetches.
     pool = ThreadPoolExecutor(max_workers=settings.poll.max_workers, thread_name_prefix="fetch")
     finished = False
     try:
-        pending: set[Future[_Fetched]] = set()
+        pending: set[Future[Fetched]] = set()
         todo = list(reversed(feeds))
         in_flight = max(1, settings.poll.max_workers * IN_FLIGHT_PER_WORKER)
         engine_checked = time.monotonic()
         while (todo or pending) and not (stop is not None and stop.is_set()):
             if analysis_pool is not None and time.monotonic() - engine_checked >= ENGINE_CHECK_S:
-                _refresh(analysis_pool, engine_for)
+                refresh_engine(analysis_pool, engine_for)
                 engine_checked = time.monotonic()
             while todo and len(pending) < in_flight:
                 feed = todo.pop()
@@ -216,7 +141,7 @@ def poll(
                 state = FetchState(etag=row.get("etag"), last_modified=row.get("last_modified"))
                 pending.add(
                     pool.submit(
-                        _fetch_and_parse,
+                        fetch_and_parse,
                         feed,
                         state,
                         settings,
@@ -268,7 +193,7 @@ def record_feed(
     settings: Settings,
     store: Store,
     engine_for: Callable[[], Engine],
-    fetched: _Fetched,
+    fetched: Fetched,
     now: datetime,
 ) -> FeedOutcome:
     """Record one feed's fetch and its new items. Feed state is saved in ``finally``."""

@@ -1,5 +1,6 @@
-"""The CPU-bound half of a poll — parse → drop known items → match → rules — and a process
-pool that runs it on every core.
+"""The work of a poll besides recording: fetch threads (with per-host politeness), and the
+CPU-bound half — parse → drop known items → match → rules — with a process pool that runs it
+on every core.
 
 `analyse_items` is the one implementation of "what does this document bring": the pipeline
 calls it in-thread for small runs, and pool workers call it for large ones, so both paths
@@ -20,18 +21,22 @@ import os
 import pickle
 import sqlite3
 import threading
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import httpx
 import sqlite_utils
 
+from .config import FeedConfig, Settings
 from .engine import Engine
 from .errors import FeedError
 from .feeds import normalize_link, parse
-from .fetch import FetchSettings
+from .fetch import FetchResult, FetchSettings, FetchState, fetch
 from .models import Alert, Item, Match
 from .store import BUSY_TIMEOUT_MS, Store
 
@@ -272,3 +277,88 @@ class AnalysisPool:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=not cancel, cancel_futures=cancel)
+
+
+# --------------------------------------------------------------------------- fetch threads
+
+
+@dataclass
+class Fetched:
+    """One feed's fetch, with its document parsed (and maybe analysed) in the fetch thread."""
+
+    feed: FeedConfig
+    result: FetchResult
+    items: list[Item] | None = None  # parsed in-thread; matching is left to record_feed
+    parse_error: str | None = None
+    analysis: Analysis | None = None  # parsed and matched by a worker process
+    parsed: bool = False
+
+
+class HostLimiter:
+    """At most ``per_host`` concurrent requests to one host (politeness)."""
+
+    def __init__(self, per_host: int) -> None:
+        self._per_host = per_host
+        self._sems: dict[str, threading.BoundedSemaphore] = defaultdict(
+            lambda: threading.BoundedSemaphore(self._per_host)
+        )
+        self._lock = threading.Lock()
+
+    def semaphore(self, url: str) -> threading.BoundedSemaphore:
+        host = urlsplit(url).hostname or "local"
+        with self._lock:
+            return self._sems[host]
+
+
+def fetch_and_parse(
+    feed: FeedConfig,
+    state: FetchState,
+    settings: Settings,
+    client: httpx.Client,
+    limiter: HostLimiter,
+    abort: threading.Event,
+    analysis_pool: AnalysisPool | None,
+) -> Fetched:
+    """Runs in a fetch thread: fetch, then parse (and, with a pool, match) the document."""
+    with limiter.semaphore(feed.url):
+        result = fetch(feed.url, state, settings.fetch, client, abort)
+    if result.body is None or result.error:
+        return Fetched(feed, result)
+    args = (result.body, feed.name, result.content_type, result.url, settings.fetch)
+    if analysis_pool is not None:
+        try:
+            analysis = analysis_pool.analyse(*args, settings.slack.default_channel)
+        except PoolUnavailable:
+            pass  # parsed here instead, matched on the recording thread
+        else:
+            # the raw bytes are not needed after parsing
+            return Fetched(
+                feed,
+                replace(result, body=None),
+                parse_error=analysis.parse_error,
+                analysis=analysis,
+                parsed=True,
+            )
+    items, error = parse_document(*args)
+    return Fetched(feed, replace(result, body=None), items, error, parsed=True)
+
+
+def start_pool(
+    store: Store, engine_for: Callable[[], Engine], n_feeds: int, processes: bool | None
+) -> AnalysisPool | None:
+    if not (n_feeds >= POOL_MIN_FEEDS if processes is None else processes):
+        return None
+    try:
+        return AnalysisPool(engine_for(), store.path)
+    except Exception as exc:  # e.g. an engine that cannot be pickled: in-thread still works
+        log.warning("analysis workers unavailable; analysing in-thread error=%r", str(exc))
+        return None
+
+
+def refresh_engine(analysis_pool: AnalysisPool, engine_for: Callable[[], Engine]) -> None:
+    try:
+        engine = engine_for()
+    except Exception as exc:  # e.g. a watchlist file saved half-edited: keep the last engine
+        log.warning("engine rebuild failed; workers keep the last engine error=%r", str(exc))
+        return
+    analysis_pool.refresh(engine)
