@@ -189,8 +189,9 @@ def notify_ops(settings: Settings, store: Store, poster: Poster) -> int:
 
 
 def retention_job(settings: Settings, store: Store, now: datetime | None = None) -> int:
-    cutoff = (now or utcnow()) - timedelta(days=settings.retention_days)
-    pruned = store.prune_items(cutoff)
+    now = now or utcnow()
+    cutoff = now - timedelta(days=settings.retention_days)
+    pruned = store.prune_items(cutoff, now - timedelta(days=settings.match_retention_days))
     log.info("retention pruned=%d older_than=%s", pruned, iso(cutoff))
     return pruned
 
@@ -202,8 +203,18 @@ def once(
     poster: Poster,
     all_feeds: bool = False,
     stop: threading.Event | None = None,
+    jitter: bool = False,
 ) -> RunReport:
-    report = run_cycle(settings, store, engine_for, poster, all_feeds=all_feeds, stop=stop)
+    """One poll cycle plus ops notices; ``jitter`` (forever mode) spreads next polls."""
+    report = run_cycle(
+        settings,
+        store,
+        engine_for,
+        poster,
+        all_feeds=all_feeds,
+        stop=stop,
+        jitter_s=settings.poll.jitter_s if jitter else 0.0,
+    )
     if stop is None or not stop.is_set():
         notify_ops(settings, store, poster)
     return report
@@ -238,7 +249,9 @@ def run_forever(
     """Poll on schedule until ``stop`` is set (SIGTERM/SIGINT set it)."""
     sched = schedule.Scheduler()
     # Every job checks `stop` before it starts, so a stop between jobs runs no further job.
-    poll_job = safe("poll", lambda: once(settings, store, engine_for, poster, stop=stop), stop)
+    poll_job = safe(
+        "poll", lambda: once(settings, store, engine_for, poster, stop=stop, jitter=True), stop
+    )
     export_job = safe("export", lambda: weekly_export_job(settings, store, poster), stop)
     prune_job = safe("retention", lambda: retention_job(settings, store), stop)
     sched.every(TICK_SECONDS).seconds.do(poll_job)

@@ -344,6 +344,16 @@ def deliver_pending(store: Store, poster: Poster, limit: int = 1000) -> tuple[in
     return delivered, failed
 
 
+def _jitter(store: Store, names: Sequence[str], jitter_s: float) -> None:
+    with store.transaction() as db:
+        for name in names:
+            row = db.execute("SELECT next_poll_at FROM feeds WHERE name = ?", [name]).fetchone()
+            at = parse_iso(row[0]) if row else None
+            if at is not None:
+                at += timedelta(seconds=random.uniform(0, jitter_s))
+                db.execute("UPDATE feeds SET next_poll_at = ? WHERE name = ?", [iso(at), name])
+
+
 def run_cycle(
     settings: Settings,
     store: Store,
@@ -354,20 +364,28 @@ def run_cycle(
     all_feeds: bool = False,
     stop: threading.Event | None = None,
     processes: bool | None = None,
+    jitter_s: float = 0.0,
 ) -> RunReport:
     """Deliver what is pending, poll every due feed, deliver what the poll queued.
 
     After a stop, what the poll queued is left pending for the next start (no Slack
-    round trips while the process is asked to exit)."""
+    round trips while the process is asked to exit). ``jitter_s`` (forever mode) spreads the
+    polled feeds' next polls over that many seconds, so feeds added together drift apart.
+    ``all_feeds`` polls every configured feed now, except those gone (HTTP 410)."""
     now = now or utcnow()
     report = RunReport()
     d, f = deliver_pending(store, poster)
     report.delivered += d
     report.delivery_failures += f
     store.sync_feeds((feed.name, feed.url) for feed in settings.feeds)
-    feeds = list(settings.feeds) if all_feeds else due_feeds(settings, store, now)
+    if all_feeds:
+        feeds = [f for f in settings.feeds if not store.feed(f.name).get("gone")]
+    else:
+        feeds = due_feeds(settings, store, now)
     random.shuffle(feeds)  # spread hosts across the pool
     report.feeds = poll(settings, store, engine_for, feeds, now, stop, processes)
+    if jitter_s > 0:
+        _jitter(store, [o.name for o in report.feeds], jitter_s)
     if stop is None or not stop.is_set():
         d, f = deliver_pending(store, poster)
         report.delivered += d
