@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import signal
 import sys
 import threading
@@ -69,7 +71,7 @@ def engine_getter(settings: Settings, store: Store) -> Callable[[], Engine]:
 
 # ---- run -------------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
-    from .jobs import once, run_forever
+    from .jobs import run_forever
     from .lock import RunLock
 
     settings = _settings(args)
@@ -81,32 +83,68 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         if settings.slack.dry_run:
             print("dry run: no SLACK_BOT_TOKEN set, alerts are printed here", file=sys.stderr)
         stop = threading.Event()
-        _on_signals(stop)
-        if args.once:
-            report = once(settings, store, engine_for, poster, all_feeds=args.all_feeds, stop=stop)
-            failed = report.failed_feeds
-            print(
-                f"polled {len(report.feeds)} feeds: {sum(f.new_items for f in report.feeds)}"
-                f" new items, {sum(f.alerts for f in report.feeds)} alerts queued,"
-                f" {report.delivered} delivered, {report.pending} pending,"
-                f" {len(failed)} feeds failed",
-                file=sys.stderr,
-            )
-            for f in failed:
-                print(f"  feed {f.name!r}: {f.error}", file=sys.stderr)
-            return 0
-        run_forever(settings, store, engine_for, poster, stop)
+        previous = _on_signals(stop)
+        try:
+            if args.once:
+                _run_once(settings, store, engine_for, poster, args.all_feeds, stop)
+            else:
+                run_forever(settings, store, engine_for, poster, stop)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        if stop.is_set():
+            _leave_now(store)
     return 0
 
 
-def _on_signals(stop: threading.Event) -> None:
+def _run_once(
+    settings: Settings,
+    store: Store,
+    engine_for: Callable[[], Engine],
+    poster: Poster,
+    all_feeds: bool,
+    stop: threading.Event,
+) -> None:
+    from .jobs import once
+
+    report = once(settings, store, engine_for, poster, all_feeds=all_feeds, stop=stop)
+    failed = report.failed_feeds
+    print(
+        f"polled {len(report.feeds)} feeds: {sum(f.new_items for f in report.feeds)}"
+        f" new items, {sum(f.alerts for f in report.feeds)} alerts queued,"
+        f" {report.delivered} delivered, {report.pending} pending,"
+        f" {len(failed)} feeds failed",
+        file=sys.stderr,
+    )
+    for f in failed:
+        print(f"  feed {f.name!r}: {f.error}", file=sys.stderr)
+
+
+def _leave_now(store: Store) -> None:
+    """After SIGTERM/SIGINT: every transaction is committed or rolled back, so exit now
+    rather than wait at interpreter exit for a fetch thread stuck in a TCP connect (up to
+    connect_timeout_s). Unfinished feeds stay due and pending alerts stay queued."""
+    logging.getLogger(__name__).info("stopped by signal; exiting")
+    store.close()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def _on_signals(stop: threading.Event) -> dict[int, Any]:
+    """SIGTERM/SIGINT set ``stop``; a second one exits at once. Returns the old handlers."""
+
     def handler(signum: int, _frame: object) -> None:
         if stop.is_set():  # a second signal: leave now
-            raise SystemExit(128 + signum)
+            os._exit(128 + signum)
         stop.set()
 
+    previous: dict[int, Any] = {}
     for sig in (signal.SIGTERM, signal.SIGINT):
+        previous[sig] = signal.getsignal(sig)
         signal.signal(sig, handler)
+    return previous
 
 
 # ---- match -----------------------------------------------------------------------------
