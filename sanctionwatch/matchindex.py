@@ -51,6 +51,9 @@ FUZZY_MIN_LEN = 5
 # too), two in 9+ ("Rosoboronexport"/"Rosoboronexprot"). "North"/"South" (2 edits in 5)
 # and "Shoigu"/"Shogun" stay apart.
 LONG_TOKEN_LEN = 9
+# French writes Russian ш as "ch" (Choïgou, Chamanov) where English writes "sh": a name's
+# first letter may differ between these two onsets only; the edit budget still applies.
+SIBILANT_ONSETS = frozenset({"ch", "sh"})
 EDITS_SHORT, EDITS_LONG = 1, 2
 # Two Cyrillic stems this long that differ only by one trailing letter are one word.
 STEM_PREFIX_MIN = 4
@@ -170,7 +173,9 @@ def compare_tokens(
         return None
     if single and max(len(a.block), len(t.block)) < LONG_TOKEN_LEN:
         return None  # one short word, fuzzily: "Wagoner" is not "Wagner", "putting" not "Putin"
-    if a.block[0] != t.block[0]:
+    if a.block[0] != t.block[0] and not (
+        a.block[:2] in SIBILANT_ONSETS and t.block[:2] in SIBILANT_ONSETS
+    ):
         return None  # a misspelt first letter is rare; a different one is another name
     budget = edit_budget(max(len(a.block), len(t.block)))
     edits = Levenshtein.distance(a.block, t.block, score_cutoff=budget)

@@ -165,3 +165,20 @@ def test_one_word_alias_guards_for_official_lists() -> None:
     # multi-word official names keep full scores
     (full,) = m.find("Hasan Izz-al-Din was seen in Beirut")
     assert full.score >= 95 and full.alias == "Hasan IZZ-AL-DIN"
+
+
+def test_french_ch_for_russian_sh_only_at_the_onset() -> None:
+    m = Matcher.build(
+        [
+            Entry(
+                id="r:shoigu",
+                name="Sergei Shoigu",
+                type="person",
+                list="r",
+                aliases=("Sergey Shoygu",),
+            )
+        ]
+    )
+    (hit,) = m.find("Serguei Choïgou s'est rendu à Pyongyang.")
+    assert hit.entity_id == "r:shoigu" and hit.score >= 88
+    assert m.find("Sergei Choigov left.") == []  # onset allowed, but two edits are not
