@@ -294,8 +294,15 @@ class NameIndex:
         keys = set(index_keys(t))
         keys.add(t.key)
         if len(t.block) >= FUZZY_MIN_LEN and not t.syllabic and t.norm.isalpha():
-            for d in (t.block, *_deletions(t.block)):
+            first = _deletions(t.block)
+            for d in (t.block, *first):
                 keys.update(self._near_words(d))
+            if len(t.block) >= LONG_TOKEN_LEN:
+                # Long words get a budget of two edits (edit_budget); the index holds one
+                # deletion per word, so the text side takes one more to reach them
+                # ("prigoschin" → "prigoshin" vs "prigojin": both become "prigoin").
+                for d in {d2 for d1 in first for d2 in _deletions(d1)}:
+                    keys.update(self._near_words(d))
         result = tuple(keys)
         if len(self._lookup_cache) >= _LOOKUP_CACHE_MAX:
             self._lookup_cache.clear()
