@@ -17,7 +17,6 @@ with a one-line `error`. Guarantees, all enforced while streaming:
 
 from __future__ import annotations
 
-import contextvars
 import email.utils
 import logging
 import os
@@ -25,7 +24,6 @@ import socket
 import ssl
 import threading
 import time
-import typing
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,10 +31,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
-import httpcore
 import httpx
 
 from sanctionwatch import __version__
+from sanctionwatch.netdeadline import (
+    ABORTED_MESSAGE,
+    FETCH_ABORT,
+    FETCH_DEADLINE,
+    DeadlineTransport,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,20 +52,6 @@ ACCEPT = (
     "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
 MIB = 1024 * 1024
-
-# Deadline (time.monotonic() value) of the fetch running in this thread/context, read by
-# the network backend of clients made by make_client().
-_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
-    "sanctionwatch_fetch_deadline", default=None
-)
-# Abort event of the fetch running in this thread/context (None: the fetch cannot be aborted).
-_abort: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar(
-    "sanctionwatch_fetch_abort", default=None
-)
-# Longest single socket wait while an abort event is watched: how late a stop is noticed.
-ABORT_CHECK_S = 1.0
-ABORTED_MESSAGE = "fetch aborted: the poll is stopping"
-_MIN_WAIT_S = 0.001  # a zero socket timeout would mean non-blocking, not "time is up"
 
 
 @dataclass(frozen=True)
@@ -114,99 +103,6 @@ class _FetchFailed(Exception):
         self.status = status
 
 
-# --------------------------------------------------------------------------- deadline backend
-
-
-def _bounded(timeout: float | None) -> float | None:
-    """`timeout` shortened to the time left before this context's deadline."""
-    deadline = _deadline.get()
-    if deadline is None:
-        return timeout
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise httpcore.ReadTimeout("total deadline reached")
-    return left if timeout is None else min(timeout, left)
-
-
-def _check_abort() -> None:
-    abort = _abort.get()
-    if abort is not None and abort.is_set():
-        raise httpcore.ReadError(ABORTED_MESSAGE)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        limit = _bounded(timeout)
-        if _abort.get() is None:
-            return self._inner.read(max_bytes, limit)
-        # Wait in short slices so a stop is noticed; a slice running out is not a timeout
-        # unless the whole allowance (read timeout or total deadline) ran out with it.
-        end = None if limit is None else time.monotonic() + limit
-        while True:
-            _check_abort()
-            left = None if end is None else end - time.monotonic()
-            if left is not None and left <= ABORT_CHECK_S:
-                return self._inner.read(max_bytes, max(left, _MIN_WAIT_S))
-            try:
-                return self._inner.read(max_bytes, ABORT_CHECK_S)
-            except httpcore.ReadTimeout:
-                continue
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _bounded(timeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        inner = self._inner.start_tls(ssl_context, server_hostname, _bounded(timeout))
-        return _DeadlineStream(inner)
-
-    def get_extra_info(self, info: str) -> typing.Any:
-        return self._inner.get_extra_info(info)
-
-
-class _DeadlineBackend(httpcore.NetworkBackend):
-    def __init__(self) -> None:
-        self._inner = httpcore.SyncBackend()
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: typing.Iterable[typing.Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        _check_abort()
-        stream = self._inner.connect_tcp(
-            host, port, _bounded(timeout), local_address, socket_options
-        )
-        return _DeadlineStream(stream)
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-
-class _DeadlineTransport(httpx.HTTPTransport):
-    """httpx's transport with a connection pool whose sockets honour the fetch deadline."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            network_backend=_DeadlineBackend(),
-        )
-
-
 def make_client(settings: FetchSettings | None = None) -> httpx.Client:
     """An httpx client whose every socket read/write honours fetch()'s total deadline.
 
@@ -216,7 +112,7 @@ def make_client(settings: FetchSettings | None = None) -> httpx.Client:
     """
     settings = settings or DEFAULT_SETTINGS
     return httpx.Client(
-        transport=_DeadlineTransport(),
+        transport=DeadlineTransport(),
         timeout=_timeouts(settings),
         follow_redirects=False,
         headers={"User-Agent": settings.user_agent},
@@ -248,11 +144,11 @@ def fetch(
     started = time.monotonic()
     scheme = urlsplit(url).scheme.lower()
     if scheme in ("http", "https"):
-        token = _abort.set(abort)
+        token = FETCH_ABORT.set(abort)
         try:
             result = _fetch_http(url, state, settings, client, started)
         finally:
-            _abort.reset(token)
+            FETCH_ABORT.reset(token)
     elif scheme == "file" or scheme == "" or (len(scheme) == 1 and os.name == "nt"):
         result = _fetch_file(url, state, settings, started)
     else:
@@ -331,7 +227,7 @@ def _fetch_http(
     started: float,
 ) -> FetchResult:
     deadline = started + settings.total_timeout_s
-    token = _deadline.set(deadline)
+    token = FETCH_DEADLINE.set(deadline)
     own_client = client is None
     http = make_client(settings) if client is None else client
     current = url
@@ -363,7 +259,7 @@ def _fetch_http(
             current, f"unexpected error: {type(exc).__name__}: {_one_line(exc)}", started
         )
     finally:
-        _deadline.reset(token)
+        FETCH_DEADLINE.reset(token)
         if own_client:
             http.close()
 
@@ -452,7 +348,7 @@ def _read_body(response: httpx.Response, settings: FetchSettings, deadline: floa
             )
         if time.monotonic() > deadline:
             raise _FetchFailed(f"timed out after {_secs(settings.total_timeout_s)}s (total)")
-        abort = _abort.get()
+        abort = FETCH_ABORT.get()
         if abort is not None and abort.is_set():
             raise _FetchFailed(ABORTED_MESSAGE)
         parts.append(chunk)

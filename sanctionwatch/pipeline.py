@@ -163,7 +163,7 @@ def poll(
             client.close()
         else:
             # Stopping (or an unexpected error): abandon what is in flight. Fetch threads
-            # see `abort` within fetch.ABORT_CHECK_S; the client is left to them (closing it
+            # see `abort` within netdeadline.ABORT_CHECK_S; the client is left to them (closing it
             # under a running read is not thread-safe) and is collected after they end.
             abort.set()
             pool.shutdown(wait=False, cancel_futures=True)
