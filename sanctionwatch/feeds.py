@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import feedparser
 
+from sanctionwatch import dates  # noqa: F401 - registers the localised-date handler
 from sanctionwatch.errors import FeedError
 from sanctionwatch.fetch import (
     DEFAULT_SETTINGS,

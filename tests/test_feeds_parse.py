@@ -105,8 +105,9 @@ def test_real_feed_details() -> None:
     uol = parse(_fixture("real/uolNoticias.rss"), "uol")
     # ISO-8859-1 bytes declared nowhere: recovered, and the problem is reported
     assert uol.warning is not None and "windows-1252" in uol.warning
-    # Portuguese day/month names ("Seg, 24 Set 2018") are not parseable dates
-    assert all(i.published is None for i in uol.items)
+    # Portuguese day/month names ("Seg, 24 Set 2018 19:42:40 -0300") are read (UTC)
+    assert all(i.published is not None and i.published.tzinfo is UTC for i in uol.items)
+    assert uol.items[0].published == datetime(2018, 9, 24, 22, 42, 40, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-8-sig"])
