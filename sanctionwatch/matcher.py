@@ -42,7 +42,7 @@ __all__ = ["Matcher", "compare_tokens"]
 MIN_REPORT_SCORE = 75.0
 # Below the rules' default min_score (88), above MIN_REPORT_SCORE: see _guard_single_word.
 OFFICIAL_SINGLE_WORD_SCORE = 80.0
-_CACHE_FORMAT = 4
+_CACHE_FORMAT = 5
 # Hyphen-like characters joining two parts of one word ("Nord-Korea", "Jong‐un").
 _HYPHENS = frozenset("-\u2010\u2011\u2012\u2013\u00ad")  # bump when the pickled layout changes
 

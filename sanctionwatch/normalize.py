@@ -190,6 +190,29 @@ _ABJAD_RE = re.compile(
     r"[\u0590-\u05ff\u0600-\u06ff\u0700-\u074f\u0750-\u077f\u0780-\u07bf\ufb1d-\ufdff\ufe70-\ufeff]"
 )
 _ABJAD_MARK = "~"
+# Arabic writes conjunctions, prepositions and the article as prefixes of the next word:
+# "وروسيا" (and Russia), "لروسيا" (to Russia), "الروسية" (the Russian). They are removed
+# on both sides alike, only while a core of ARABIC_MIN_CORE letters remains, so short
+# words ("بيع", sale) are never cut down to something else.
+_ARABIC_CONJ = ("و", "ف")
+_ARABIC_PREP = ("ب", "ل", "ك")
+_ARABIC_ARTICLES = ("ال", "لل")
+ARABIC_MIN_CORE = 3
+
+
+def arabic_core(word: str) -> str:
+    """The word without its leading clitics (و/ف, ب/ل/ك, ال)."""
+    core = word
+    if core.startswith(_ARABIC_CONJ) and len(core) - 1 >= ARABIC_MIN_CORE:
+        core = core[1:]
+    for article in _ARABIC_ARTICLES:
+        if core.startswith(article) and len(core) - 2 >= ARABIC_MIN_CORE:
+            return core[2:]
+    if core.startswith(_ARABIC_PREP) and len(core) - 1 >= ARABIC_MIN_CORE:
+        core = core[1:]
+        if core.startswith("ال") and len(core) - 2 >= ARABIC_MIN_CORE:
+            core = core[2:]
+    return core
 
 
 @functools.lru_cache(maxsize=262_144)
@@ -203,7 +226,7 @@ def analyse_word(word: str) -> Analysed:
     if _ABJAD_RE.search(word):
         # Arabic/Hebrew script writes few vowels, so its transliteration is lossy ("بيع" →
         # "by"): such words match only words of the same script, exactly.
-        marked = _ABJAD_MARK + norm
+        marked = _ABJAD_MARK + _ascii(arabic_core(word))
         return Analysed(marked, marked, marked, True, False, False)
     cyrillic = bool(_CYRILLIC_RE.search(word))
     key = variant_key(norm)

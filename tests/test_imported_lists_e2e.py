@@ -115,3 +115,12 @@ def test_abjad_words_only_match_their_own_script() -> None:
     arabic = analyse_word("بيع")  # "sale": transliterates to "by"
     assert arabic.norm != analyse_word("by").norm
     assert arabic.norm == analyse_word("بيع").norm and arabic.exact_only
+
+
+def test_arabic_clitics_are_removed_on_both_sides() -> None:
+    russia = analyse_word("روسيا")
+    for form in ("وروسيا", "لروسيا", "بروسيا"):  # and / to / in Russia
+        assert analyse_word(form).norm == russia.norm
+    assert analyse_word("الشمالية").norm == analyse_word("والشمالية").norm
+    # too short to cut: "بيع" (sale) keeps its first letter, so it is not "يع"
+    assert analyse_word("بيع").norm != analyse_word("يع").norm
