@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -140,6 +141,48 @@ def test_serve_process_answers_and_stops_on_sigterm(
             httpx.post(url, content=b"command=%2Fwatchlist&text=list", timeout=5).status_code == 401
         )
         time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=SERVE_START_TIMEOUT_S) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_serve_socket_mode_opens_a_connection_through_api_url(
+    config: Path, slack_api, tmp_path: Path
+) -> None:
+    """`serve --socket-mode` asks the (configured) Web API for a Socket Mode URL with the app
+    token; no public HTTP port is opened; SIGTERM still stops it."""
+    app_token = "xapp-1-A1-test"
+    slack_api.accepted_tokens = {"xoxb-test-token", app_token}
+    opened = threading.Event()
+
+    def connections_open(params: dict) -> dict:
+        opened.set()
+        return {"ok": True, "url": "ws://127.0.0.1:9/link"}  # nothing listens: connect fails
+
+    slack_api.on("apps.connections.open", connections_open)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(REPO_ROOT),
+        "SLACK_BOT_TOKEN": "xoxb-test-token",
+        "SLACK_SIGNING_SECRET": "s3cret",
+        "SLACK_APP_TOKEN": app_token,
+        "SLACK_API_URL": slack_api.base_url,
+    }
+    script = "import sys\nfrom sanctionwatch import cli\nsys.exit(cli.main(sys.argv[1:]))\n"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, "serve", "--socket-mode", "--no-poll", "--config",
+         str(config)],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert opened.wait(SERVE_START_TIMEOUT_S), proc.stderr.read() if proc.poll() else ""
+        calls = slack_api.calls_to("apps.connections.open")
+        assert calls[0].headers.get("authorization") == f"Bearer {app_token}"
+        time.sleep(1.0)
+        assert proc.poll() is None  # a refused websocket is retried, not fatal
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=SERVE_START_TIMEOUT_S) == 0
     finally:
