@@ -65,6 +65,13 @@ def open_store(settings: Settings) -> Store:
     return Store(settings.database)
 
 
+def read_only_engine(settings: Settings) -> Engine:
+    """The engine for commands that only read (match, check): file watchlists and rules,
+    plus imported lists and Slack edits when the database already exists (never creates it)."""
+    store = open_store(settings) if settings.database.exists() else None
+    return EngineCache(settings.watchlists, settings.rules).get(store.db if store else None)
+
+
 def engine_getter(settings: Settings, store: Store) -> Callable[[], Engine]:
     cache = EngineCache(settings.watchlists, settings.rules)
     return lambda: cache.get(store.db)
@@ -166,7 +173,7 @@ def _match_dict(m: Match) -> dict[str, Any]:
 
 
 def _match_one(engine: Engine, settings: Settings, title: str, text: str) -> dict[str, Any]:
-    matches = engine.match(title, text) if title else engine.matcher.find(text, "text")
+    matches = engine.match(title, text)
     alerts = engine.evaluate(matches, settings.slack.default_channel) if matches else []
     return {
         "matches": [_match_dict(m) for m in matches],
@@ -186,8 +193,7 @@ def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
     from .rules import explain
 
     settings = _settings(args)
-    store = open_store(settings) if settings.database.exists() else None
-    engine = EngineCache(settings.watchlists, settings.rules).get(store.db if store else None)
+    engine = read_only_engine(settings)
     source = sys.stdin if args.path in (None, "-") else None
     if source is None:
         try:
@@ -214,11 +220,13 @@ def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
             )
             print(json.dumps({"id": obj.get("id"), **result}, ensure_ascii=False), file=out)
         return 0
-    result = _match_one(engine, settings, "", data)
     if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=2), file=out)
+        print(
+            json.dumps(_match_one(engine, settings, "", data), ensure_ascii=False, indent=2),
+            file=out,
+        )
         return 0
-    matches = engine.matcher.find(data, "text")
+    matches = engine.match("", data)
     if not matches:
         print("No watchlist entry matched, so no rule can fire.", file=out)
     for m in matches:
@@ -228,13 +236,14 @@ def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
             file=out,
         )
     print("", file=out)
-    for outcome in explain(engine.rules, matches, settings.slack.default_channel):
+    outcomes = explain(engine.rules, matches, settings.slack.default_channel)
+    for outcome in outcomes:
         mark = "FIRED" if outcome.fired else "quiet"
         print(f"[{mark}] rule {outcome.rule}: {outcome.reason}", file=out)
         for line in outcome.details:
             print(f"    {line}", file=out)
-    fired = result["alerts"]
-    print(f"\n{len(fired)} rule(s) fired." if fired else "\nNo rule fired: no alert.", file=out)
+    fired = sum(o.fired for o in outcomes)
+    print(f"\n{fired} rule(s) fired." if fired else "\nNo rule fired: no alert.", file=out)
     return 0
 
 
@@ -266,8 +275,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     from .rules import lint_rules, run_examples
 
     settings = _settings(args)
-    store = Store(settings.database) if settings.database.exists() else None
-    engine = EngineCache(settings.watchlists, settings.rules).get(store.db if store else None)
+    engine = read_only_engine(settings)
     print(
         f"config: {settings.config_path or 'built-in defaults'} ok ({len(settings.feeds)} feeds)",
         file=out,
