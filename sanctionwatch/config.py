@@ -49,6 +49,8 @@ class SlackSettings:
     export_time: str = "08:00"
     ops_channel: str | None = None
     admins: tuple[str, ...] = ()
+    # Slack user ids allowed to set review dispositions; empty: anyone in the alert's channel.
+    reviewers: tuple[str, ...] = ()
     alert_designations: bool = True  # post newly designated entries after a list import
     token: str | None = field(default=None, repr=False)  # SLACK_BOT_TOKEN; None → dry run
     signing_secret: str | None = field(default=None, repr=False)  # SLACK_SIGNING_SECRET
@@ -80,6 +82,8 @@ class Settings:
     backfill_days: int = 3
     retention_days: int = 90  # items without matches
     match_retention_days: int = 365  # items with matches that never alerted
+    # A list re-import removing more than this share of the stored entries needs --force.
+    max_delist_fraction: float = 0.05
     feeds: tuple[FeedConfig, ...] = ()
     slack: SlackSettings = SlackSettings()
     fetch: FetchSettings = FetchSettings()
@@ -97,6 +101,7 @@ _TOP_KEYS: dict[str, type | tuple[type, ...]] = {
     "backfill_days": int,
     "retention_days": int,
     "match_retention_days": int,
+    "max_delist_fraction": (int, float),
     "log_level": str,
     "log_json": bool,
     "slack": dict,
@@ -112,6 +117,7 @@ _SLACK_KEYS: dict[str, type | tuple[type, ...]] = {
     "export_time": str,
     "ops_channel": str,
     "admins": list,
+    "reviewers": list,
     "alert_designations": bool,
     "retry_after_cap_s": (int, float),
     "max_retries": int,
@@ -129,6 +135,7 @@ _FETCH_KEYS: dict[str, type | tuple[type, ...]] = {
     "max_redirects": int,
     "max_items": int,
     "user_agent": str,
+    "allow_private": bool,
 }
 _POLL_KEYS: dict[str, type | tuple[type, ...]] = {
     "max_workers": int,
@@ -239,7 +246,7 @@ def _build(
         if key in raw and raw[key] < 0:
             raise ConfigError(f"{src}: key '{key}' must be 0 or more, got {raw[key]}")
     for key, value in {**fetch_raw, **poll_raw}.items():
-        if key != "user_agent" and key != "jitter_s":
+        if key not in ("user_agent", "jitter_s", "allow_private"):
             _positive(value, key, src)
 
     slack = _slack_settings(slack_raw, src, env)
@@ -267,6 +274,7 @@ def _build(
         backfill_days=raw.get("backfill_days", 3),
         retention_days=raw.get("retention_days", 90),
         match_retention_days=raw.get("match_retention_days", 365),
+        max_delist_fraction=float(raw.get("max_delist_fraction", 0.05)),
         feeds=feeds,
         slack=slack,
         fetch=FetchSettings(**fetch_raw),
@@ -292,6 +300,11 @@ def _slack_settings(raw: dict[str, Any], src: str, env: Mapping[str, str]) -> Sl
     admins = raw.get("admins", [])
     if not all(isinstance(a, str) and a for a in admins):
         raise ConfigError(f"{src}: key 'slack.admins' must be a list of Slack user ids (strings)")
+    reviewers = raw.get("reviewers", [])
+    if not all(isinstance(r, str) and r for r in reviewers):
+        raise ConfigError(
+            f"{src}: key 'slack.reviewers' must be a list of Slack user ids (strings)"
+        )
     api_url = env.get("SLACK_API_URL") or raw.get("api_url", DEFAULT_API_URL)
     if not _is_url(api_url):
         raise ConfigError(f"{src}: key 'slack.api_url' must be an http(s) URL, got {api_url!r}")
@@ -308,6 +321,7 @@ def _slack_settings(raw: dict[str, Any], src: str, env: Mapping[str, str]) -> Sl
         export_time=export_time,
         ops_channel=raw.get("ops_channel"),
         admins=tuple(admins),
+        reviewers=tuple(reviewers),
         alert_designations=raw.get("alert_designations", True),
         token=env.get("SLACK_BOT_TOKEN") or None,
         signing_secret=env.get("SLACK_SIGNING_SECRET") or None,

@@ -64,6 +64,9 @@ class FetchSettings:
     max_items: int = 500  # items kept per feed document
     max_title_chars: int = 500
     max_text_chars: int = 20_000
+    # Private address ranges (10/8, 172.16/12, 192.168/16, fc00::/7) may be fetched only when
+    # set; loopback is always allowed (local feeds), link-local and metadata never.
+    allow_private: bool = False
 
 
 DEFAULT_SETTINGS = FetchSettings()

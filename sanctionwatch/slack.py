@@ -284,6 +284,40 @@ def format_alert(view: AlertView) -> tuple[str, list[dict]]:
     return fallback, blocks
 
 
+def format_alert_reduced(view: AlertView) -> tuple[str, list[dict]]:
+    """A small fallback of ``format_alert`` for when Slack refused the full message
+    (``invalid_blocks`` / ``msg_too_long``): severity, rule, title (linked only when the link
+    fits), the actors' names and the review buttons, each cut well inside Block Kit's limits."""
+    severity = view.severity.lower()
+    emoji = SEVERITY_EMOJI.get(severity, UNKNOWN_SEVERITY_EMOJI)
+    header = truncate(f"{emoji} {severity.upper()} · {view.rule}", MAX_HEADER_TEXT)
+    title = view.title.strip() or "(no title)"
+    shown_title = escape_fit(title, MAX_TITLE_CHARS // 2)
+    link = safe_link(view.link)
+    title_text = f"*{shown_title}*"
+    if link is not None and len(escape(link)) + len(shown_title) + 8 <= MAX_SECTION_TEXT:
+        title_text = f"*<{escape(link)}|{shown_title}>*"
+    entities = list(dict.fromkeys(m.entity for m in view.matches))
+    actors = escape_fit(", ".join(entities) or "no entities", MAX_SECTION_TEXT // 2)
+    blocks: list[dict] = [
+        {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": True}},
+        {"type": "section", "text": _mrkdwn(title_text)},
+        {"type": "section", "text": _mrkdwn(f"*Matched:* {actors}")},
+        {
+            "type": "context",
+            "elements": [
+                _mrkdwn(f"Alert #{view.alert_id} (shortened: the full alert was refused)")
+            ],
+        },
+        review_actions(view.alert_id),
+    ]
+    fallback = escape_fit(
+        f"[{severity.upper()}] {view.rule}: {title} — {', '.join(entities) or 'no entities'}",
+        MAX_FALLBACK_TEXT // 4,
+    )
+    return fallback, blocks
+
+
 # Delivery classes live in their own module (size); re-exported for the documented import path.
 from sanctionwatch.slack_post import (  # noqa: E402
     DryRunPoster,
@@ -300,4 +334,5 @@ __all__ = [
     "SlackPoster",
     "escape",
     "format_alert",
+    "format_alert_reduced",
 ]
