@@ -196,17 +196,19 @@ def preflight(settings: Settings, src: str, now: datetime) -> None:
 
 
 def check_database_path(database: Path, src: str) -> None:
-    """`run` creates the database and its folder; say now, naming the key, if it cannot."""
-    if database.exists():
-        if not database.is_file():
-            raise ConfigError(f"{src}: key 'database': {database} exists and is not a file")
-        return
+    """`run` creates the database (and its folder), its WAL files and a lock file beside it;
+    say so now, naming the key, when it cannot, rather than die with a traceback."""
+    if database.exists() and (not database.is_file() or not os.access(database, os.R_OK | os.W_OK)):
+        raise ConfigError(
+            f"{src}: key 'database': {database} is not a readable and writable file",
+            hint="point 'database' at an SQLite file sanctionwatch may write",
+        )
     folder = database.parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
         raise ConfigError(
-            f"{src}: key 'database': cannot create {database} ({folder} is not a writable folder)",
+            f"{src}: key 'database': cannot write {database} ({folder} is not a writable folder)",
             hint="point 'database' at a writable location",
         )
 
