@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .config_ranges import check_ranges, preflight
+from .config_ranges import check_ranges, check_url, check_user_agent, preflight
 from .errors import ConfigError
 from .fetch import FetchSettings
 
@@ -274,6 +274,8 @@ def _build(
         sections[name] = raw.get(name, {})
         _check_table(sections[name], spec, f"{name}.", src)
         check_ranges(sections[name], name, f"{name}.", src)
+    if "user_agent" in sections["fetch"]:
+        check_user_agent(sections["fetch"]["user_agent"], src)
 
     slack = _slack_settings(sections["slack"], src, env)
     feeds = _feeds(raw.get("feeds"), base, src)
@@ -324,6 +326,7 @@ def _slack_settings(raw: dict[str, Any], src: str, env: Mapping[str, str]) -> Sl
     api_url = env.get("SLACK_API_URL") or raw.get("api_url", DEFAULT_API_URL)
     if not _is_url(api_url):
         raise ConfigError(f"{src}: key 'slack.api_url' must be an http(s) URL, got {api_url!r}")
+    check_url(api_url, "slack.api_url", src)
     if not api_url.endswith("/"):
         api_url += "/"
     for key in ("default_channel", "export_channel", "ops_channel"):
@@ -362,11 +365,13 @@ def _feeds(raw: Any, base: Path, src: str) -> tuple[FeedConfig, ...]:
             raise ConfigError(f"{src}: '{where}': duplicate feed name {name!r}")
         seen.add(name)
         url = table["url"].strip()
-        if not _is_url(url):
-            if "://" in url and not url.startswith("file://"):
-                raise ConfigError(
-                    f"{src}: '{where}.url' must be http(s) or a local file path, got {url!r}"
-                )
+        if _is_url(url):
+            check_url(url, f"{where}.url", src)
+        elif "://" in url and not url.startswith("file://"):
+            raise ConfigError(
+                f"{src}: '{where}.url' must be http(s) or a local file path, got {url!r}"
+            )
+        else:
             url = str(_resolve(base, url.removeprefix("file://")))
         feeds.append(FeedConfig(name=name, url=url, **_given(table, _FEED_KEYS, "name", "url")))
     return tuple(feeds)

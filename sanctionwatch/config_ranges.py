@@ -3,7 +3,8 @@
 `RANGES` is the single source of truth: `config.py` refuses a value outside its range while
 loading (so `check` and `run` both exit 2 naming the file and the key), and the README's
 Configuration table is `markdown_table()` (a test keeps the two equal; regenerate the table
-with ``python -m sanctionwatch.config_ranges``).
+with ``python -m sanctionwatch.config_ranges``). The few strings `run` sends with every
+request (feed and Slack URLs, the User-Agent) are checked here too.
 
 Why ranges at all: a value of the right type can still kill every run (``interval_minutes =
 9223372036854775807`` overflows the next-poll date) or silently change what alerts (a negative
@@ -19,6 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import httpx
 
 from .errors import ConfigError
 
@@ -210,6 +214,34 @@ def check_database_path(database: Path, src: str) -> None:
         raise ConfigError(
             f"{src}: key 'database': cannot write {database} ({folder} is not a writable folder)",
             hint="point 'database' at a writable location",
+        )
+
+
+def check_url(value: str, key: str, src: str) -> None:
+    """An http(s) URL every request can use: a host, a valid port, no spaces or control
+    characters (httpx would refuse or mangle them on every request, failing it forever)."""
+    try:
+        parts = urlsplit(value)
+        host, _ = parts.hostname, parts.port  # .port raises on a port out of range
+        httpx.URL(value)
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise ConfigError(f"{src}: key '{key}' is not a valid URL: {value!r} ({exc})") from exc
+    if not host:
+        raise ConfigError(f"{src}: key '{key}' has no host: {value!r}")
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ConfigError(
+            f"{src}: key '{key}' contains a space or control character: {value!r}",
+            hint="percent-encode it (%20)",
+        )
+
+
+def check_user_agent(value: str, src: str) -> None:
+    """Sent with every fetch: a header value httpx cannot encode (non-ASCII) or h11 refuses
+    (control characters, e.g. a newline) would fail every feed on every poll."""
+    if not value.strip() or not all(" " <= ch <= "~" for ch in value):
+        raise ConfigError(
+            f"{src}: key 'fetch.user_agent' must be printable ASCII text, got {value!r}",
+            hint='e.g. "sanctionwatch (+https://example.org/contact)"',
         )
 
 

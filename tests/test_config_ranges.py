@@ -21,9 +21,10 @@ from sanctionwatch.config import (
 )
 from sanctionwatch.config_ranges import RANGES, markdown_table, preflight
 from sanctionwatch.errors import ConfigError
-from sanctionwatch.fetch import FetchSettings
+from sanctionwatch.fetch import FetchSettings, FetchState, fetch
 from sanctionwatch.pipeline import _next_poll
 from tests.pipeline_helpers import run_cli
+from tests.support.feedserver import FeedServer
 
 REPO = Path(__file__).resolve().parent.parent
 FEEDS = "[[feeds]]\nname = 'A'\nurl = 'a.xml'\n[[feeds]]\nname = 'B'\nurl = 'b.xml'\n"
@@ -283,3 +284,45 @@ def test_check_refuses_a_database_run_could_not_create(
     path = write(tmp_path, "database = 'dir.db'\n" + FEEDS)
     code, _ = run_cli(["check", "--config", str(path)])
     assert code == 2 and "is not a readable and writable file" in capsys.readouterr().err
+
+
+# Strings `run` sends with every request: each of these passed `check` and failed every poll.
+STRING_CASES = [
+    ("[fetch]\nuser_agent = 'résumé'\n", "key 'fetch.user_agent' must be printable ASCII text"),
+    ('[fetch]\nuser_agent = "a\\nX-Evil: 1"\n', "key 'fetch.user_agent' must be printable ASCII"),
+    ("[fetch]\nuser_agent = ' '\n", "key 'fetch.user_agent' must be printable ASCII text"),
+    ("[[feeds]]\nname = 'A'\nurl = 'https://'\n", "key 'feeds[1].url' has no host: 'https://'"),
+    ("[[feeds]]\nname = 'A'\nurl = 'https://x:99999/'\n", "key 'feeds[1].url' is not a valid URL"),
+    ("[[feeds]]\nname = 'A'\nurl = 'http://[::1/rss'\n", "key 'feeds[1].url' is not a valid URL"),
+    (
+        "[[feeds]]\nname = 'A'\nurl = 'http://exa mple.org/rss'\n",
+        "key 'feeds[1].url' contains a space or control character",
+    ),
+    ("[slack]\napi_url = 'http://'\n", "key 'slack.api_url' has no host"),
+]
+
+
+@pytest.mark.parametrize(("text", "needle"), STRING_CASES)
+def test_strings_sent_with_every_request_are_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture, text: str, needle: str
+) -> None:
+    assert_refused(tmp_path, text, needle, capsys)
+
+
+def test_refused_user_agents_would_fail_every_fetch_and_a_good_one_is_sent(
+    feed_server: FeedServer,
+) -> None:
+    url = feed_server.add(
+        "/f.xml", body=(REPO / "sanctionwatch/defaults/demo_feed.xml").read_bytes()
+    )
+    for agent in ("résumé", "a\nX-Evil: 1"):
+        try:
+            result = fetch(url, FetchState(), FetchSettings(user_agent=agent))
+        except UnicodeEncodeError:  # today httpx refuses a non-ASCII header outright
+            continue
+        assert result.error and result.body is None, agent
+    good = "sanctionwatch-test (+https://example.org/contact)"
+    result = fetch(url, FetchState(), FetchSettings(user_agent=good))
+    assert result.error is None and result.body
+    assert feed_server.requests[-1].headers.get("user-agent") == good
+    assert not any("x-evil" in r.headers for r in feed_server.requests)
