@@ -190,7 +190,10 @@ def _next_poll(
         minutes = min(minutes * 2**doublings, float(settings.poll.backoff_max_minutes))
     at = now + timedelta(minutes=minutes)
     if retry_after_s:
-        at = max(at, now + timedelta(seconds=retry_after_s))
+        # A server's Retry-After is honoured up to our own backoff cap: a huge value
+        # (99999999999999 s) must neither overflow the date nor silence the feed for years.
+        wait_s = min(retry_after_s, settings.poll.backoff_max_minutes * 60.0)
+        at = max(at, now + timedelta(seconds=wait_s))
     return at
 
 

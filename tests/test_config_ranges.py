@@ -268,6 +268,8 @@ def test_backoff_after_thousands_of_failures_stays_at_the_cap(tmp_path: Path) ->
     cap = timedelta(minutes=s.poll.backoff_max_minutes)
     assert _next_poll(s.feeds[0], s, 5000, now, None) == now + cap
     assert _next_poll(s.feeds[0], s, 2, now, None) == now + timedelta(minutes=30)
+    assert _next_poll(s.feeds[0], s, 1, now, 99999999999999.0) == now + cap  # hostile Retry-After
+    assert _next_poll(s.feeds[0], s, 1, now, 3600.0) == now + timedelta(hours=1)
 
 
 def test_check_refuses_a_database_run_could_not_create(
