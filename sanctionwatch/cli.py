@@ -21,6 +21,7 @@ from typing import Any, TextIO
 from . import __version__
 from .cli_ops import cmd_feeds, cmd_status
 from .config import Settings, load_settings
+from .config_ranges import check_database_path
 from .engine import Engine, EngineCache
 from .errors import SanctionwatchError
 from .logsetup import setup_logging
@@ -47,6 +48,10 @@ def _settings(args: argparse.Namespace) -> Settings:
         level = "WARNING"
     setup_logging(level, settings.log_json or getattr(args, "log_json", False))
     return settings
+
+
+def _config_name(settings: Settings) -> str:
+    return str(settings.config_path) if settings.config_path else "built-in defaults"
 
 
 def make_poster(settings: Settings, out: TextIO) -> Poster:
@@ -83,6 +88,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from .lock import RunLock
 
     settings = _settings(args)
+    check_database_path(settings.database, _config_name(settings))
     with RunLock(settings.database):
         store = open_store(settings)
         engine_for = engine_getter(settings, store)
@@ -275,6 +281,9 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     from .rules import lint_rules, run_examples
 
     settings = _settings(args)
+    # Everything `run` would die of on this config: the ranges and date arithmetic are
+    # checked by load_settings, the database location here.
+    check_database_path(settings.database, _config_name(settings))
     engine = read_only_engine(settings)
     print(
         f"config: {settings.config_path or 'built-in defaults'} ok ({len(settings.feeds)} feeds)",

@@ -8,14 +8,17 @@ bundled demo feed. Relative paths in a config file resolve against the file's fo
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .config_ranges import check_ranges, check_url, check_user_agent, preflight
 from .errors import ConfigError
 from .fetch import FetchSettings
 
@@ -25,6 +28,8 @@ DEFAULT_RULES = REPO_ROOT / "rules"
 DEMO_FEED = Path(__file__).resolve().parent / "defaults" / "demo_feed.xml"
 DEFAULT_CONFIG_NAME = "sanctionwatch.toml"
 DEFAULT_API_URL = "https://slack.com/api/"
+DEFAULT_DATABASE = "sanctionwatch.db"  # relative to the config file's folder
+DEFAULT_EXPORTS_DIR = "exports"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 SEVERITIES = ("low", "medium", "high", "critical")
 # The demo feed's items carry fixed (past) dates; the demo must still alert on a fresh
@@ -144,6 +149,14 @@ _POLL_KEYS: dict[str, type | tuple[type, ...]] = {
     "backoff_max_minutes": int,
     "failure_report_after": int,
 }
+# Which dataclass holds the defaults of each config section.
+_DEFAULTS_IN: dict[str, type] = {
+    "": Settings,
+    "slack": SlackSettings,
+    "fetch": FetchSettings,
+    "poll": PollSettings,
+    "feeds": FeedConfig,
+}
 _TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
@@ -174,9 +187,28 @@ def _check_table(
             )
 
 
-def _positive(value: float, key: str, src: str) -> None:
-    if value <= 0:
-        raise ConfigError(f"{src}: key '{key}' must be greater than 0, got {value}")
+def _given(
+    table: Mapping[str, Any], spec: Mapping[str, type | tuple[type, ...]], *handled: str
+) -> dict[str, Any]:
+    """The keys present in ``table`` (except those the caller ``handled``) as dataclass
+    arguments, numbers of number-typed keys as float. Absent keys are not passed, so their
+    defaults are the dataclass defaults: defaults are written in one place only."""
+    return {
+        key: float(value) if spec[key] == (int, float) else value
+        for key, value in table.items()
+        if key not in handled
+    }
+
+
+def default_for(name: str) -> object:
+    """The default of config key ``name`` ("section.key", top-level keys without a section),
+    read from its dataclass; the README's table of numbers shows it."""
+    section, _, key = name.rpartition(".")
+    holder = _DEFAULTS_IN[section]
+    for f in dataclasses.fields(holder):
+        if f.name == key and f.default is not dataclasses.MISSING:
+            return f.default
+    raise KeyError(f"no default for config key {name!r}")
 
 
 def _resolve(base: Path, value: str) -> Path:
@@ -236,98 +268,81 @@ def _build(
     raw: dict[str, Any], base: Path, src: str, path: Path | None, env: Mapping[str, str]
 ) -> Settings:
     _check_table(raw, _TOP_KEYS, "", src)
-    slack_raw = raw.get("slack", {})
-    _check_table(slack_raw, _SLACK_KEYS, "slack.", src)
-    fetch_raw = raw.get("fetch", {})
-    _check_table(fetch_raw, _FETCH_KEYS, "fetch.", src)
-    poll_raw = raw.get("poll", {})
-    _check_table(poll_raw, _POLL_KEYS, "poll.", src)
-    for key in ("backfill_days", "retention_days", "match_retention_days"):
-        if key in raw and raw[key] < 0:
-            raise ConfigError(f"{src}: key '{key}' must be 0 or more, got {raw[key]}")
-    for key, value in {**fetch_raw, **poll_raw}.items():
-        if key not in ("user_agent", "jitter_s", "allow_private"):
-            _positive(value, key, src)
+    check_ranges(raw, "", "", src)
+    sections: dict[str, dict[str, Any]] = {}
+    for name, spec in (("slack", _SLACK_KEYS), ("fetch", _FETCH_KEYS), ("poll", _POLL_KEYS)):
+        sections[name] = raw.get(name, {})
+        _check_table(sections[name], spec, f"{name}.", src)
+        check_ranges(sections[name], name, f"{name}.", src)
+    if "user_agent" in sections["fetch"]:
+        check_user_agent(sections["fetch"]["user_agent"], src)
 
-    slack = _slack_settings(slack_raw, src, env)
+    slack = _slack_settings(sections["slack"], src, env)
     feeds = _feeds(raw.get("feeds"), base, src)
     demo = path is None and "feeds" not in raw
     if demo:
         feeds = (
-            FeedConfig(
-                name="Demo feed",
-                url=str(DEMO_FEED),
-                interval_minutes=15,
-                backfill_days=DEMO_BACKFILL_DAYS,
-            ),
+            FeedConfig(name="Demo feed", url=str(DEMO_FEED), backfill_days=DEMO_BACKFILL_DAYS),
         )
-    log_level = str(raw.get("log_level", "INFO")).upper()
+    log_level = str(raw.get("log_level", default_for("log_level"))).upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"{src}: key 'log_level' must be DEBUG, INFO, WARNING or ERROR")
-    database = _resolve(base, raw.get("database", "sanctionwatch.db"))
-    return Settings(
+    paths = ("database", "watchlists", "rules", "exports_dir", "log_level", *sections, "feeds")
+    settings = Settings(
         config_path=path,
-        database=database,
+        database=_resolve(base, raw.get("database", DEFAULT_DATABASE)),
         watchlists=_resolve(base, raw["watchlists"]) if "watchlists" in raw else DEFAULT_WATCHLISTS,
         rules=_resolve(base, raw["rules"]) if "rules" in raw else DEFAULT_RULES,
-        exports_dir=_resolve(base, raw.get("exports_dir", "exports")),
-        backfill_days=raw.get("backfill_days", 3),
-        retention_days=raw.get("retention_days", 90),
-        match_retention_days=raw.get("match_retention_days", 365),
-        max_delist_fraction=float(raw.get("max_delist_fraction", 0.05)),
+        exports_dir=_resolve(base, raw.get("exports_dir", DEFAULT_EXPORTS_DIR)),
         feeds=feeds,
         slack=slack,
-        fetch=FetchSettings(**fetch_raw),
-        poll=PollSettings(**poll_raw),
+        fetch=FetchSettings(**_given(sections["fetch"], _FETCH_KEYS)),
+        poll=PollSettings(**_given(sections["poll"], _POLL_KEYS)),
         log_level=log_level,
-        log_json=raw.get("log_json", False),
         demo=demo,
+        **_given(raw, _TOP_KEYS, *paths),
     )
+    preflight(settings, src, datetime.now(UTC))
+    return settings
 
 
 def _slack_settings(raw: dict[str, Any], src: str, env: Mapping[str, str]) -> SlackSettings:
-    weekday = raw.get("export_weekday", "monday").lower()
+    weekday = raw.get("export_weekday", default_for("slack.export_weekday")).lower()
     if weekday not in WEEKDAYS:
         raise ConfigError(
             f"{src}: key 'slack.export_weekday' must be a weekday name, got {weekday!r}",
             hint=", ".join(WEEKDAYS),
         )
-    export_time = raw.get("export_time", "08:00")
+    export_time = raw.get("export_time", default_for("slack.export_time"))
     if not _TIME_RE.match(export_time):
         raise ConfigError(
             f"{src}: key 'slack.export_time' must be HH:MM (UTC, 24-hour), got {export_time!r}"
         )
-    admins = raw.get("admins", [])
-    if not all(isinstance(a, str) and a for a in admins):
-        raise ConfigError(f"{src}: key 'slack.admins' must be a list of Slack user ids (strings)")
-    reviewers = raw.get("reviewers", [])
-    if not all(isinstance(r, str) and r for r in reviewers):
-        raise ConfigError(
-            f"{src}: key 'slack.reviewers' must be a list of Slack user ids (strings)"
-        )
+    for key in ("admins", "reviewers"):
+        if not all(isinstance(a, str) and a for a in raw.get(key, [])):
+            raise ConfigError(
+                f"{src}: key 'slack.{key}' must be a list of Slack user ids (strings)"
+            )
     api_url = env.get("SLACK_API_URL") or raw.get("api_url", DEFAULT_API_URL)
     if not _is_url(api_url):
         raise ConfigError(f"{src}: key 'slack.api_url' must be an http(s) URL, got {api_url!r}")
+    check_url(api_url, "slack.api_url", src)
     if not api_url.endswith("/"):
         api_url += "/"
     for key in ("default_channel", "export_channel", "ops_channel"):
         if key in raw and not raw[key].strip():
             raise ConfigError(f"{src}: key 'slack.{key}' must not be empty")
+    handled = ("api_url", "export_weekday", "export_time", "admins", "reviewers")
     return SlackSettings(
         api_url=api_url,
-        default_channel=raw.get("default_channel", "#sanctions-alerts"),
-        export_channel=raw.get("export_channel", "#compliance"),
         export_weekday=weekday,
         export_time=export_time,
-        ops_channel=raw.get("ops_channel"),
-        admins=tuple(admins),
-        reviewers=tuple(reviewers),
-        alert_designations=raw.get("alert_designations", True),
+        admins=tuple(raw.get("admins", ())),
+        reviewers=tuple(raw.get("reviewers", ())),
         token=env.get("SLACK_BOT_TOKEN") or None,
         signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
         app_token=env.get("SLACK_APP_TOKEN") or None,
-        retry_after_cap_s=float(raw.get("retry_after_cap_s", 30.0)),
-        max_retries=raw.get("max_retries", 3),
+        **_given(raw, _SLACK_KEYS, *handled),
     )
 
 
@@ -341,6 +356,7 @@ def _feeds(raw: Any, base: Path, src: str) -> tuple[FeedConfig, ...]:
         if not isinstance(table, dict):
             raise ConfigError(f"{src}: '{where}' must be a table ([[feeds]])")
         _check_table(table, _FEED_KEYS, f"{where}.", src)
+        check_ranges(table, "feeds", f"{where}.", src)
         for key in ("name", "url"):
             if not str(table.get(key, "")).strip():
                 raise ConfigError(f"{src}: '{where}' is missing key '{key}'")
@@ -349,21 +365,13 @@ def _feeds(raw: Any, base: Path, src: str) -> tuple[FeedConfig, ...]:
             raise ConfigError(f"{src}: '{where}': duplicate feed name {name!r}")
         seen.add(name)
         url = table["url"].strip()
-        if not _is_url(url):
-            if "://" in url and not url.startswith("file://"):
-                raise ConfigError(
-                    f"{src}: '{where}.url' must be http(s) or a local file path, got {url!r}"
-                )
-            url = str(_resolve(base, url.removeprefix("file://")))
-        interval = table.get("interval_minutes", 15)
-        if interval < 1:
-            raise ConfigError(f"{src}: '{where}.interval_minutes' must be at least 1")
-        feeds.append(
-            FeedConfig(
-                name=name,
-                url=url,
-                interval_minutes=interval,
-                backfill_days=table.get("backfill_days"),
+        if _is_url(url):
+            check_url(url, f"{where}.url", src)
+        elif "://" in url and not url.startswith("file://"):
+            raise ConfigError(
+                f"{src}: '{where}.url' must be http(s) or a local file path, got {url!r}"
             )
-        )
+        else:
+            url = str(_resolve(base, url.removeprefix("file://")))
+        feeds.append(FeedConfig(name=name, url=url, **_given(table, _FEED_KEYS, "name", "url")))
     return tuple(feeds)

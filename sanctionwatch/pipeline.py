@@ -58,6 +58,10 @@ MAX_FAILURES_PER_ROUND = 3
 # busy while one result is recorded, few enough that finished-but-unrecorded documents stay
 # bounded (with all 2,000 submitted at once, peak RSS reached 283 MiB in bench/polling.py).
 IN_FLIGHT_PER_WORKER = 2
+# Backoff doubles the interval per failure up to poll.backoff_max_minutes; 2**20 times the
+# shortest interval (1 minute) already exceeds the longest cap (30 days), and without a
+# bound `2 ** failures` overflows float after about 1,024 failures in a row.
+MAX_BACKOFF_DOUBLINGS = 20
 # How long the poll loop waits for a finished fetch before looking at the stop flag again.
 STOP_CHECK_S = 0.25
 # How often a process-pool poll asks whether the engine changed (an edit in Slack, a list
@@ -182,10 +186,14 @@ def _next_poll(
 ) -> datetime:
     minutes = float(feed.interval_minutes)
     if failures:
-        minutes = min(minutes * 2 ** (failures - 1), float(settings.poll.backoff_max_minutes))
+        doublings = min(failures - 1, MAX_BACKOFF_DOUBLINGS)
+        minutes = min(minutes * 2**doublings, float(settings.poll.backoff_max_minutes))
     at = now + timedelta(minutes=minutes)
     if retry_after_s:
-        at = max(at, now + timedelta(seconds=retry_after_s))
+        # A server's Retry-After is honoured up to our own backoff cap: a huge value
+        # (99999999999999 s) must neither overflow the date nor silence the feed for years.
+        wait_s = min(retry_after_s, settings.poll.backoff_max_minutes * 60.0)
+        at = max(at, now + timedelta(seconds=wait_s))
     return at
 
 

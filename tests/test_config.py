@@ -88,7 +88,10 @@ def test_cwd_config_is_found(tmp_path: Path) -> None:
         ),
         ("[[feeds]]\nname='A'\nurl='a'\n[[feeds]]\nname='A'\nurl='b'\n", "duplicate feed name"),
         ("[[feeds]]\nname='A'\nurl='gopher://x'\n", "feeds[1].url"),
-        ("[fetch]\nmax_bytes = 0\n", "'max_bytes' must be greater than 0"),
+        (
+            "[fetch]\nmax_bytes = 0\n",
+            "'fetch.max_bytes' must be between 1024 and 1073741824, got 0",
+        ),
         ("this is = = not toml\n", "invalid TOML"),
     ],
 )
