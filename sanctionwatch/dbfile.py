@@ -182,7 +182,7 @@ def quick_check(conn: sqlite3.Connection, path: Path) -> None:
         raise DatabaseFileError(
             f"database failed SQLite's quick_check: {path}: {exc}", RESTORE_HINT
         ) from exc
-    problems = [str(r[0]) for r in rows]
+    problems = [" ".join(str(r[0]).split()) for r in rows]  # one line each, for the log
     took = time.monotonic() - started
     if problems != ["ok"]:
         shown = "; ".join(problems[:QUICK_CHECK_SHOWN])
