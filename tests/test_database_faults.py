@@ -422,3 +422,24 @@ def test_backup_of_a_damaged_database_fails_and_writes_nothing(
     err = capsys.readouterr().err
     assert code == DB_ERROR_EXIT and "failed SQLite's quick_check" in err
     assert not target.exists()
+
+
+def test_opening_a_second_store_keeps_this_process_sqlite_locks(tmp_path: Path) -> None:
+    """The header check must not open/close a file SQLite holds open here: a close drops the
+    process's POSIX locks, and another process's last close would then delete the WAL that
+    our open connection still uses."""
+    db = tmp_path / "sw.db"
+    first = Store(db)
+    first.sync_feeds([("News", "http://x/a")])
+    wal = tmp_path / "sw.db-wal"
+    assert wal.exists()
+    second = Store(db)  # what serve does: one Store per thread
+    other = (
+        "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]);"
+        " c.execute('SELECT 1 FROM meta'); c.close()"
+    )
+    subprocess.run([sys.executable, "-c", other, str(db)], check=True, timeout=WAIT_S)
+    assert wal.exists(), "another process checkpointed and deleted the WAL we still use"
+    assert [f["name"] for f in second.feeds()] == ["News"]
+    second.close()
+    first.close()
