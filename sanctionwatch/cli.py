@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import __version__
+from .cli_backup import add_backup_command
 from .cli_ops import cmd_feeds, cmd_status
 from .config import Settings, load_settings
 from .config_ranges import check_database_path
@@ -91,6 +92,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     check_database_path(settings.database, _config_name(settings))
     with RunLock(settings.database):
         store = open_store(settings)
+        store.quick_check()  # a damaged page fails here, before any feed is polled
         engine_for = engine_getter(settings, store)
         engine_for()  # validate watchlists and rules before touching any feed
         poster = make_poster(settings, out)
@@ -349,6 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="CSV path (default: exports folder)")
     p.add_argument("--to-slack", metavar="CHANNEL", help="also upload it to this channel")
     command("check", cmd_check, "validate config, watchlists and rules; run rule examples")
+    add_backup_command(command)
     # serve + watchlist group; importing it also registers the Slack-edit entry source,
     # the audit tables and the watchlist-changes CSV companion.
     from .cli_watchlist import add_commands

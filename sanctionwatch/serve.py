@@ -147,7 +147,11 @@ def serve(
         log.warning("no [slack] admins configured: nobody can add or remove watchlist entries")
     stop = stop or threading.Event()
     stores = ThreadStores(settings.database)
-    stores.get()  # open (and migrate) the database before accepting requests
+    try:
+        stores.get().quick_check()  # open, migrate and check the database before any request
+    except BaseException:
+        stores.close()
+        raise
     client = web_client(settings)
     app = build_app(
         settings,

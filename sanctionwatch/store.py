@@ -18,7 +18,9 @@ from typing import Any
 
 import sqlite_utils
 
-from .errors import SanctionwatchError
+from .dbfile import OPEN_INODES, describe_sqlite_error, inode_key, prepare_file, quick_check
+from .dbfile import DatabaseFileError as DatabaseFileError  # re-exported
+from .dbfile import StoreError as StoreError  # re-exported
 from .models import Alert, Item, Match
 from .schema import MIGRATIONS
 
@@ -53,17 +55,17 @@ def register_migration(name: str, fn: Callable[[sqlite_utils.Database], None]) -
         _EXTRA_MIGRATIONS.append((name, fn))
 
 
-class StoreError(SanctionwatchError):
-    exit_code = 2
-
-
 class Store:
     """All reads and writes of the database go through here."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._inode: tuple[int, int] | None = None
+        prepare_file(self.path)
+        self._inode = inode_key(self.path)
+        OPEN_INODES.add(self._inode)
+        conn: sqlite3.Connection | None = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(
                 str(self.path),
                 timeout=BUSY_TIMEOUT_MS / 1000,
@@ -76,14 +78,26 @@ class Store:
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA synchronous = NORMAL")
             self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(
-                f"database {self.path}: {exc}",
-                hint="is this an SQLite file written by sanctionwatch? restore it from a backup",
-            ) from exc
+        except BaseException as exc:
+            if conn is not None:
+                conn.close()
+            self._forget_inode()
+            if isinstance(exc, sqlite3.Error):
+                raise describe_sqlite_error(self.path, exc) from exc
+            raise
 
     def close(self) -> None:
         self.db.conn.close()
+        self._forget_inode()
+
+    def _forget_inode(self) -> None:
+        if self._inode is not None:
+            OPEN_INODES.remove(self._inode)
+            self._inode = None
+
+    def quick_check(self) -> None:
+        """Raise :class:`DatabaseFileError` unless SQLite's quick_check passes (see dbfile)."""
+        quick_check(self.db.conn, self.path)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite_utils.Database]:
