@@ -22,7 +22,7 @@ from . import __version__
 from .cli_backup import add_backup_command
 from .cli_ops import cmd_feeds, cmd_status
 from .config import Settings, load_settings
-from .config_ranges import check_database_path
+from .dbfile import preflight as check_database
 from .engine import Engine, EngineCache
 from .errors import SanctionwatchError
 from .logsetup import setup_logging
@@ -89,7 +89,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from .lock import RunLock
 
     settings = _settings(args)
-    check_database_path(settings.database, _config_name(settings))
+    check_database(settings.database)
     with RunLock(settings.database):
         store = open_store(settings)
         store.quick_check()  # a damaged page fails here, before any feed is polled
@@ -285,7 +285,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     settings = _settings(args)
     # Everything `run` would die of on this config: the ranges and date arithmetic are
     # checked by load_settings, the database location here.
-    check_database_path(settings.database, _config_name(settings))
+    check_database(settings.database)
     engine = read_only_engine(settings)
     print(
         f"config: {settings.config_path or 'built-in defaults'} ok ({len(settings.feeds)} feeds)",

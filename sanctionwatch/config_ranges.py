@@ -14,11 +14,9 @@ Why ranges at all: a value of the right type can still kill every run (``interva
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -197,24 +195,6 @@ def preflight(settings: Settings, src: str, now: datetime) -> None:
                 f"{src}: key '{key}' cannot be used to schedule a run: {exc}",
                 hint="use a value within the range in the README's Configuration table",
             ) from exc
-
-
-def check_database_path(database: Path, src: str) -> None:
-    """`run` creates the database (and its folder), its WAL files and a lock file beside it;
-    say so now, naming the key, when it cannot, rather than die with a traceback."""
-    if database.exists() and (not database.is_file() or not os.access(database, os.R_OK | os.W_OK)):
-        raise ConfigError(
-            f"{src}: key 'database': {database} is not a readable and writable file",
-            hint="point 'database' at an SQLite file sanctionwatch may write",
-        )
-    folder = database.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-        raise ConfigError(
-            f"{src}: key 'database': cannot write {database} ({folder} is not a writable folder)",
-            hint="point 'database' at a writable location",
-        )
 
 
 def check_url(value: str, key: str, src: str) -> None:

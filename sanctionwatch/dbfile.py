@@ -143,6 +143,23 @@ def check_writable(path: Path) -> None:
         )
 
 
+def preflight(path: Path) -> None:
+    """What ``run`` and ``check`` verify before anything else: an existing database is an
+    SQLite file we may write, or the nearest existing folder of a new one is writable."""
+    if path.exists() or path.is_symlink():
+        check_existing(path)
+        check_writable(path)
+        return
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise DatabaseFileError(
+            f"cannot create database {path}: {folder} is not a writable folder",
+            hint="point 'database' at a writable location",
+        )
+
+
 def describe_sqlite_error(path: Path, exc: sqlite3.Error) -> DatabaseFileError:
     """Turn what SQLite raised while opening or migrating into an error an operator can act
     on (the checks above catch most cases earlier; this covers the rest, e.g. races)."""
