@@ -65,7 +65,10 @@ def designation_message(report: ImportReport, first_import: bool) -> tuple[str, 
     icon = ":rotating_light:" if report.added else ":information_source:"
     where = f"{escape(report.list_name)} ({escape(report.fmt)})"
     blocks: list[dict] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"{icon} {_headline(report)} on {where}"}}
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": f"{icon} {_headline(report)} on {where}"},
+        }
     ]
     if report.added:
         blocks.append(_section("*Newly designated*", report.added))

@@ -49,6 +49,26 @@ def version_dict(version: ListVersion | None) -> dict[str, str] | None:
     return {"kind": version.kind, "value": version.value, "label": version.label}
 
 
+def stored_version(meta: dict[str, Any] | None) -> ListVersion | None:
+    """The age marker of a stored list (an ``imported_lists`` row), None if it has none."""
+    if meta is None or not meta.get("list_date_kind"):
+        return None
+    return ListVersion(meta["list_date_kind"], meta.get("list_date") or "")
+
+
+def before_dict(meta: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The stored version (an ``imported_lists`` row) as the audit record's ``before``."""
+    if meta is None:
+        return None
+    return {
+        "version": meta["version"],
+        "entry_count": meta["entry_count"],
+        "source_file": meta["source_file"],
+        "list_date": version_dict(stored_version(meta)),
+        "files": json.loads(meta["files"]) if meta.get("files") else [],
+    }
+
+
 def files_list(files: tuple[SourceFile, ...]) -> list[dict[str, str]]:
     return [{"path": f.path, "sha256": f.sha256} for f in files]
 

@@ -32,8 +32,14 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 
 from .errors import ImportFormatError
-from .importers import DEFAULT_LIST_NAMES, ImportReport, ListVersion, SourceFile, check_format
-from .importers import read_list
+from .importers import (
+    DEFAULT_LIST_NAMES,
+    ImportReport,
+    ListVersion,
+    SourceFile,
+    check_format,
+    read_list,
+)
 from .importers.version import NO_DATE
 from .listguard import ImportCheck, ImportRefused, refusal
 from .models import Entry
@@ -217,27 +223,6 @@ def _meta(conn: sqlite3.Connection, list_name: str) -> dict[str, Any] | None:
     return dict(zip([d[0] for d in cursor.description], row, strict=True))
 
 
-def _stored_version(meta: dict[str, Any] | None) -> ListVersion | None:
-    if meta is None or not meta.get("list_date_kind"):
-        return None
-    return ListVersion(meta["list_date_kind"], meta.get("list_date") or "")
-
-
-def _before(meta: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The stored version as the audit record's ``before``."""
-    if meta is None:
-        return None
-    from .listaudit import version_dict
-
-    return {
-        "version": meta["version"],
-        "entry_count": meta["entry_count"],
-        "source_file": meta["source_file"],
-        "list_date": version_dict(_stored_version(meta)),
-        "files": json.loads(meta["files"]) if meta.get("files") else [],
-    }
-
-
 def replace_list(
     db: sqlite_utils.Database,
     entries: Sequence[Entry],
@@ -300,7 +285,7 @@ def replace_list(
                 in_file=len(entries),
                 would_remove=len(diff[1]),
                 new_version=version_marker,
-                stored_version=_stored_version(meta),
+                stored_version=listaudit.stored_version(meta),
             )
             refused = refusal(
                 check,
@@ -344,11 +329,11 @@ def replace_list(
                 forced=force and refused is not None,
                 warnings=warnings,
             )
-            listaudit.record_import(db, actor, report, _before(meta))
+            listaudit.record_import(db, actor, report, listaudit.before_dict(meta))
     except ImportRefused as exc:
         with _transaction(db):
             listaudit.record_refused(
-                db, actor, exc, fmt=fmt, files=files, diff=diff, before=_before(meta)
+                db, actor, exc, fmt=fmt, files=files, diff=diff, before=listaudit.before_dict(meta)
             )
         raise
     log.info(

@@ -178,7 +178,9 @@ def test_older_un_list_is_refused(
     err = capsys.readouterr().err
     assert f"dateGenerated 2025-04-18T23:00:02.100Z in the file, dateGenerated {UN_DATE}" in err
     assert stored(cfg) == before
-    assert matched(cfg, "Jin Tiesan met KOMID staff.") >= {"KOREA MINING DEVELOPMENT TRADING CORPORATION"}
+    assert matched(cfg, "Jin Tiesan met KOMID staff.") >= {
+        "KOREA MINING DEVELOPMENT TRADING CORPORATION"
+    }
     newer = un_copy(tmp_path, "2025-04-20T23:00:00Z", "newer")
     code, out = import_(cfg, "un-xml", newer)
     assert code == 0 and "list date: dateGenerated 2025-04-20T23:00:00Z" in out
@@ -273,3 +275,100 @@ def test_schema_upgrade_adds_date_columns(tmp_path: Path) -> None:
     assert report.version == 2 and report.list_version is not None
     assert liststore.list_imported(db)[0]["list_date"] == UN_DATE
     db.conn.close()
+
+
+def _report(added: int, removed: int, name_len: int = 40) -> Any:
+    from datetime import UTC, datetime
+
+    from sanctionwatch.importers import ImportReport
+
+    def entry(i: int, kind: str) -> Entry:
+        name = f"{kind} <&> {i} " + "X" * name_len
+        return Entry(
+            id=f"l:{kind}{i}",
+            name=name,
+            type="organisation",
+            list="l",
+            source_id=str(i),
+            programs=("RUSSIA-EO14024", "SDGT"),
+        )
+
+    return ImportReport(
+        list_name="l",
+        fmt="ofac-sdn",
+        source_file="sdn.csv",
+        total=1000,
+        added=[entry(i, "NEW") for i in range(added)],
+        removed=[entry(i, "OLD") for i in range(removed)],
+        changed=[],
+        imported_at=datetime(2024, 5, 3, tzinfo=UTC),
+    )
+
+
+@pytest.mark.parametrize(("added", "removed", "name_len"), [(944, 7019, 40), (3, 600, 2000)])
+def test_designation_message_stays_within_slack_limits(
+    added: int, removed: int, name_len: int
+) -> None:
+    from sanctionwatch.designations import MAX_LISTED, designation_message
+
+    message = designation_message(_report(added, removed, name_len), first_import=False)
+    assert message is not None
+    text, blocks = message
+    assert len(blocks) <= 50 and len(text) <= 4000
+    for block in blocks:
+        body = block["text"]["text"] if block["type"] == "section" else block["elements"][0]["text"]
+        assert len(body) <= 3000 and "<" not in body
+    for block in blocks[1:-1]:  # the name sections: names escaped
+        assert "&lt;&amp;&gt;" in block["text"]["text"]
+    delisted = next(b["text"]["text"] for b in blocks if "*Delisted*" in b["text"].get("text", ""))
+    shown = delisted.count("• ")
+    assert 0 < shown <= MAX_LISTED
+    assert delisted.endswith(f"… and {removed - shown:,} more")
+    assert f"{removed:,} delisting(s)" in blocks[0]["text"]["text"]
+
+
+def test_designation_message_for_delistings_only() -> None:
+    from sanctionwatch.designations import designation_message
+
+    message = designation_message(_report(0, 2), first_import=False)
+    assert message is not None
+    text, blocks = message
+    assert text.startswith("2 delisting(s) on l — delisted: OLD &lt;&amp;&gt; 0")
+    assert "new designation" not in text
+    assert designation_message(_report(0, 0), first_import=False) is None
+    assert designation_message(_report(5, 5), first_import=True) is None
+
+
+REAL = Path("/work/shared/data/sanctions/ofac")
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="real sanctions data not present")
+def test_real_ofac_files(cfg: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # the 2024-05-03 list (14,965 entries) with its (newer) alt.csv beside it
+    current = tmp_path / "2024" / "sdn.csv"
+    current.parent.mkdir()
+    shutil.copy(REAL / "sdn.csv", current)
+    shutil.copy(REAL / "alt.csv", current.parent / "alt.csv")
+    old_2021 = REAL / "matched_set_2021" / "sdn.csv"
+    assert import_(cfg, "ofac-sdn", REAL / "history" / "2024-05-02" / "sdn.csv")[0] == 0
+    # one day later: 8 delistings, under 500 and 5 % — accepted, delistings named
+    code, out = import_(cfg, "ofac-sdn", current)
+    assert code == 0 and "-8 removed" in out and "EMPEROR AVIATION LTD" in out
+    before = stored(cfg)
+    capsys.readouterr()
+    # the 2021 list over the 2024 one: older and a mass delisting, refused; store unchanged
+    assert import_(cfg, "ofac-sdn", old_2021)[0] == 2
+    err = capsys.readouterr().err
+    assert "highest ent_num 31651 in the file, highest ent_num 48907 stored" in err
+    assert "of the 14,965 stored entries (8,890 entries in the file); the limit is 500" in err
+    # the 2024 list cut at a row boundary after 10,000 rows
+    lines = current.read_bytes().split(b"\r\n")[:10_000]
+    cut = tmp_path / "cut" / "sdn.csv"
+    cut.parent.mkdir()
+    cut.write_bytes(b"".join(ln + b"\r\n" for ln in lines))
+    assert import_(cfg, "ofac-sdn", cut)[0] == 2
+    assert "it would remove 4,965 of the 14,965 stored entries" in capsys.readouterr().err
+    assert stored(cfg) == before
+    rows = [r for r in log_json(cfg) if r["action"].startswith("list.")]
+    assert [r["action"] for r in rows][-2:] == ["list.import-refused", "list.import-refused"]
+    assert rows[1]["after"]["removed"] == 8 and len(rows[-1]["after"]["removed_names"]) == 50

@@ -93,9 +93,7 @@ def lacks_eof_marker(data: bytes) -> bool:
     return not data.rstrip().endswith(DOS_EOF.encode("ascii"))
 
 
-def _csv_rows(
-    path: Path, data: bytes, ncols: int, what: str
-) -> Iterator[tuple[int, list[str]]]:
+def _csv_rows(path: Path, data: bytes, ncols: int, what: str) -> Iterator[tuple[int, list[str]]]:
     """(line number, fields) for every data row; raise on any row of the wrong width."""
     text = decode_text(data, path)
     if text.lstrip().startswith("<"):
@@ -235,8 +233,10 @@ def read_ofac_sdn(path: Path, list_name: str) -> ParsedList:
         orphans,
     )
     warnings = (
-        ("the file lacks the end-of-file marker (\\x1a) OFAC ends sdn.csv with: the download "
-         "may be cut off",)
+        (
+            "the file lacks the end-of-file marker (\\x1a) OFAC ends sdn.csv with: the download "
+            "may be cut off",
+        )
         if lacks_eof_marker(data)
         else ()
     )
