@@ -265,6 +265,12 @@ def _build(
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"{src}: key 'log_level' must be DEBUG, INFO, WARNING or ERROR")
     database = _resolve(base, raw.get("database", "sanctionwatch.db"))
+    max_delist = float(raw.get("max_delist_fraction", 0.05))
+    if not 0 <= max_delist <= 1:
+        raise ConfigError(
+            f"{src}: key 'max_delist_fraction' must be a share between 0 and 1, got {max_delist}",
+            hint="0.05 means a re-import may remove at most 5 % of a list without --force",
+        )
     return Settings(
         config_path=path,
         database=database,
@@ -274,7 +280,7 @@ def _build(
         backfill_days=raw.get("backfill_days", 3),
         retention_days=raw.get("retention_days", 90),
         match_retention_days=raw.get("match_retention_days", 365),
-        max_delist_fraction=float(raw.get("max_delist_fraction", 0.05)),
+        max_delist_fraction=max_delist,
         feeds=feeds,
         slack=slack,
         fetch=FetchSettings(**fetch_raw),

@@ -372,3 +372,13 @@ def test_real_ofac_files(cfg: Path, tmp_path: Path, capsys: pytest.CaptureFixtur
     rows = [r for r in log_json(cfg) if r["action"].startswith("list.")]
     assert [r["action"] for r in rows][-2:] == ["list.import-refused", "list.import-refused"]
     assert rows[1]["after"]["removed"] == 8 and len(rows[-1]["after"]["removed_names"]) == 50
+
+
+def test_max_delist_fraction_out_of_range_is_a_config_error(
+    cfg: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg.write_text('database = "sw.db"\nmax_delist_fraction = 5\n', encoding="utf-8")
+    assert import_(cfg, "un-xml", UN)[0] == 2
+    err = capsys.readouterr().err
+    assert "max_delist_fraction' must be a share between 0 and 1, got 5.0" in err
+    assert not (cfg.parent / "sw.db").exists() or stored(cfg)[1] == []
