@@ -126,13 +126,15 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_log(args: argparse.Namespace, out: TextIO) -> int:
+    from .listaudit import LIST_IMPORT_ACTIONS, decoded, describe
+
     settings = _setup(args)
     store = _store(settings)
-    actions = None if args.all else overlay.WATCHLIST_ACTIONS
+    actions = None if args.all else (*overlay.WATCHLIST_ACTIONS, *LIST_IMPORT_ACTIONS)
     rows = audit_rows(store.db, since=args.since, actions=actions)
     if args.json:
         for row in rows:
-            print(json.dumps(row, ensure_ascii=False), file=out)
+            print(json.dumps(decoded(row), ensure_ascii=False), file=out)
         return 0
     if not rows:
         since = f" since {args.since:%Y-%m-%d}" if args.since else ""
@@ -149,6 +151,10 @@ def cmd_log(args: argparse.Namespace, out: TextIO) -> int:
             f"{' list ' + row['list'] if row['list'] else ''}  {row['target']}",
             file=out,
         )
+        if row["action"] in LIST_IMPORT_ACTIONS:
+            for line in describe(row):
+                print(line, file=out)
+            continue
         for label in ("before", "after"):
             if row[label]:
                 print(f"    {label}: {row[label]}", file=out)
@@ -176,25 +182,47 @@ def cmd_dump(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _shown(names: list[str], limit: int = 10) -> str:
+    return "; ".join(names[:limit]) + (" …" if len(names) > limit else "")
+
+
 def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
-    from .liststore import import_list, list_imported
+    from .liststore import import_list
 
     settings = _setup(args)
     store = _store(settings)
-    report = import_list(store.db, args.format, Path(args.path), args.name, force=args.force)
+    report = import_list(
+        store.db,
+        args.format,
+        Path(args.path),
+        args.name,
+        force=args.force,
+        max_delist_fraction=settings.max_delist_fraction,
+        actor=local_actor(),
+    )
     print(report.summary(), file=out)
-    versions = {row["name"]: row.get("version") for row in list_imported(store.db)}
-    first_import = versions.get(report.list_name) == 1
+    if report.list_version is not None:
+        print(f"list date: {report.list_version.label}", file=out)
+    for f in report.files:
+        print(f"read {f.path} sha256 {f.sha256}", file=out)
+    if report.forced:
+        print("forced: accepted despite the delisting/age guard (--force)", file=out)
+    first_import = report.version == 1
     if report.added and not first_import:
-        shown = ", ".join(e.name for e in report.added[:10])
-        print(f"newly designated: {shown}{' …' if len(report.added) > 10 else ''}", file=out)
+        print(f"newly designated: {_shown([e.name for e in report.added])}", file=out)
+    if report.removed:
+        print(f"delisted: {_shown([e.name for e in report.removed])}", file=out)
     if settings.slack.alert_designations and not args.no_announce:
         from .cli import make_poster
         from .designations import announce
 
         channel = settings.slack.default_channel
         if announce(report, make_poster(settings, out), channel, first_import):
-            print(f"announced {len(report.added)} new designation(s) to {channel}", file=out)
+            print(
+                f"announced {len(report.added)} new designation(s) and "
+                f"{len(report.removed)} delisting(s) to {channel}",
+                file=out,
+            )
     return 0
 
 
@@ -243,7 +271,11 @@ def add_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> N
     p = action("log", cmd_log, "the audit log: who changed what, when")
     p.add_argument("--since", type=_date, help="YYYY-MM-DD (UTC), inclusive")
     p.add_argument("--all", action="store_true", help="include alert review decisions")
-    p.add_argument("--json", action="store_true", help="one JSON object a line")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object a line (before/after decoded); includes list imports",
+    )
     p = action("dump", cmd_dump, "write a list (files + edits merged) as watchlist YAML")
     p.add_argument("list")
     p.add_argument("--out", metavar="FILE", help="write here instead of stdout")
@@ -251,11 +283,16 @@ def add_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> N
     p.add_argument("--format", required=True, choices=IMPORT_FORMATS)
     p.add_argument("path", metavar="PATH")
     p.add_argument("--name", metavar="LIST", help="list name (default from the format)")
-    p.add_argument("--force", action="store_true", help="accept a suspicious shrink")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="accept a file that de-lists more than max_delist_fraction (or 500) entries, "
+        "shrinks the list by half, or is older than the stored list",
+    )
     p.add_argument(
         "--no-announce",
         action="store_true",
-        help="do not post newly designated entries to Slack (default channel)",
+        help="do not post newly designated and delisted entries to Slack (default channel)",
     )
 
 

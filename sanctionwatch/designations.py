@@ -1,4 +1,9 @@
-"""A designation is news too: after a list re-import, tell Slack who was newly listed."""
+"""A designation is news too, and so is a delisting: after a list re-import, tell Slack who was
+newly listed and who was removed (a removed name stops matching, and analysts must know why).
+
+Only imports that were stored are announced: a refused import raises before any message is
+built, so an old or cut-off file never produces "new designations".
+"""
 
 from __future__ import annotations
 
@@ -7,61 +12,96 @@ import logging
 from .errors import DeliveryError
 from .importers import ImportReport
 from .models import Entry
-from .slack import Poster, escape
+from .slack import Poster, escape, escape_fit
 
 log = logging.getLogger(__name__)
 
-# Slack sections hold 3,000 characters; 25 names with programmes stay well inside, and an
-# analyst reads the rest in the import report or the database.
+# Names shown per kind; an analyst reads the rest in `watchlist log` or the import report.
 MAX_LISTED = 25
+# Slack: a section's text holds at most 3,000 characters (after escaping), a message at most
+# 50 blocks, the fallback text about 4,000. This message uses at most 4 blocks.
+SECTION_LIMIT = 3000
+TEXT_LIMIT = 3900
 
 
 def _line(entry: Entry) -> str:
+    """One escaped bullet line."""
     programs = ", ".join(entry.programs) or "no programme"
     ref = f" `{escape(entry.source_id)}`" if entry.source_id else ""
-    return f"• *{escape(entry.name)}* ({escape(entry.type)}; {escape(programs)}){ref}"
+    name = escape_fit(entry.name, 300)  # one absurd name must not push the others out
+    return f"• *{name}* ({escape(entry.type)}; {escape_fit(programs, 200)}){ref}"
+
+
+def _section(title: str, entries: list[Entry]) -> dict:
+    """A section listing up to MAX_LISTED entries, always within SECTION_LIMIT."""
+    lines = [title]
+    shown = 0
+    for entry in entries[:MAX_LISTED]:
+        line = _line(entry)
+        more = f"\n… and {len(entries) - shown - 1:,} more"
+        if sum(len(x) + 1 for x in lines) + len(line) + len(more) > SECTION_LIMIT:
+            break
+        lines.append(line)
+        shown += 1
+    if shown < len(entries):
+        lines.append(f"… and {len(entries) - shown:,} more")
+    return {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}
+
+
+def _headline(report: ImportReport) -> str:
+    parts = []
+    if report.added:
+        parts.append(f"{len(report.added):,} new designation(s)")
+    if report.removed:
+        parts.append(f"{len(report.removed):,} delisting(s)")
+    return " and ".join(parts)
 
 
 def designation_message(report: ImportReport, first_import: bool) -> tuple[str, list[dict]] | None:
-    """The message for newly added entries; None on a first import or when nothing is new."""
-    if first_import or not report.added:
+    """The message for newly added and delisted entries; None on a first import (everything
+    is "new" then) or when nothing was added or removed."""
+    if first_import or not (report.added or report.removed):
         return None
-    shown = report.added[:MAX_LISTED]
-    more = len(report.added) - len(shown)
-    header = (
-        f":rotating_light: {len(report.added)} new designation(s) on "
-        f"{escape(report.list_name)} ({escape(report.fmt)})"
-    )
-    body = "\n".join(_line(e) for e in shown) + (f"\n… and {more} more" if more else "")
-    removed = (
-        f"{len(report.removed)} delisted, {len(report.changed)} changed"
-        if (report.removed or report.changed)
-        else "none delisted or changed"
-    )
+    icon = ":rotating_light:" if report.added else ":information_source:"
+    where = f"{escape(report.list_name)} ({escape(report.fmt)})"
     blocks: list[dict] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": header}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": body[:2900]}},
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": f"{icon} {_headline(report)} on {where}"},
+        }
+    ]
+    if report.added:
+        blocks.append(_section("*Newly designated*", report.added))
+    if report.removed:
+        blocks.append(_section("*Delisted* (no longer matched)", report.removed))
+    date = f"; list date: {report.list_version.label}" if report.list_version else ""
+    forced = "; accepted with --force" if report.forced else ""
+    changed = f"; {len(report.changed):,} changed" if report.changed else ""
+    blocks.append(
         {
             "type": "context",
             "elements": [
                 {
                     "type": "mrkdwn",
-                    "text": escape(
-                        f"{report.summary()}; {removed}. Imported {report.imported_at:%Y-%m-%d %H:%M} UTC "
-                        f"from {report.source_file}"
+                    "text": escape_fit(
+                        f"{report.summary()}{changed}{date}{forced}. Imported "
+                        f"{report.imported_at:%Y-%m-%d %H:%M} UTC from {report.source_file}",
+                        SECTION_LIMIT,
                     ),
                 }
             ],
-        },
-    ]
-    text = f"{len(report.added)} new designation(s) on {report.list_name}: " + ", ".join(
-        e.name for e in shown
+        }
     )
-    return escape(text)[:3900], blocks
+    text = f"{_headline(report)} on {report.list_name}"
+    if report.added:
+        text += ": " + "; ".join(e.name for e in report.added[:MAX_LISTED])
+    if report.removed:
+        text += " — delisted: " + "; ".join(e.name for e in report.removed[:MAX_LISTED])
+    return escape_fit(text, TEXT_LIMIT), blocks
 
 
 def announce(report: ImportReport, poster: Poster, channel: str, first_import: bool) -> bool:
-    """Post the designation message; True when something was posted."""
+    """Post the designation/delisting message; True when something was posted."""
     message = designation_message(report, first_import)
     if message is None:
         return False
@@ -71,9 +111,10 @@ def announce(report: ImportReport, poster: Poster, channel: str, first_import: b
         log.warning("designation notice failed list=%s error=%r", report.list_name, exc.message)
         return False
     log.info(
-        "designations announced list=%s added=%d channel=%s",
+        "designations announced list=%s added=%d removed=%d channel=%s",
         report.list_name,
         len(report.added),
+        len(report.removed),
         channel,
     )
     return True

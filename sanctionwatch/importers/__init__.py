@@ -2,7 +2,9 @@
 
 ``parse_list(fmt, path, list_name)`` either returns the complete list or raises
 ImportFormatError naming the file, the format and what is wrong; it never returns a partial
-list for a broken file, and a file that yields no entries is an error.
+list for a broken file, and a file that yields no entries is an error. ``read_list`` returns
+the same entries with the list's own age marker and the SHA-256 of the files read
+(version.py says what each format offers).
 """
 
 from __future__ import annotations
@@ -16,19 +18,20 @@ from pathlib import Path
 from ..errors import ImportFormatError
 from ..models import Entry
 from .common import format_error
-from .ofac import parse_ofac_sdn
-from .opensanctions import parse_opensanctions_csv
-from .un import parse_un_xml
+from .ofac import read_ofac_sdn
+from .opensanctions import read_opensanctions_csv
+from .un import read_un_xml
+from .version import ListVersion, ParsedList, SourceFile
 
 log = logging.getLogger(__name__)
 
 FORMATS = ("ofac-sdn", "un-xml", "opensanctions-csv")
 DEFAULT_LIST_NAMES = {"ofac-sdn": "ofac-sdn", "un-xml": "un", "opensanctions-csv": "opensanctions"}
 
-_PARSERS: dict[str, Callable[[Path, str], list[Entry]]] = {
-    "ofac-sdn": parse_ofac_sdn,
-    "un-xml": parse_un_xml,
-    "opensanctions-csv": parse_opensanctions_csv,
+_PARSERS: dict[str, Callable[[Path, str], ParsedList]] = {
+    "ofac-sdn": read_ofac_sdn,
+    "un-xml": read_un_xml,
+    "opensanctions-csv": read_opensanctions_csv,
 }
 
 
@@ -41,10 +44,15 @@ def check_format(fmt: str) -> None:
 
 def parse_list(fmt: str, path: Path, list_name: str) -> list[Entry]:
     """Parse one official list file into entries of watchlist ``list_name``."""
+    return read_list(fmt, path, list_name).entries
+
+
+def read_list(fmt: str, path: Path, list_name: str) -> ParsedList:
+    """Parse one official list file: its entries, own age marker and file hashes."""
     check_format(fmt)
     path = Path(path)
-    entries = _PARSERS[fmt](path, list_name)
-    if not entries:
+    parsed = _PARSERS[fmt](path, list_name)
+    if not parsed.entries:
         raise format_error(
             path,
             fmt,
@@ -52,7 +60,7 @@ def parse_list(fmt: str, path: Path, list_name: str) -> list[Entry]:
             hint="a sanctions list is never empty; check the download — the previous "
             "version stays in use",
         )
-    return entries
+    return parsed
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,12 @@ class ImportReport:
     removed: list[Entry]
     changed: list[tuple[Entry, Entry]]  # (old, new)
     imported_at: datetime
+    list_version: ListVersion | None = None  # the file's own age marker
+    files: tuple[SourceFile, ...] = ()  # what was read, with SHA-256
+    stored_before: int = 0  # entries of the version this one replaced
+    version: int = 0  # the stored version number after the import
+    forced: bool = False
+    warnings: tuple[str, ...] = ()  # e.g. a missing end-of-file marker
 
     def summary(self) -> str:
         """``ofac: 12,345 entries (+12 added, -3 removed, ~7 changed)``"""
@@ -80,6 +94,10 @@ __all__ = [
     "DEFAULT_LIST_NAMES",
     "FORMATS",
     "ImportReport",
+    "ListVersion",
+    "ParsedList",
+    "SourceFile",
     "check_format",
     "parse_list",
+    "read_list",
 ]

@@ -36,6 +36,7 @@ from .common import (
     read_bytes,
     unique_names,
 )
+from .version import ParsedList, SourceFile, ofac_version
 
 log = logging.getLogger(__name__)
 
@@ -87,12 +88,17 @@ def remark_akas(remarks: str) -> list[str]:
     return [m.group(1) for m in _REMARK_AKA.finditer(remarks)]
 
 
-def _csv_rows(path: Path, ncols: int, what: str) -> Iterator[tuple[int, list[str]]]:
+def lacks_eof_marker(data: bytes) -> bool:
+    """OFAC ends every legacy CSV with a lone DOS EOF; a file without it may be cut off."""
+    return not data.rstrip().endswith(DOS_EOF.encode("ascii"))
+
+
+def _csv_rows(path: Path, data: bytes, ncols: int, what: str) -> Iterator[tuple[int, list[str]]]:
     """(line number, fields) for every data row; raise on any row of the wrong width."""
-    text = decode_text(read_bytes(path, FMT), path)
+    text = decode_text(data, path)
     if text.lstrip().startswith("<"):
         raise format_error(path, FMT, f"not an OFAC {what} CSV (the file is XML/HTML)")
-    if not text.rstrip().endswith(DOS_EOF):
+    if lacks_eof_marker(data):
         log.warning(
             "OFAC file lacks the trailing DOS EOF marker; it may be truncated path=%s", path
         )
@@ -132,10 +138,12 @@ def _find_alt(sdn_path: Path) -> Path | None:
     return None
 
 
-def read_alt(path: Path) -> dict[str, list[str]]:
+def read_alt(path: Path, data: bytes | None = None) -> dict[str, list[str]]:
     """ent_num → alias names (aka, fka and nka alike) from alt.csv."""
     aliases: dict[str, list[str]] = {}
-    for _line, row in _csv_rows(path, ALT_COLUMNS, "alt.csv"):
+    if data is None:
+        data = read_bytes(path, FMT)
+    for _line, row in _csv_rows(path, data, ALT_COLUMNS, "alt.csv"):
         name = _field(row[3])
         if name:
             aliases.setdefault(row[0].strip(), []).append(name)
@@ -191,13 +199,25 @@ def _entry(row: list[str], line: int, path: Path, list_name: str, extra: list[st
 
 
 def parse_ofac_sdn(path: Path, list_name: str) -> list[Entry]:
+    return read_ofac_sdn(path, list_name).entries
+
+
+def read_ofac_sdn(path: Path, list_name: str) -> ParsedList:
+    """The entries of sdn.csv (aliases from alt.csv beside it), the highest ent_num as the
+    list's age marker, and the SHA-256 of both files as read."""
+    data = read_bytes(path, FMT)
+    files = [SourceFile.of(path, data)]
     alt_path = _find_alt(path)
-    alt = read_alt(alt_path) if alt_path else {}
-    if alt_path is None:
+    alt: dict[str, list[str]] = {}
+    if alt_path is not None:
+        alt_data = read_bytes(alt_path, FMT)
+        files.append(SourceFile.of(alt_path, alt_data))
+        alt = read_alt(alt_path, alt_data)
+    else:
         log.warning("no alt.csv beside the SDN file; aliases come from Remarks only path=%s", path)
     entries: list[Entry] = []
     seen: set[str] = set()
-    for line, row in _csv_rows(path, SDN_COLUMNS, "sdn.csv"):
+    for line, row in _csv_rows(path, data, SDN_COLUMNS, "sdn.csv"):
         ent_num = row[0].strip()
         if ent_num in seen:
             raise format_error(path, FMT, f"line {line}: duplicate ent_num {ent_num}")
@@ -212,4 +232,12 @@ def parse_ofac_sdn(path: Path, list_name: str) -> list[Entry]:
         len(alt),
         orphans,
     )
-    return entries
+    warnings = (
+        (
+            "the file lacks the end-of-file marker (\\x1a) OFAC ends sdn.csv with: the download "
+            "may be cut off",
+        )
+        if lacks_eof_marker(data)
+        else ()
+    )
+    return ParsedList(entries, ofac_version(entries), tuple(files), warnings)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..models import Entry
 from .common import clean, decode_text, format_error, program_tags, read_bytes, unique_names
+from .version import NO_DATE, ListVersion, ParsedList, SourceFile, newest_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,9 @@ FMT = "opensanctions-csv"
 SOURCE = "OpenSanctions"
 REQUIRED_COLUMNS = ("id", "schema", "name")
 MULTI_SEP = ";"
+# The export has no file date; the newest value of the first of these columns present stands
+# in for one: last_seen is the crawl time (best), last_change the newest data change.
+DATE_COLUMNS = ("last_seen", "last_change", "first_seen")
 
 # schema → (Entry.type, type tag)
 SCHEMA_MAP: dict[str, tuple[str, str]] = {
@@ -56,7 +60,22 @@ def _split(value: str | None) -> list[str]:
 
 
 def parse_opensanctions_csv(path: Path, list_name: str) -> list[Entry]:
-    text = decode_text(read_bytes(path, FMT), path)
+    return read_opensanctions_csv(path, list_name).entries
+
+
+def _version(header: list[str], dates: dict[str, list[str]]) -> ListVersion:
+    for column in DATE_COLUMNS:
+        if column in header:
+            newest = newest_timestamp(column, dates[column])
+            if newest is not None:
+                return newest
+    return ListVersion(NO_DATE, note=f"no dated {'/'.join(DATE_COLUMNS)} column")
+
+
+def read_opensanctions_csv(path: Path, list_name: str) -> ParsedList:
+    """The entries, the newest last_seen/last_change/first_seen as age marker, the hash."""
+    data = read_bytes(path, FMT)
+    text = decode_text(data, path)
     reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
     header = [clean(h) for h in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
@@ -70,6 +89,7 @@ def parse_opensanctions_csv(path: Path, list_name: str) -> list[Entry]:
     ncols = len(header)
     entries: list[Entry] = []
     seen: set[str] = set()
+    dates: dict[str, list[str]] = {c: [] for c in DATE_COLUMNS}
     try:
         for row in reader:
             line = reader.line_num
@@ -81,12 +101,15 @@ def parse_opensanctions_csv(path: Path, list_name: str) -> list[Entry]:
                     f"line {line}: expected {ncols} columns, got {got} (truncated download?)",
                 )
             entries.append(_entry(row, line, path, list_name, seen))
+            for column, values in dates.items():
+                if row.get(column):
+                    values.append(row[column])
     except csv.Error as exc:
         raise format_error(
             path, FMT, f"line {reader.line_num}: malformed CSV: {exc} (truncated download?)"
         ) from exc
     log.info("parsed OpenSanctions list path=%s entries=%d", path, len(entries))
-    return entries
+    return ParsedList(entries, _version(header, dates), (SourceFile.of(path, data),))
 
 
 def _entry(row: dict[str, str], line: int, path: Path, list_name: str, seen: set[str]) -> Entry:

@@ -26,6 +26,7 @@ import defusedxml.ElementTree as safe_et
 
 from ..models import Entry
 from .common import clean, format_error, name_variants, program_tags, read_bytes, unique_names
+from .version import NO_DATE, ListVersion, ParsedList, SourceFile, parse_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ ROOT_TAG = "CONSOLIDATED_LIST"
 RECORD_TYPES = {"INDIVIDUAL": "person", "ENTITY": "organisation"}
 NAME_TAGS = ("FIRST_NAME", "SECOND_NAME", "THIRD_NAME", "FOURTH_NAME")
 LOW_QUALITY = "low"  # UN alias QUALITY value for aliases too weak to identify anyone
+DATE_ATTRIBUTE = "dateGenerated"  # on the root: when the UN generated this file
 
 
 def _local(tag: Any) -> str:
@@ -113,11 +115,27 @@ def _record(rec: Element, kind: str, path: Path, list_name: str) -> Entry:
     )
 
 
+def _version(root: Element, path: Path) -> ListVersion:
+    value = clean(root.get(DATE_ATTRIBUTE))
+    if not value:
+        return ListVersion(NO_DATE, note=f"the root has no {DATE_ATTRIBUTE} attribute")
+    if parse_timestamp(value) is None:
+        log.warning("unreadable UN dateGenerated path=%s value=%r", path, value[:40])
+        return ListVersion(NO_DATE, note=f"unreadable {DATE_ATTRIBUTE} {value[:40]!r}")
+    return ListVersion(DATE_ATTRIBUTE, value)
+
+
 def parse_un_xml(path: Path, list_name: str) -> list[Entry]:
+    return read_un_xml(path, list_name).entries
+
+
+def read_un_xml(path: Path, list_name: str) -> ParsedList:
+    """The entries, the root's dateGenerated as the list's age marker, and the file's hash."""
     data = read_bytes(path, FMT)
     entries: list[Entry] = []
     seen: set[str] = set()
     root_seen = False
+    version = ListVersion(NO_DATE, note="no root element")
     try:
         for event, elem in safe_et.iterparse(
             io.BytesIO(data), events=("start", "end"), forbid_dtd=True
@@ -130,6 +148,7 @@ def parse_un_xml(path: Path, list_name: str) -> list[Entry]:
                         raise format_error(
                             path, FMT, f"not UN consolidated list XML (root is <{tag}>)"
                         )
+                    version = _version(elem, path)
                 continue
             if tag in RECORD_TYPES:
                 entry = _record(elem, tag, path, list_name)
@@ -152,5 +171,5 @@ def parse_un_xml(path: Path, list_name: str) -> list[Entry]:
         ) from exc
     except (defusedxml.EntitiesForbidden, defusedxml.ExternalReferenceForbidden) as exc:
         raise format_error(path, FMT, "declares XML entities; refused for safety") from exc
-    log.info("parsed UN list path=%s entries=%d", path, len(entries))
-    return entries
+    log.info("parsed UN list path=%s entries=%d date=%s", path, len(entries), version.value)
+    return ParsedList(entries, version, (SourceFile.of(path, data),))
