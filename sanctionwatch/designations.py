@@ -7,7 +7,8 @@ import logging
 from .errors import DeliveryError
 from .importers import ImportReport
 from .models import Entry
-from .slack import Poster, escape
+from .blockkit import checked, cut_mrkdwn
+from .slack import Poster, escape, escape_fit
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def designation_message(report: ImportReport, first_import: bool) -> tuple[str, 
     )
     blocks: list[dict] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": header}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": body[:2900]}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": cut_mrkdwn(body, 2900)}},
         {
             "type": "context",
             "elements": [
@@ -57,7 +58,8 @@ def designation_message(report: ImportReport, first_import: bool) -> tuple[str, 
     text = f"{len(report.added)} new designation(s) on {report.list_name}: " + ", ".join(
         e.name for e in shown
     )
-    return escape(text)[:3900], blocks
+    # checked: names, list and file names are unbounded input; cut whatever would not fit.
+    return checked(escape_fit(text, 3900), blocks, f"designations {report.list_name}")
 
 
 def announce(report: ImportReport, poster: Poster, channel: str, first_import: bool) -> bool:
