@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
+from .blockkit import checked, cut_mrkdwn
 from .errors import DeliveryError
 from .importers import ImportReport
 from .models import Entry
-from .blockkit import checked, cut_mrkdwn
 from .slack import Poster, escape, escape_fit
 
 log = logging.getLogger(__name__)

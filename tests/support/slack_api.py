@@ -470,9 +470,11 @@ def block_errors(blocks: list[Any]) -> list[str]:
 
 
 def _one(block: Any) -> list[tuple[str, str]]:
-    """(pointer inside the block, problem) for one block: slack-sdk's models, then limits."""
+    """(pointer inside the block, problem) for one block: the documented limits, worded like
+    Slack's errors, else whatever slack-sdk's models refuse."""
     if not isinstance(block, dict):
         return [("", "must be an object")]
+    sdk: list[tuple[str, str]] = []
     try:
         parsed = Block.parse(block)
         if parsed is None:
@@ -482,9 +484,16 @@ def _one(block: Any) -> list[tuple[str, str]]:
             if hasattr(element, "validate_json"):
                 element.validate_json()
     except SlackObjectFormationError as exc:
-        return [("", str(exc))]
+        sdk = [("", str(exc))]
     except (TypeError, ValueError, AttributeError, KeyError) as exc:
         return [("", f"malformed block: {exc}")]
+    try:
+        return _limits(block) or sdk
+    except (TypeError, AttributeError) as exc:
+        return [("", f"malformed block: {exc}")]
+
+
+def _limits(block: dict[str, Any]) -> list[tuple[str, str]]:
     out = _too_long("/block_id", block.get("block_id"), MAX_ID)
     kind = block["type"]
     if kind in BLOCK_TEXT_LIMITS and "text" in block:
