@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from .blockkit import checked
 from .errors import DeliveryError
 from .importers import ImportReport
 from .models import Entry
@@ -16,6 +17,7 @@ from .slack import Poster, escape, escape_fit
 
 log = logging.getLogger(__name__)
 
+NAME_LIMIT = 200  # a list's name or format shown in the headline; real ones are < 40 chars
 # Names shown per kind; an analyst reads the rest in `watchlist log` or the import report.
 MAX_LISTED = 25
 # Slack: a section's text holds at most 3,000 characters (after escaping), a message at most
@@ -63,7 +65,8 @@ def designation_message(report: ImportReport, first_import: bool) -> tuple[str, 
     if first_import or not (report.added or report.removed):
         return None
     icon = ":rotating_light:" if report.added else ":information_source:"
-    where = f"{escape(report.list_name)} ({escape(report.fmt)})"
+    # list and format names are unbounded input: cut them so the headline section fits
+    where = f"{escape_fit(report.list_name, NAME_LIMIT)} ({escape_fit(report.fmt, NAME_LIMIT)})"
     blocks: list[dict] = [
         {
             "type": "section",
@@ -97,7 +100,8 @@ def designation_message(report: ImportReport, first_import: bool) -> tuple[str, 
         text += ": " + "; ".join(e.name for e in report.added[:MAX_LISTED])
     if report.removed:
         text += " — delisted: " + "; ".join(e.name for e in report.removed[:MAX_LISTED])
-    return escape_fit(text, TEXT_LIMIT), blocks
+    # checked: names, list and file names are unbounded input; cut whatever would not fit.
+    return checked(escape_fit(text, TEXT_LIMIT), blocks, f"designations {report.list_name}")
 
 
 def announce(report: ImportReport, poster: Poster, channel: str, first_import: bool) -> bool:

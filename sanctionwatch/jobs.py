@@ -21,12 +21,16 @@ from .engine import Engine
 from .errors import DeliveryError, SanctionwatchError
 from .export import ExportRow, format_entities, write_csv
 from .pipeline import RunReport, run_cycle
-from .slack import Poster, escape
+from .slack import Poster, escape_fit
 from .store import Store, iso, matches_from_json, utcnow
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 60  # how often due feeds and due jobs are looked for
+# An ops notice names the feed and quotes its last error; both come from outside (config, a
+# server's error page), so they are cut to keep the notice inside Slack's 4,000-character text.
+MAX_OPS_FEED_CHARS = 200
+MAX_OPS_ERROR_CHARS = 1500
 
 
 def week_bounds(now: datetime) -> tuple[datetime, datetime]:
@@ -173,8 +177,9 @@ def notify_ops(settings: Settings, store: Store, poster: Poster) -> int:
         )
         since = row.get("last_success_at") or "never"
         text = (
-            f":warning: Feed *{escape(row['name'])}* {what}. Last error: "
-            f"{escape(row.get('last_error') or 'none')} (last success: {since})"
+            f":warning: Feed *{escape_fit(row['name'], MAX_OPS_FEED_CHARS)}* {what}. Last error: "
+            f"{escape_fit(row.get('last_error') or 'none', MAX_OPS_ERROR_CHARS)} "
+            f"(last success: {since})"
         )
         if channel:
             try:

@@ -16,24 +16,37 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from sanctionwatch.blockkit import (
+    ELLIPSIS,
+    MAX_BLOCKS,
+    MAX_CONTEXT_ELEMENTS,
+    MAX_FALLBACK_TEXT,
+    MAX_HEADER_TEXT,
+    MAX_SECTION_TEXT,
+    MAX_TEXT_OBJECT,
+    checked,
+    clean,
+    fit,
+    slack_len,
+)
 from sanctionwatch.models import Match
 
 log = logging.getLogger(__name__)
 
-# Block Kit limits (https://api.slack.com/reference/block-kit): exceeding any of them makes
-# chat.postMessage fail with invalid_blocks, so every text is cut to fit, ending in ELLIPSIS.
-MAX_SECTION_TEXT = 3000
-MAX_HEADER_TEXT = 150
-MAX_BLOCKS = 50
-MAX_FALLBACK_TEXT = 4000
-MAX_CONTEXT_ELEMENTS = 10
-MAX_CONTEXT_TEXT = 3000  # per context element
+# Block Kit limits live in ``sanctionwatch.blockkit`` (with the validation every message passes);
+# re-exported here. Texts are budgeted after escaping, in ``slack_len`` units.
+MAX_CONTEXT_TEXT = MAX_TEXT_OBJECT  # per context element
 # Our own caps, well inside the limits, so that one pathological value cannot crowd out the rest.
 MAX_TITLE_CHARS = 500  # a headline longer than this is not a headline
 MAX_MATCH_LINE_CHARS = 600  # one matched entity line
 MAX_DETAIL_CHARS = 300  # one match "why" note in the context block
 MAX_URL_CHARS = 2000  # longer URLs are almost always tracking junk; shown unlinked
-ELLIPSIS = "…"
+MAX_USER_CHARS = 200  # a reviewer shown by name rather than as a mention
+# A link that leaves less room than this for its title is not worth the cut: the title is shown
+# whole and unlinked instead (only with absurd URLs: 2,000 characters of mostly "&").
+MIN_LINKED_TITLE_CHARS = 60
+LINK_MARKUP = "*<|>*"  # what wraps url and title in the title section
+LINK_TOO_LONG_NOTE = " _(link too long for Slack: open it from the feed or the CSV export)_"
 
 SEVERITY_EMOJI = {
     "low": ":large_blue_circle:",
@@ -87,32 +100,18 @@ def escape(text: str) -> str:
     so without a literal ``<`` none can form. Already-escaped text is escaped again on purpose:
     a headline that really contains "&amp;" is then shown as "&amp;", exactly as written.
     """
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def escape_fit(text: str, limit: int) -> str:
-    """``escape(text)`` cut to at most ``limit`` characters, never inside an entity.
-
-    When cut, the result ends in "…" (counted in the limit).
-    """
-    escaped = escape(text)
-    if len(escaped) <= limit:
-        return escaped
-    out: list[str] = []
-    used = 0
-    budget = limit - len(ELLIPSIS)
-    for ch in text:
-        piece = escape(ch)
-        if used + len(piece) > budget:
-            break
-        out.append(piece)
-        used += len(piece)
-    return "".join(out) + ELLIPSIS
+    """``escape(text)`` cut to at most ``limit`` (``slack_len``) characters, never inside an
+    entity or between a letter and its accent. When cut, the result ends in "…" (counted)."""
+    return fit(text, limit, escape)
 
 
 def truncate(text: str, limit: int) -> str:
     """Plain (already safe) text cut to ``limit`` characters with a trailing "…"."""
-    return text if len(text) <= limit else text[: limit - len(ELLIPSIS)] + ELLIPSIS
+    return fit(text, limit)
 
 
 def safe_link(url: str | None) -> str | None:
@@ -144,8 +143,8 @@ def format_score(score: float) -> str:
 
 
 def format_user(user: str) -> str:
-    """A Slack user id as a mention; anything else as escaped text."""
-    return f"<@{user}>" if _USER_ID_RE.match(user) else escape(user)
+    """A Slack user id as a mention; anything else as escaped text (cut: it is a name)."""
+    return f"<@{user}>" if _USER_ID_RE.match(user) else escape_fit(user, MAX_USER_CHARS)
 
 
 def match_line(m: Match) -> str:
@@ -154,7 +153,7 @@ def match_line(m: Match) -> str:
         f'*{escape(m.entity)}* ({escape(m.watchlist)}) ← "{escape(m.text)}" '
         f'via alias "{escape(m.alias)}", score {format_score(m.score)}'
     )
-    if len(line) <= MAX_MATCH_LINE_CHARS:
+    if slack_len(line) <= MAX_MATCH_LINE_CHARS:
         return line
     # Only happens with absurd inputs; rebuild from cut parts so no entity is split.
     part = MAX_MATCH_LINE_CHARS // 5
@@ -181,7 +180,7 @@ def disposition_line(view: AlertView) -> str | None:
     """``✅ True match — by <@U123> at 2026-11-28 10:00 UTC``, or None if not reviewed."""
     if not view.disposition:
         return None
-    line = DISPOSITION_LABELS.get(view.disposition, escape(view.disposition))
+    line = DISPOSITION_LABELS.get(view.disposition) or escape_fit(view.disposition, 100)
     if view.disposition_by:
         line += f" — by {format_user(view.disposition_by)}"
     if view.disposition_at is not None:
@@ -195,23 +194,43 @@ def _mrkdwn(text: str) -> dict:
 
 def _match_sections(lines: list[str], max_sections: int) -> list[dict]:
     """Pack bullet lines into as few sections as fit MAX_SECTION_TEXT, at most ``max_sections``;
-    what does not fit is summarised as "… and N more"."""
-    chunks: list[str] = []
-    current = "*Matched*"
+    what does not fit is summarised as "… and N more" (N counts every line not shown)."""
+    sections: list[list[str]] = [["*Matched*"]]
     for i, line in enumerate(lines):
         bullet = f"• {line}"
-        if len(current) + 1 + len(bullet) <= MAX_SECTION_TEXT:
-            current += "\n" + bullet
+        if slack_len("\n".join([*sections[-1], bullet])) <= MAX_SECTION_TEXT:
+            sections[-1].append(bullet)
             continue
-        if len(chunks) + 1 >= max_sections:
-            more = f"\n{ELLIPSIS} and {len(lines) - i} more"
-            current = truncate(current, MAX_SECTION_TEXT - len(more)) + more
-            chunks.append(current)
-            return [{"type": "section", "text": _mrkdwn(c)} for c in chunks]
-        chunks.append(current)
-        current = bullet
-    chunks.append(current)
-    return [{"type": "section", "text": _mrkdwn(c)} for c in chunks]
+        if len(sections) < max_sections:
+            sections.append([bullet])
+            continue
+        rest, last = len(lines) - i, sections[-1]
+        while len(last) > 1 and slack_len("\n".join([*last, _more(rest)])) > MAX_SECTION_TEXT:
+            last.pop()
+            rest += 1
+        last.append(_more(rest))
+        break
+    return [{"type": "section", "text": _mrkdwn("\n".join(s))} for s in sections]
+
+
+def _more(n: int) -> str:
+    return f"{ELLIPSIS} and {n} more"
+
+
+def title_markup(title: str, link: str | None, max_title: int, alert_id: int = 0) -> str:
+    """``*<url|title>*`` when the escaped URL and title fit one section together (the title is
+    cut to make room, down to MIN_LINKED_TITLE_CHARS), else ``*title*`` unlinked."""
+    shown = escape_fit(title, max_title)
+    if link is None:
+        return f"*{shown}*"
+    url = escape(link)
+    room = MAX_SECTION_TEXT - slack_len(url) - len(LINK_MARKUP)
+    if room >= min(slack_len(shown), MIN_LINKED_TITLE_CHARS):
+        return f"*<{url}|{escape_fit(title, min(max_title, room))}>*"
+    log.info(
+        "alert link too long to linkify alert_id=%s escaped_chars=%d", alert_id, slack_len(url)
+    )
+    return f"*{shown}*{LINK_TOO_LONG_NOTE}"
 
 
 def review_actions(alert_id: int) -> dict:
@@ -242,8 +261,7 @@ def format_alert(view: AlertView) -> tuple[str, list[dict]]:
     link = safe_link(view.link)
     if link is None and view.link:
         log.info("alert link not linkified alert_id=%s link=%r", view.alert_id, view.link[:200])
-    shown_title = escape_fit(title, MAX_TITLE_CHARS)
-    title_text = f"*<{escape(link)}|{shown_title}>*" if link else f"*{shown_title}*"
+    title_text = title_markup(title, link, MAX_TITLE_CHARS, view.alert_id)
 
     meta = (
         f"Feed: {escape_fit(view.feed, MAX_TITLE_CHARS)} · "
@@ -281,7 +299,7 @@ def format_alert(view: AlertView) -> tuple[str, list[dict]]:
     fallback = escape_fit(
         f"[{severity.upper()}] {view.rule}: {title} — {entities}", MAX_FALLBACK_TEXT
     )
-    return fallback, blocks
+    return checked(fallback, blocks, f"alert {view.alert_id}")
 
 
 def format_alert_reduced(view: AlertView) -> tuple[str, list[dict]]:
@@ -292,11 +310,7 @@ def format_alert_reduced(view: AlertView) -> tuple[str, list[dict]]:
     emoji = SEVERITY_EMOJI.get(severity, UNKNOWN_SEVERITY_EMOJI)
     header = truncate(f"{emoji} {severity.upper()} · {view.rule}", MAX_HEADER_TEXT)
     title = view.title.strip() or "(no title)"
-    shown_title = escape_fit(title, MAX_TITLE_CHARS // 2)
-    link = safe_link(view.link)
-    title_text = f"*{shown_title}*"
-    if link is not None and len(escape(link)) + len(shown_title) + 8 <= MAX_SECTION_TEXT:
-        title_text = f"*<{escape(link)}|{shown_title}>*"
+    title_text = title_markup(title, safe_link(view.link), MAX_TITLE_CHARS // 2, view.alert_id)
     entities = list(dict.fromkeys(m.entity for m in view.matches))
     actors = escape_fit(", ".join(entities) or "no entities", MAX_SECTION_TEXT // 2)
     blocks: list[dict] = [
@@ -315,7 +329,7 @@ def format_alert_reduced(view: AlertView) -> tuple[str, list[dict]]:
         f"[{severity.upper()}] {view.rule}: {title} — {', '.join(entities) or 'no entities'}",
         MAX_FALLBACK_TEXT // 4,
     )
-    return fallback, blocks
+    return checked(fallback, blocks, f"reduced alert {view.alert_id}")
 
 
 # Delivery classes live in their own module (size); re-exported for the documented import path.

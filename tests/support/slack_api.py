@@ -16,6 +16,12 @@ same server, no token, as the real pre-signed URL), and ``files.completeUploadEx
 Extra methods can be added without editing this file: ``stub.on("views.open", fn)`` where
 ``fn(params: dict) -> dict`` returns the JSON body (``"ok": true`` is added if missing).
 
+Refusals like Slack's: ``chat.postMessage``, ``chat.update`` and ``chat.postEphemeral`` answer
+``no_text`` (neither text nor blocks), ``msg_too_long`` (text over 40,000 characters) and
+``invalid_blocks`` with Slack-style ``errors`` ("must be less than 3001 characters
+[json-pointer:/blocks/1/text/text]") for blocks that slack-sdk's ``slack_sdk.models.blocks``
+refuse or that break a documented Block Kit limit (see ``message_refusal``).
+
 Auth: every API call needs ``Authorization: Bearer xoxb-…`` (or ``xoxp-…``); otherwise the answer
 is ``{"ok": false, "error": "invalid_auth"}``. Set ``stub.accepted_tokens = {...}`` to accept only
 those exact tokens.
@@ -61,6 +67,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +88,15 @@ TS_STEP_MICROS = 100
 SHUTDOWN_POLL_S = 0.02  # serve_forever poll; shutdown() waits up to this long
 _CHANNEL_ID_RE = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _JSON_FORM_FIELDS = ("blocks", "attachments", "files", "metadata")
+# What Slack refuses (https://api.slack.com/reference/block-kit, chat.postMessage): checked
+# here on their own, not with sanctionwatch.blockkit, so a bug there cannot hide in the stand-in.
+MAX_MESSAGE_TEXT = 40_000  # msg_too_long beyond
+MAX_BLOCKS = 50
+BLOCK_TEXT_LIMITS = {"header": 150, "section": 3000}  # the block's own "text"
+MAX_FIELDS, MAX_FIELD_TEXT = 10, 2000
+MAX_CONTEXT_ELEMENTS, MAX_CONTEXT_TEXT = 10, 3000
+MAX_ACTIONS_ELEMENTS, MAX_BUTTON_TEXT, MAX_BUTTON_VALUE = 25, 75, 2000
+MAX_ID = 255  # block_id, action_id
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -282,8 +299,9 @@ class SlackApiStub:
         cid = self._resolve_for_write(params.get("channel"))
         if cid is None:
             return {"ok": False, "error": "channel_not_found"}
-        if not params.get("text") and not params.get("blocks"):
-            return {"ok": False, "error": "no_text"}
+        refusal = message_refusal(params)
+        if refusal is not None:
+            return refusal
         ts = self._next_ts()
         message = {
             "type": "message",
@@ -304,6 +322,9 @@ class SlackApiStub:
         key = (cid, str(params.get("ts", "")))
         if key not in self.messages:
             return {"ok": False, "error": "message_not_found"}
+        refusal = message_refusal(params)
+        if refusal is not None:
+            return refusal
         message = self.messages[key]
         message["text"] = params.get("text", message["text"])
         if "blocks" in params:
@@ -317,6 +338,9 @@ class SlackApiStub:
             return {"ok": False, "error": "channel_not_found"}
         if params.get("user") not in self.users:
             return {"ok": False, "error": "user_not_in_channel"}
+        refusal = message_refusal(params)
+        if refusal is not None:
+            return refusal
         return {"ok": True, "message_ts": self._next_ts()}
 
     def _conversations_list(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -410,6 +434,108 @@ class SlackApiStub:
                 return 404
             upload["data"] = data
             return 200
+
+
+def message_refusal(params: dict[str, Any]) -> dict[str, Any] | None:
+    """Slack's answer to a message it refuses (``no_text``, ``msg_too_long``,
+    ``invalid_blocks_format``, ``invalid_blocks`` with ``errors`` like Slack's), else None."""
+    text, blocks = params.get("text"), params.get("blocks")
+    if not text and not blocks:
+        return {"ok": False, "error": "no_text"}
+    if isinstance(text, str) and len(text) > MAX_MESSAGE_TEXT:
+        return {"ok": False, "error": "msg_too_long"}
+    if blocks in (None, ""):
+        return None
+    if not isinstance(blocks, list):
+        return {"ok": False, "error": "invalid_blocks_format"}
+    errors = block_errors(blocks)
+    if not errors:
+        return None
+    return {
+        "ok": False,
+        "error": "invalid_blocks",
+        "errors": errors,
+        "response_metadata": {"messages": [f"[ERROR] {e}" for e in errors]},
+    }
+
+
+def block_errors(blocks: list[Any]) -> list[str]:
+    """Every reason Slack would refuse ``blocks``, as "what [json-pointer:/blocks/…]"."""
+    errors: list[str] = []
+    if len(blocks) > MAX_BLOCKS:
+        errors.append(f"no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]")
+    for i, block in enumerate(blocks):
+        errors += [f"{what} [json-pointer:/blocks/{i}{where}]" for where, what in _one(block)]
+    return errors
+
+
+def _one(block: Any) -> list[tuple[str, str]]:
+    """(pointer inside the block, problem) for one block: the documented limits, worded like
+    Slack's errors, else whatever slack-sdk's models refuse."""
+    if not isinstance(block, dict):
+        return [("", "must be an object")]
+    sdk: list[tuple[str, str]] = []
+    try:
+        parsed = Block.parse(block)
+        if parsed is None:
+            return [("/type", f"unsupported type {block.get('type')!r}")]
+        parsed.validate_json()
+        for element in getattr(parsed, "elements", None) or []:
+            if hasattr(element, "validate_json"):
+                element.validate_json()
+    except SlackObjectFormationError as exc:
+        sdk = [("", str(exc))]
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        return [("", f"malformed block: {exc}")]
+    try:
+        return _limits(block) or sdk
+    except (TypeError, AttributeError) as exc:
+        return [("", f"malformed block: {exc}")]
+
+
+def _limits(block: dict[str, Any]) -> list[tuple[str, str]]:
+    out = _too_long("/block_id", block.get("block_id"), MAX_ID)
+    kind = block["type"]
+    if kind in BLOCK_TEXT_LIMITS and "text" in block:
+        out += _text("/text", block["text"], BLOCK_TEXT_LIMITS[kind], plain_only=kind == "header")
+    fields = block.get("fields") or []
+    if len(fields) > MAX_FIELDS:
+        out.append(("/fields", f"no more than {MAX_FIELDS} items allowed"))
+    for j, f in enumerate(fields):
+        out += _text(f"/fields/{j}", f, MAX_FIELD_TEXT)
+    elements = block.get("elements") or []
+    if kind == "context":
+        if len(elements) > MAX_CONTEXT_ELEMENTS:
+            out.append(("/elements", f"no more than {MAX_CONTEXT_ELEMENTS} items allowed"))
+        for j, e in enumerate(elements):
+            if isinstance(e, dict) and e.get("type") in ("mrkdwn", "plain_text"):
+                out += _text(f"/elements/{j}", e, MAX_CONTEXT_TEXT)
+    if kind == "actions":
+        if len(elements) > MAX_ACTIONS_ELEMENTS:
+            out.append(("/elements", f"no more than {MAX_ACTIONS_ELEMENTS} items allowed"))
+        for j, e in enumerate(elements):
+            if isinstance(e, dict) and e.get("type") == "button":
+                out += _text(f"/elements/{j}/text", e.get("text"), MAX_BUTTON_TEXT, True)
+                out += _too_long(f"/elements/{j}/value", e.get("value"), MAX_BUTTON_VALUE)
+                out += _too_long(f"/elements/{j}/action_id", e.get("action_id"), MAX_ID)
+    return out
+
+
+def _text(where: str, obj: Any, limit: int, plain_only: bool = False) -> list[tuple[str, str]]:
+    if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+        return [(where, "must provide a text object")]
+    allowed = ("plain_text",) if plain_only else ("plain_text", "mrkdwn")
+    if obj.get("type") not in allowed:
+        return [(f"{where}/type", f"must be one of {', '.join(allowed)}")]
+    if not obj["text"]:
+        return [(f"{where}/text", "must be more than 0 characters")]
+    return _too_long(f"{where}/text", obj["text"], limit)
+
+
+def _too_long(where: str, value: Any, limit: int) -> list[tuple[str, str]]:
+    if isinstance(value, str) and len(value) > limit:
+        return [(where, f"must be less than {limit + 1} characters")]
+    return []
 
 
 _BUILTINS: dict[str, Callable[[SlackApiStub, dict[str, Any]], dict[str, Any]]] = {
