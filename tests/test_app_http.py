@@ -24,6 +24,7 @@ from sanctionwatch.jobs import export_range, once
 from sanctionwatch.serve import HttpServer, wsgi_app
 from sanctionwatch.slack import SlackPoster
 from sanctionwatch.store import Store, utcnow
+from tests.support.response_urls import ResponseUrls, response_urls  # noqa: F401
 from tests.support.slack_api import TEST_TOKEN, SlackApiStub
 from tests.support.slack_signing import (
     DOC_BODY,
@@ -76,18 +77,24 @@ class Harness:
     http: httpx.Client
     tmp: Path
     config: Path
+    responses: ResponseUrls
 
-    def command(self, text: str, user: str = ADMIN, name: str = "someone") -> httpx.Response:
-        body = slash_body(text, user, name)
+    def command(
+        self, text: str, user: str = ADMIN, name: str = "someone", response_url: str = ""
+    ) -> httpx.Response:
+        body = slash_body(text, user, name, response_url=response_url or self.responses.new())
         return self.http.post(self.url, content=body, headers=signed_headers(body))
 
     def reply(self, text: str, user: str = ADMIN) -> str:
+        """Send a command; the ack is empty and in time, the reply comes to response_url."""
+        url = self.responses.new()
         started = time.monotonic()
-        response = self.command(text, user)
+        response = self.command(text, user, response_url=url)
         elapsed = time.monotonic() - started
         assert response.status_code == 200, response.text
-        assert elapsed < SLACK_DEADLINE_S, f"reply took {elapsed:.2f}s"
-        data = response.json()
+        assert elapsed < SLACK_DEADLINE_S, f"ack took {elapsed:.2f}s"
+        assert response.text == ""  # ack() first: the reply follows
+        (data,) = self.responses.wait(url)
         assert data["response_type"] == "ephemeral"
         return str(data["text"])
 
@@ -118,7 +125,9 @@ def wait_for(check: Callable[[], bool], timeout: float = 5.0) -> None:
 
 
 @pytest.fixture
-def harness(tmp_path: Path, slack_api: SlackApiStub) -> Iterator[Harness]:
+def harness(
+    tmp_path: Path, slack_api: SlackApiStub, response_urls: ResponseUrls
+) -> Iterator[Harness]:
     write_feed(tmp_path / "feed.xml", [("a1", "Arms", ALERT_TEXT)])
     config = tmp_path / "sanctionwatch.toml"
     config.write_text(
@@ -141,7 +150,7 @@ def harness(tmp_path: Path, slack_api: SlackApiStub) -> Iterator[Harness]:
     app = build_app(settings, stores, poster, client, signing_secret=TEST_SIGNING_SECRET)
     server = HttpServer(wsgi_app(app), "127.0.0.1", 0).start()
     with httpx.Client(timeout=10) as http:
-        yield Harness(settings, slack_api, server.url, http, tmp_path, config)
+        yield Harness(settings, slack_api, server.url, http, tmp_path, config, response_urls)
     server.stop(grace_s=2)
     stores.close()
 
