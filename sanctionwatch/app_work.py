@@ -14,6 +14,8 @@ transaction (replay.py), so a replayed or retried request is acked and applied o
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -57,6 +59,9 @@ class AfterAck:
 
     def __init__(self, threads: int = WORK_THREADS) -> None:
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="slack-work")
+        self._cond = threading.Condition()
+        self.submitted = 0
+        self.finished = 0
 
     def submit(self, what: str, fn: Callable[..., None], *args: Any) -> Future[None]:
         def run() -> None:
@@ -64,8 +69,25 @@ class AfterAck:
                 fn(*args)
             except Exception:  # a worker must survive any request
                 log.exception("slack work failed what=%s", what)
+            finally:
+                with self._cond:
+                    self.finished += 1
+                    self._cond.notify_all()
 
+        with self._cond:
+            self.submitted += 1
         return self._pool.submit(run)
+
+    def wait_finished(self, count: int, timeout: float) -> bool:
+        """Block until ``count`` requests have been handled in all (False on timeout)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self.finished < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+            return True
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True)

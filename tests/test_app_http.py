@@ -7,6 +7,7 @@ import csv
 import os
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from sanctionwatch import cli
 from sanctionwatch.app import ThreadStores, build_app
+from sanctionwatch.app_work import AfterAck
 from sanctionwatch.config import Settings, load_settings
 from sanctionwatch.jobs import export_range, once
 from sanctionwatch.serve import HttpServer, wsgi_app
@@ -78,6 +80,11 @@ class Harness:
     tmp: Path
     config: Path
     responses: ResponseUrls
+    work: AfterAck
+
+    def settle(self, requests: int, timeout: float = 10.0) -> None:
+        """Wait until the app has handled ``requests`` requests after their acks."""
+        assert self.work.wait_finished(requests, timeout), (self.work.finished, requests)
 
     def command(
         self, text: str, user: str = ADMIN, name: str = "someone", response_url: str = ""
@@ -124,15 +131,18 @@ def wait_for(check: Callable[[], bool], timeout: float = 5.0) -> None:
     raise AssertionError("condition not met in time")
 
 
-@pytest.fixture
-def harness(
-    tmp_path: Path, slack_api: SlackApiStub, response_urls: ResponseUrls
+@contextmanager
+def running_app(
+    tmp_path: Path, slack_api: SlackApiStub, response_urls: ResponseUrls, slack_extra: str = ""
 ) -> Iterator[Harness]:
+    """The app behind waitress on 127.0.0.1 with a local feed; ``slack_extra`` adds
+    ``[slack]`` lines (e.g. reviewers)."""
     write_feed(tmp_path / "feed.xml", [("a1", "Arms", ALERT_TEXT)])
     config = tmp_path / "sanctionwatch.toml"
     config.write_text(
         'database = "sw.db"\nexports_dir = "exports"\n'
         f'[slack]\nadmins = ["{ADMIN}"]\ndefault_channel = "#sanctions-alerts"\n'
+        f"{slack_extra}"
         '[[feeds]]\nname = "Local"\nurl = "feed.xml"\n',
         encoding="utf-8",
     )
@@ -147,12 +157,28 @@ def harness(
     stores.get()
     client = WebClient(token=TEST_TOKEN, base_url=slack_api.base_url)
     poster = SlackPoster(TEST_TOKEN, slack_api.base_url, max_retries=0)
-    app = build_app(settings, stores, poster, client, signing_secret=TEST_SIGNING_SECRET)
+    work = AfterAck()
+    app = build_app(
+        settings, stores, poster, client, signing_secret=TEST_SIGNING_SECRET, work=work
+    )
     server = HttpServer(wsgi_app(app), "127.0.0.1", 0).start()
-    with httpx.Client(timeout=10) as http:
-        yield Harness(settings, slack_api, server.url, http, tmp_path, config, response_urls)
-    server.stop(grace_s=2)
-    stores.close()
+    try:
+        with httpx.Client(timeout=10) as http:
+            yield Harness(
+                settings, slack_api, server.url, http, tmp_path, config, response_urls, work
+            )
+    finally:
+        server.stop(grace_s=2)
+        work.shutdown()
+        stores.close()
+
+
+@pytest.fixture
+def harness(
+    tmp_path: Path, slack_api: SlackApiStub, response_urls: ResponseUrls
+) -> Iterator[Harness]:
+    with running_app(tmp_path, slack_api, response_urls) as h:
+        yield h
 
 
 # ---- signatures -------------------------------------------------------------------------
