@@ -133,17 +133,22 @@ def wait_for(check: Callable[[], bool], timeout: float = 5.0) -> None:
 
 @contextmanager
 def running_app(
-    tmp_path: Path, slack_api: SlackApiStub, response_urls: ResponseUrls, slack_extra: str = ""
+    tmp_path: Path,
+    slack_api: SlackApiStub,
+    response_urls: ResponseUrls,
+    slack_extra: str = "",
+    config_extra: str = "",
 ) -> Iterator[Harness]:
     """The app behind waitress on 127.0.0.1 with a local feed; ``slack_extra`` adds
-    ``[slack]`` lines (e.g. reviewers)."""
+    ``[slack]`` lines (e.g. reviewers), ``config_extra`` goes at the end (more feeds)."""
     write_feed(tmp_path / "feed.xml", [("a1", "Arms", ALERT_TEXT)])
     config = tmp_path / "sanctionwatch.toml"
     config.write_text(
         'database = "sw.db"\nexports_dir = "exports"\n'
         f'[slack]\nadmins = ["{ADMIN}"]\ndefault_channel = "#sanctions-alerts"\n'
         f"{slack_extra}"
-        '[[feeds]]\nname = "Local"\nurl = "feed.xml"\n',
+        '[[feeds]]\nname = "Local"\nurl = "feed.xml"\n'
+        f"{config_extra}",
         encoding="utf-8",
     )
     env = {
