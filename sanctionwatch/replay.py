@@ -121,7 +121,9 @@ def claim(db: sqlite_utils.Database, key: RequestKey | None, now: datetime | Non
         log.info("slack retry ignored retry=%d key=%s: applied already", key.retry, key.delivery)
         raise DuplicateRequest(key.delivery)
     for k in key.keys:
-        db.execute(f"INSERT OR IGNORE INTO {SEEN_TABLE} (key, seen_at) VALUES (?, ?)", [k, iso(now)])
+        db.execute(
+            f"INSERT OR IGNORE INTO {SEEN_TABLE} (key, seen_at) VALUES (?, ?)", [k, iso(now)]
+        )
 
 
 register_migration("slack_requests_seen", ensure_schema)

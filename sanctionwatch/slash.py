@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from .errors import SlackCommandError
 from .models import ENTRY_TYPES, Entry
-from .replay import RequestKey
 from .overlay import (
     SOURCE_SLACK,
     Actor,
@@ -28,6 +27,7 @@ from .overlay import (
     overlay_entries,
     remove_entry,
 )
+from .replay import RequestKey
 from .slack import escape
 from .store import Store
 

@@ -21,7 +21,7 @@ import pytest
 from sanctionwatch import cli
 from sanctionwatch.jobs import once
 from sanctionwatch.slack import SlackPoster
-from tests.support.response_urls import ResponseUrls, response_urls  # noqa: F401
+from tests.support.response_urls import ResponseUrls
 from tests.support.slack_api import TEST_TOKEN, SlackApiStub
 from tests.support.slack_signing import signed_headers, slash_body
 from tests.test_app_http import ADMIN, SLACK_DEADLINE_S, Harness, running_app, write_feed

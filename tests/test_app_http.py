@@ -26,7 +26,7 @@ from sanctionwatch.jobs import export_range, once
 from sanctionwatch.serve import HttpServer, wsgi_app
 from sanctionwatch.slack import SlackPoster
 from sanctionwatch.store import Store, utcnow
-from tests.support.response_urls import ResponseUrls, response_urls  # noqa: F401
+from tests.support.response_urls import ResponseUrls
 from tests.support.slack_api import TEST_TOKEN, SlackApiStub
 from tests.support.slack_signing import (
     DOC_BODY,
@@ -163,9 +163,7 @@ def running_app(
     client = WebClient(token=TEST_TOKEN, base_url=slack_api.base_url)
     poster = SlackPoster(TEST_TOKEN, slack_api.base_url, max_retries=0)
     work = AfterAck()
-    app = build_app(
-        settings, stores, poster, client, signing_secret=TEST_SIGNING_SECRET, work=work
-    )
+    app = build_app(settings, stores, poster, client, signing_secret=TEST_SIGNING_SECRET, work=work)
     server = HttpServer(wsgi_app(app), "127.0.0.1", 0).start()
     try:
         with httpx.Client(timeout=10) as http:

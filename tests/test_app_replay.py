@@ -15,7 +15,7 @@ from sanctionwatch import cli
 from sanctionwatch.replay import SEEN_TABLE, DuplicateRequest, RequestKey, claim, request_key
 from sanctionwatch.review import REVIEWERS_ONLY
 from sanctionwatch.store import Store, utcnow
-from tests.support.response_urls import ResponseUrls, response_urls  # noqa: F401
+from tests.support.response_urls import ResponseUrls
 from tests.support.slack_api import SlackApiStub
 from tests.support.slack_signing import action_body, signed_headers, slash_body
 from tests.test_app_http import (
@@ -38,7 +38,9 @@ def harness(
 
 
 @pytest.fixture
-def strict(tmp_path: Path, slack_api: SlackApiStub, response_urls: ResponseUrls) -> Iterator[Harness]:
+def strict(
+    tmp_path: Path, slack_api: SlackApiStub, response_urls: ResponseUrls
+) -> Iterator[Harness]:
     """The app with [slack] reviewers = the reviewer only."""
     with running_app(
         tmp_path, slack_api, response_urls, slack_extra=f'reviewers = ["{REVIEWER}"]\n'

@@ -33,7 +33,9 @@ def test_parsed_once_until_a_file_changes(tmp_path: Path) -> None:
     # same size, new content, mtime forced back: the inode of an atomic replace still differs
     stat = extra.stat()
     replaced = folder / "extra.tmp"
-    replaced.write_text("entries:\n  - name: Example Shippers Ltd\n    type: organisation\n", "utf-8")
+    replaced.write_text(
+        "entries:\n  - name: Example Shippers Ltd\n    type: organisation\n", "utf-8"
+    )
     os.utime(replaced, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     os.replace(replaced, extra)
     names = {e.name for e in cache.get(store.db)}
