@@ -1,7 +1,7 @@
 """The /watchlist command as plain functions: parse the text, apply it, return the reply.
 
-No Slack framework here: ``app.py`` calls ``run_command`` from its bolt listener and sends the
-returned mrkdwn back as an ephemeral reply. Every piece of user or watchlist text in a reply goes
+No Slack framework here: ``app_work.py`` calls ``run_command`` after the listener has acked and
+sends the returned mrkdwn to the command's response_url as an ephemeral reply. Every piece of user or watchlist text in a reply goes
 through ``escape`` so a name like ``<!channel>`` cannot ping anyone.
 """
 
