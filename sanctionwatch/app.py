@@ -1,13 +1,15 @@
 """The Slack app (slack-bolt): the /watchlist slash command and the alert review buttons.
 
-Listeners are thin: they turn the payload into plain arguments and call ``slash.run_command``
-or ``review.apply_review``. Bolt verifies every request's v0 signature (five-minute replay
-window) before any listener runs; a missing, forged or stale signature gets 401.
+Listeners are thin: they ``ack()`` first, then hand the payload and the request's replay key to
+the work pool (app_work.py), which calls ``slash.run_command`` or ``review.apply_review`` and
+replies through the command's response_url or ``chat.postEphemeral``. So the ack never waits
+for SQLite, the Web API or the watchlist files, and arrives inside Slack's 3 seconds even in a
+burst of commands during a poll. Bolt verifies every request's v0 signature (five-minute
+window) before any listener runs; a missing, forged or stale signature gets 401. A replay of a
+valid signature, or a Slack retry, is acked and applied once (replay.py).
 
-The slash command's reply travels in the ack itself (ephemeral), so it always arrives inside
-Slack's 3 seconds: the work before the ack is one short SQLite transaction whose lock wait is
-capped at ``APP_BUSY_TIMEOUT_MS`` (a busy database gets a "try again", never a silent loss).
-Review clicks are acked at once; recording and ``chat.update`` follow.
+The watchlist baseline is parsed once per change of the files (baseline_cache.py), not per
+command.
 
 SQLite connections are per thread (``ThreadStores``): bolt runs listeners on worker threads,
 and one connection shared between threads would mix their transactions.
@@ -21,23 +23,24 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from .app_work import AfterAck, AppDeps, run_review, run_slash
+from .baseline_cache import BaselineCache
 from .config import Settings
-from .errors import SlackCommandError
 from .models import Entry
-from .overlay import Actor, baseline_entries
-from .review import apply_review
-from .slack import Poster, escape
-from .slash import COMMAND, CommandContext, run_command
+from .replay import RequestKey, request_key
+from .slack import Poster
+from .slash import COMMAND
 from .store import Store
 
 log = logging.getLogger(__name__)
 
-# Lock wait of the app's SQLite connections: leaves ~1 s of Slack's 3 s for the rest.
-APP_BUSY_TIMEOUT_MS = 2000
+# Lock wait of the app's SQLite connections. The work runs after the ack, so it can wait out a
+# poll's or an import's transaction instead of answering "busy, try again".
+APP_BUSY_TIMEOUT_MS = 10_000
 # Web API calls made while a user waits (users.info, chat.postEphemeral): fail fast.
 APP_API_TIMEOUT_S = 2
 REVIEW_ACTION_RE = re.compile(r"^review_")
@@ -111,17 +114,23 @@ def build_app(
     signing_secret: str | None,
     baseline: Callable[[Store], list[Entry]] | None = None,
     token_verification: bool = True,
+    work: AfterAck | None = None,
 ) -> App:
     """The bolt App with the /watchlist command and the review buttons registered.
 
     ``signing_secret`` is required over HTTP (None only for Socket Mode, whose requests come
-    over the authenticated websocket and carry no signature).
+    over the authenticated websocket and carry no signature). ``work`` runs what follows each
+    ack (serve passes its own and shuts it down; by default the app makes one).
     """
+    cache = BaselineCache(settings.watchlists)
 
     def default_baseline(store: Store) -> list[Entry]:
-        return baseline_entries(settings.watchlists, store.db)
+        return cache.get(store.db)
 
-    names = UserNames(client)
+    deps = AppDeps(
+        settings, stores, poster, client, UserNames(client), baseline or default_baseline
+    )
+    after_ack = work or AfterAck()
     app = App(
         client=client,
         signing_secret=signing_secret or "",
@@ -129,70 +138,24 @@ def build_app(
         token_verification_enabled=token_verification,
         process_before_response=False,
     )
-    get_baseline = baseline or default_baseline
 
     @app.command(COMMAND)
-    def on_watchlist(ack: Ack, command: dict[str, Any]) -> None:
-        user_id = str(command.get("user_id") or "")
-        text = str(command.get("text") or "")
-        sub = text.strip().split(None, 1)[0].lower() if text.strip() else ""
-        # Names are looked up only for edits (the audit needs them); list/show stay fast.
-        name = (
-            names(user_id, str(command.get("user_name") or ""))
-            if sub in ("add", "remove") and user_id in settings.slack.admins
-            else str(command.get("user_name") or user_id)
-        )
-        ctx = CommandContext(stores.get(), get_baseline, settings.slack.admins)
-        try:
-            reply = run_command(ctx, text, Actor(user_id, name, "slack"))
-        except Exception:
-            log.exception("watchlist command failed user=%s", user_id)
-            reply = ":x: Something went wrong on our side; nothing was changed."
-        ack(text=reply, response_type="ephemeral")
+    def on_watchlist(ack: Ack, command: dict[str, Any], request: BoltRequest) -> None:
+        ack()
+        after_ack.submit("watchlist", run_slash, deps, command, _key(request, command))
 
     @app.action(REVIEW_ACTION_RE)
-    def on_review(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+    def on_review(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], request: BoltRequest
+    ) -> None:
         ack()
-        user = body.get("user") or {}
-        user_id = str(user.get("id") or "")
-        channel_id = str((body.get("channel") or {}).get("id") or "") or None
-        container = body.get("container") or {}
-        message_ts = str(container.get("message_ts") or "") or None
-        actor = Actor(user_id, names(user_id, str(user.get("username") or "")), "slack")
-        try:
-            result = apply_review(
-                stores.get(),
-                poster,
-                str(action.get("action_id") or ""),
-                str(action.get("value") or ""),
-                actor,
-                channel_id=channel_id,
-                message_ts=message_ts,
-            )
-        except SlackCommandError as exc:
-            _ephemeral(client, channel_id, user_id, f":warning: {escape(exc.message)}")
-            return
-        if not result.message_updated:
-            _ephemeral(
-                client,
-                channel_id,
-                user_id,
-                f"Your decision on alert #{result.alert_id} is recorded, but the message could"
-                f" not be updated: {escape(result.update_error or 'unknown error')}",
-            )
+        after_ack.submit("review", run_review, deps, body, action, _key(request, body))
 
     return app
 
 
-def _ephemeral(client: WebClient, channel: str | None, user: str, text: str) -> None:
-    """Tell one user something in the channel they clicked in; logged if even that fails."""
-    if not channel:
-        log.warning("cannot reply to user=%s (no channel in payload): %s", user, text)
-        return
-    try:
-        client.chat_postEphemeral(channel=channel, user=user, text=text)
-    except (SlackApiError, SlackClientError, OSError) as exc:
-        log.warning("ephemeral reply failed user=%s channel=%s error=%s", user, channel, exc)
+def _key(request: BoltRequest, body: dict[str, Any]) -> RequestKey:
+    return request_key(request.headers, body)
 
 
 def web_client(settings: Settings) -> WebClient:

@@ -280,6 +280,7 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    from .review import reviewers_summary
     from .rules import lint_rules, run_examples
 
     settings = _settings(args)
@@ -297,6 +298,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
         file=out,
     )
     print(f"rules: {settings.rules} ok ({len(engine.rules)} rules)", file=out)
+    print(reviewers_summary(settings.slack.reviewers), file=out)
     warnings = lint_rules(engine.rules, engine.entries)
     for warning in warnings:
         print(f"  FAIL {warning}", file=out)

@@ -37,6 +37,7 @@ from .audit import (  # noqa: F401 - re-exported: overlay is the watchlist edit 
 from .engine import register_entry_source
 from .errors import SlackCommandError
 from .models import ENTRY_TYPES, Entry
+from .replay import RequestKey, claim
 from .store import Store, iso, register_migration, utcnow
 from .watchlists import slugify
 
@@ -237,11 +238,13 @@ def add_entry(
     etype: str | None = None,
     tags: Sequence[str] | None = None,
     now: datetime | None = None,
+    request: RequestKey | None = None,
 ) -> AddResult:
     """Add an entry to ``list_name`` (created if new), audited; raises EditError when refused.
 
     ``baseline`` holds the file and imported entries (not overlay ones: those are read inside
-    the transaction, so two concurrent adds of one name cannot both succeed).
+    the transaction, so two concurrent adds of one name cannot both succeed). ``request``
+    (a Slack request) is claimed in that transaction: a replay raises DuplicateRequest.
     """
     now = now or utcnow()
     list_name = check_list_name(list_name)
@@ -258,6 +261,7 @@ def add_entry(
             keys.add(name_key(alias))
             unique_aliases.append(alias)
     with store.transaction() as db:
+        claim(db, request, now)
         in_list = [e for e in baseline if e.list == list_name] + overlay_entries(db, list_name)
         for candidate in (name, *unique_aliases):
             found = find_in(in_list, candidate)
@@ -323,14 +327,18 @@ def remove_entry(
     list_name: str,
     name: str,
     now: datetime | None = None,
+    request: RequestKey | None = None,
 ) -> Entry:
-    """Remove an entry added from Slack/CLI (by name or alias), audited; EditError if refused."""
+    """Remove an entry added from Slack/CLI (by name or alias), audited; EditError if refused.
+
+    ``request`` is claimed in the same transaction (a replay raises DuplicateRequest)."""
     now = now or utcnow()
     list_name = list_name.strip().lower()
     name = " ".join(name.split())
     if not name:
         raise EditError("Which name? Usage: remove <list> <name>")
     with store.transaction() as db:
+        claim(db, request, now)
         overlay = overlay_entries(db, list_name)
         base = [e for e in baseline if e.list == list_name]
         if not overlay and not base:

@@ -5,11 +5,19 @@ click by someone else adds a row, the latest stands), copies the latest onto the
 (``disposition``, ``disposition_by``, ``disposition_at`` — read by the CSV export), appends an
 ``alert.disposition`` record to the audit log, all in one transaction, and then re-renders the
 Slack message in place with ``chat.update``.
+
+Who may judge: when ``[slack] reviewers`` lists user ids, only they may (a disposition is a
+compliance record); anyone else is refused and nothing is recorded. When it is unset, everyone
+who can see an alert's channel may, and ``bot.py check`` says so.
+
+A click from the Slack app carries a ``RequestKey``; it is claimed in the same transaction as
+the disposition, so a replayed or retried click is acked and not recorded twice (replay.py).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -19,6 +27,7 @@ import sqlite_utils
 from .audit import Actor, audit
 from .errors import DeliveryError, SlackCommandError
 from .pipeline import alert_view
+from .replay import RequestKey, claim
 from .slack import REVIEW_ACTIONS, AlertView, Poster, format_alert
 from .store import Store, iso, parse_iso, register_migration, utcnow
 
@@ -29,10 +38,27 @@ ALERT_COLUMNS = ("disposition", "disposition_by", "disposition_at")
 # action_id of each button → the disposition stored
 ACTION_DISPOSITIONS = {action_id: disp for action_id, _label, disp, _style in REVIEW_ACTIONS}
 DISPOSITIONS = tuple(ACTION_DISPOSITIONS.values())
+REVIEWERS_ONLY = "only the reviewers listed in [slack] reviewers may judge alerts"
 
 
 class ReviewError(SlackCommandError):
     """A review click could not be recorded; the message is shown to the clicking user."""
+
+
+class ReviewRefused(ReviewError):
+    """The user may not set dispositions (not in ``[slack] reviewers``)."""
+
+
+def may_review(reviewers: Sequence[str], user_id: str) -> bool:
+    """Everyone when no reviewers are configured; otherwise only the listed user ids."""
+    return not reviewers or user_id in reviewers
+
+
+def reviewers_summary(reviewers: Sequence[str]) -> str:
+    """The ``check`` line about who may set dispositions."""
+    if not reviewers:
+        return "reviewers: not set — anyone in an alert's channel may set dispositions"
+    return f"reviewers: {len(reviewers)} user(s) may set dispositions"
 
 
 @dataclass(frozen=True)
@@ -95,13 +121,23 @@ def review_view(store: Store, alert_id: int) -> AlertView | None:
 
 
 def record_disposition(
-    store: Store, alert_id: int, disposition: str, actor: Actor, now: datetime | None = None
+    store: Store,
+    alert_id: int,
+    disposition: str,
+    actor: Actor,
+    now: datetime | None = None,
+    *,
+    request: RequestKey | None = None,
 ) -> dict[str, Any] | None:
-    """Record one decision (history + alert row + audit); returns the one it replaced."""
+    """Record one decision (history + alert row + audit); returns the one it replaced.
+
+    ``request`` is claimed in the same transaction: DuplicateRequest if it was applied already.
+    """
     if disposition not in DISPOSITIONS:
         raise ReviewError(f"Unknown review decision {disposition!r}.")
     now = now or utcnow()
     with store.transaction() as db:
+        claim(db, request, now)
         row = db.execute(
             "SELECT disposition, disposition_by, disposition_at FROM alerts WHERE id = ?",
             [alert_id],
@@ -163,18 +199,25 @@ def apply_review(
     channel_id: str | None = None,
     message_ts: str | None = None,
     now: datetime | None = None,
+    reviewers: Sequence[str] = (),
+    request: RequestKey | None = None,
 ) -> ReviewResult:
     """Handle one click: record it, then re-render the alert message in place.
 
     The message is found from the alert row (``slack_channel``/``slack_ts`` as delivered);
     ``channel_id``/``message_ts`` from the click payload are preferred when they name that
     same message, since the payload carries the channel id that ``chat.update`` needs.
+    ReviewRefused (nothing recorded, nothing updated) when ``reviewers`` is set and the actor
+    is not in it.
     """
+    if not may_review(reviewers, actor.id):
+        log.info("review refused user=%s (not in [slack] reviewers)", actor.id)
+        raise ReviewRefused(f"Sorry — {REVIEWERS_ONLY}. Nothing was recorded.")
     disposition = ACTION_DISPOSITIONS.get(action_id)
     if disposition is None:
         raise ReviewError(f"Unknown review button {action_id!r}.")
     alert_id = parse_alert_id(value)
-    previous = record_disposition(store, alert_id, disposition, actor, now)
+    previous = record_disposition(store, alert_id, disposition, actor, now, request=request)
     view = review_view(store, alert_id)
     assert view is not None  # the row existed inside the transaction; alerts are never deleted
     row = store.db.execute(

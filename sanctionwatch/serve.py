@@ -3,8 +3,8 @@
 One process is a complete deployment: the bolt app answers ``POST /slack/events`` (slash
 commands and interactivity) behind waitress, a production WSGI server, while the polling
 schedule (``jobs.run_forever``) runs in a background thread with its own SQLite connection.
-SIGTERM/SIGINT stop both gracefully: the HTTP server stops accepting, running requests and the
-current poll finish, then the process exits.
+SIGTERM/SIGINT stop both gracefully: the HTTP server stops accepting, running requests, the
+work already acked to Slack and the current poll finish, then the process exits.
 """
 
 from __future__ import annotations
@@ -125,6 +125,7 @@ def serve(
 ) -> int:
     """Run until SIGTERM/SIGINT (or ``stop`` is set). Returns the exit code."""
     from .app import ThreadStores, build_app, web_client
+    from .app_work import AfterAck
     from .cli import make_poster
 
     slack = settings.slack
@@ -153,12 +154,14 @@ def serve(
         stores.close()
         raise
     client = web_client(settings)
+    work = AfterAck()
     app = build_app(
         settings,
         stores,
         make_poster(settings, out),
         client,
         signing_secret=None if socket_mode else slack.signing_secret,
+        work=work,
     )
     poller = _poller(settings, out, stop) if poll else None
 
@@ -185,6 +188,7 @@ def serve(
             http.stop()
     finally:
         stop.set()
+        work.shutdown()  # requests acked to Slack are applied before we exit
         if poller is not None:
             poller.join(timeout=SHUTDOWN_GRACE_S)
         stores.close()

@@ -1,7 +1,7 @@
 """The /watchlist command as plain functions: parse the text, apply it, return the reply.
 
-No Slack framework here: ``app.py`` calls ``run_command`` from its bolt listener and sends the
-returned mrkdwn back as an ephemeral reply. Every piece of user or watchlist text in a reply goes
+No Slack framework here: ``app_work.py`` calls ``run_command`` after the listener has acked and
+sends the returned mrkdwn to the command's response_url as an ephemeral reply. Every piece of user or watchlist text in a reply goes
 through ``escape`` so a name like ``<!channel>`` cannot ping anyone.
 """
 
@@ -27,6 +27,7 @@ from .overlay import (
     overlay_entries,
     remove_entry,
 )
+from .replay import RequestKey
 from .slack import escape
 from .store import Store
 
@@ -67,6 +68,7 @@ class CommandContext:
     store: Store
     baseline: Baseline  # file + imported entries (overlay entries are read from the store)
     admins: tuple[str, ...]
+    request: RequestKey | None = None  # the Slack request, claimed by add/remove (replay.py)
 
 
 def unescape(text: str) -> str:
@@ -85,7 +87,9 @@ def refusal(ctx: CommandContext) -> str:
 
 
 def run_command(ctx: CommandContext, text: str, actor: Actor) -> str:
-    """Apply one /watchlist command; return the reply (mrkdwn). Never raises for user errors."""
+    """Apply one /watchlist command; return the reply (mrkdwn). Never raises for user errors.
+
+    DuplicateRequest (replay.py) passes through: a replayed edit gets no reply at all."""
     words = unescape(text).strip().split(None, 1)
     sub = words[0].lower() if words else "help"
     rest = words[1].strip() if len(words) > 1 else ""
@@ -144,7 +148,15 @@ def parse_add(rest: str) -> tuple[str, str, list[str], str | None, list[str] | N
 def cmd_add(ctx: CommandContext, rest: str, actor: Actor) -> str:
     list_name, name, aliases, etype, tags = parse_add(rest)
     result = add_entry(
-        ctx.store, ctx.baseline(ctx.store), actor, list_name, name, aliases, etype=etype, tags=tags
+        ctx.store,
+        ctx.baseline(ctx.store),
+        actor,
+        list_name,
+        name,
+        aliases,
+        etype=etype,
+        tags=tags,
+        request=ctx.request,
     )
     e = result.entry
     lines = [
@@ -169,7 +181,9 @@ def cmd_remove(ctx: CommandContext, rest: str, actor: Actor) -> str:
     parts = rest.split(None, 1)
     if len(parts) < 2:
         raise EditError(f"Usage: `{COMMAND} remove <list> <name>`")
-    entry = remove_entry(ctx.store, ctx.baseline(ctx.store), actor, parts[0], parts[1])
+    entry = remove_entry(
+        ctx.store, ctx.baseline(ctx.store), actor, parts[0], parts[1], request=ctx.request
+    )
     return (
         f":wastebasket: Removed *{escape(entry.name)}* from `{escape(entry.list)}`."
         " It stops matching from the next poll."

@@ -7,6 +7,7 @@ import csv
 import os
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -19,11 +20,13 @@ from slack_sdk.signature import SignatureVerifier
 
 from sanctionwatch import cli
 from sanctionwatch.app import ThreadStores, build_app
+from sanctionwatch.app_work import AfterAck
 from sanctionwatch.config import Settings, load_settings
 from sanctionwatch.jobs import export_range, once
 from sanctionwatch.serve import HttpServer, wsgi_app
 from sanctionwatch.slack import SlackPoster
 from sanctionwatch.store import Store, utcnow
+from tests.support.response_urls import ResponseUrls
 from tests.support.slack_api import TEST_TOKEN, SlackApiStub
 from tests.support.slack_signing import (
     DOC_BODY,
@@ -76,18 +79,29 @@ class Harness:
     http: httpx.Client
     tmp: Path
     config: Path
+    responses: ResponseUrls
+    work: AfterAck
 
-    def command(self, text: str, user: str = ADMIN, name: str = "someone") -> httpx.Response:
-        body = slash_body(text, user, name)
+    def settle(self, requests: int, timeout: float = 10.0) -> None:
+        """Wait until the app has handled ``requests`` requests after their acks."""
+        assert self.work.wait_finished(requests, timeout), (self.work.finished, requests)
+
+    def command(
+        self, text: str, user: str = ADMIN, name: str = "someone", response_url: str = ""
+    ) -> httpx.Response:
+        body = slash_body(text, user, name, response_url=response_url or self.responses.new())
         return self.http.post(self.url, content=body, headers=signed_headers(body))
 
     def reply(self, text: str, user: str = ADMIN) -> str:
+        """Send a command; the ack is empty and in time, the reply comes to response_url."""
+        url = self.responses.new()
         started = time.monotonic()
-        response = self.command(text, user)
+        response = self.command(text, user, response_url=url)
         elapsed = time.monotonic() - started
         assert response.status_code == 200, response.text
-        assert elapsed < SLACK_DEADLINE_S, f"reply took {elapsed:.2f}s"
-        data = response.json()
+        assert elapsed < SLACK_DEADLINE_S, f"ack took {elapsed:.2f}s"
+        assert response.text == ""  # ack() first: the reply follows
+        (data,) = self.responses.wait(url)
         assert data["response_type"] == "ephemeral"
         return str(data["text"])
 
@@ -117,14 +131,24 @@ def wait_for(check: Callable[[], bool], timeout: float = 5.0) -> None:
     raise AssertionError("condition not met in time")
 
 
-@pytest.fixture
-def harness(tmp_path: Path, slack_api: SlackApiStub) -> Iterator[Harness]:
+@contextmanager
+def running_app(
+    tmp_path: Path,
+    slack_api: SlackApiStub,
+    response_urls: ResponseUrls,
+    slack_extra: str = "",
+    config_extra: str = "",
+) -> Iterator[Harness]:
+    """The app behind waitress on 127.0.0.1 with a local feed; ``slack_extra`` adds
+    ``[slack]`` lines (e.g. reviewers), ``config_extra`` goes at the end (more feeds)."""
     write_feed(tmp_path / "feed.xml", [("a1", "Arms", ALERT_TEXT)])
     config = tmp_path / "sanctionwatch.toml"
     config.write_text(
         'database = "sw.db"\nexports_dir = "exports"\n'
         f'[slack]\nadmins = ["{ADMIN}"]\ndefault_channel = "#sanctions-alerts"\n'
-        '[[feeds]]\nname = "Local"\nurl = "feed.xml"\n',
+        f"{slack_extra}"
+        '[[feeds]]\nname = "Local"\nurl = "feed.xml"\n'
+        f"{config_extra}",
         encoding="utf-8",
     )
     env = {
@@ -138,12 +162,26 @@ def harness(tmp_path: Path, slack_api: SlackApiStub) -> Iterator[Harness]:
     stores.get()
     client = WebClient(token=TEST_TOKEN, base_url=slack_api.base_url)
     poster = SlackPoster(TEST_TOKEN, slack_api.base_url, max_retries=0)
-    app = build_app(settings, stores, poster, client, signing_secret=TEST_SIGNING_SECRET)
+    work = AfterAck()
+    app = build_app(settings, stores, poster, client, signing_secret=TEST_SIGNING_SECRET, work=work)
     server = HttpServer(wsgi_app(app), "127.0.0.1", 0).start()
-    with httpx.Client(timeout=10) as http:
-        yield Harness(settings, slack_api, server.url, http, tmp_path, config)
-    server.stop(grace_s=2)
-    stores.close()
+    try:
+        with httpx.Client(timeout=10) as http:
+            yield Harness(
+                settings, slack_api, server.url, http, tmp_path, config, response_urls, work
+            )
+    finally:
+        server.stop(grace_s=2)
+        work.shutdown()
+        stores.close()
+
+
+@pytest.fixture
+def harness(
+    tmp_path: Path, slack_api: SlackApiStub, response_urls: ResponseUrls
+) -> Iterator[Harness]:
+    with running_app(tmp_path, slack_api, response_urls) as h:
+        yield h
 
 
 # ---- signatures -------------------------------------------------------------------------

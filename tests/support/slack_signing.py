@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import time
 from typing import Any
@@ -31,6 +32,12 @@ DOC_SIGNATURE = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69
 
 TEAM_ID = "T0TESTTEAM"
 CHANNEL_ID = "C0ALERTS01"
+_TRIGGERS = itertools.count(1)
+
+
+def new_trigger_id() -> str:
+    """Unique per request, like Slack's (a retry of a request repeats its trigger id)."""
+    return f"{time.time_ns()}.{next(_TRIGGERS)}"
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -39,14 +46,22 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def signed_headers(
-    body: bytes, secret: str = TEST_SIGNING_SECRET, timestamp: int | None = None
+    body: bytes,
+    secret: str = TEST_SIGNING_SECRET,
+    timestamp: int | None = None,
+    retry_num: int | None = None,
 ) -> dict[str, str]:
+    """Headers of a signed request; ``retry_num`` makes it a Slack redelivery."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
-    return {
+    headers = {
         "Content-Type": "application/x-www-form-urlencoded",
         "X-Slack-Request-Timestamp": ts,
         "X-Slack-Signature": signature(secret, ts, body),
     }
+    if retry_num is not None:
+        headers["X-Slack-Retry-Num"] = str(retry_num)
+        headers["X-Slack-Retry-Reason"] = "http_timeout"
+    return headers
 
 
 def slash_body(
@@ -56,6 +71,7 @@ def slash_body(
     command: str = "/watchlist",
     channel_id: str = CHANNEL_ID,
     response_url: str = "https://hooks.slack.invalid/commands/T0/1/x",
+    trigger_id: str | None = None,
 ) -> bytes:
     return urlencode(
         {
@@ -70,7 +86,7 @@ def slash_body(
             "text": text,
             "api_app_id": "A0TESTAPP1",
             "response_url": response_url,
-            "trigger_id": "1.2.3",
+            "trigger_id": trigger_id or new_trigger_id(),
         }
     ).encode()
 
@@ -83,6 +99,7 @@ def action_body(
     channel_id: str = CHANNEL_ID,
     message_ts: str = "1700000000.000100",
     response_url: str = "https://hooks.slack.invalid/actions/T0/1/x",
+    trigger_id: str | None = None,
 ) -> bytes:
     payload: dict[str, Any] = {
         "type": "block_actions",
@@ -96,7 +113,7 @@ def action_body(
             "channel_id": channel_id,
             "is_ephemeral": False,
         },
-        "trigger_id": "1.2.3",
+        "trigger_id": trigger_id or new_trigger_id(),
         "channel": {"id": channel_id, "name": "sanctions-alerts"},
         "message": {"type": "message", "ts": message_ts, "text": "alert"},
         "response_url": response_url,
