@@ -68,7 +68,9 @@ def _item(obj: dict[str, Any], where: str) -> LabelledItem:
     )
 
 
-def _spans(obj: dict[str, Any], key: str, other: str, text: str, where: str) -> tuple:
+def _spans(
+    obj: dict[str, Any], key: str, other: str, text: str, where: str
+) -> tuple[tuple[str, str], ...]:
     raw = obj.get(key)
     if raw is None:
         return ()
