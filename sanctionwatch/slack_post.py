@@ -1,28 +1,34 @@
-"""Delivering messages: ``SlackPoster`` (slack-sdk WebClient) and ``DryRunPoster`` (a terminal).
+"""Delivering messages: ``SlackPoster`` (slack-sdk WebClient); ``DryRunPoster`` (a terminal,
+in ``slack_dryrun``) is re-exported here.
 
-Retries are slack-sdk's own RetryHandlers, tuned: short exponential backoff for 5xx and
-connection errors, and a rate-limit handler that honours ``Retry-After`` only up to a cap. A
-longer wait is not slept through: the call fails at once with a retryable ``DeliveryError`` and
-the alert stays in the outbox for the next run. A read timeout is not retried on the spot (Slack
-may have posted the message already; a blind retry would post it twice): it surfaces as a
-retryable ``DeliveryError`` and the outbox decides.
+Retries are slack-sdk's own RetryHandlers, tuned: short exponential backoff for 5xx, and a
+rate-limit handler that honours ``Retry-After`` only up to a cap. A longer wait is not slept
+through: the call fails at once with a retryable ``DeliveryError`` and the outbox decides when
+to try again. ``chat.postMessage`` and uploads are never re-sent blindly: a connection error is
+retried on the spot only when the request cannot have reached Slack (connection refused, DNS);
+a reset after sending or a read timeout raises a ``SlackDeliveryError`` with ``unknown=True``
+(Slack may have posted it), and the outbox looks for the message's metadata in the channel's
+history (``find_message``) before posting again. Reads keep slack-sdk's connection retries.
 
-Channels: ``post`` accepts ``#name``, ``name`` or an id (Slack resolves it). ``update`` and
-``upload_file`` need the channel id; names are resolved from the ids seen in earlier
-``chat.postMessage`` answers, else through ``conversations.list`` (needs the ``channels:read``
-scope, plus ``groups:read`` for private channels), cached for the poster's lifetime.
+Channels: ``post`` accepts ``#name``, ``name`` or an id (Slack resolves it). ``update``,
+``upload_file`` and ``find_message`` need the channel id; names are resolved from the ids seen
+in earlier ``chat.postMessage`` answers, else through ``conversations.list`` (needs the
+``channels:read`` scope, plus ``groups:read`` for private channels), cached for the poster's
+lifetime.
 """
 
 from __future__ import annotations
 
-import html
 import logging
 import random
 import re
+import socket
 import time
+from datetime import datetime
+from http.client import HTTPException
 from pathlib import Path
-from typing import Any, Protocol, TextIO
-from urllib.error import URLError
+from typing import Any, Protocol
+from urllib.error import HTTPError, URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -51,6 +57,20 @@ RETRY_AFTER_JITTER_S = 0.25  # added to an honoured Retry-After, never subtracte
 RETRY_AFTER_FALLBACK_S = 1.0  # a 429 without a readable Retry-After
 RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
 CONVERSATIONS_PAGE_SIZE = 200  # Slack's recommended maximum page size for conversations.list
+HISTORY_PAGE_SIZE = 200  # conversations.history page (Slack's recommended maximum)
+# Pages of history read when looking for a message whose answer was lost: 50 x 200 messages
+# posted to one channel since the lost attempt is far beyond any alert channel's traffic.
+MAX_HISTORY_PAGES = 50
+# Slack's clock and ours may differ: look this much further back than the attempt's time.
+HISTORY_CLOCK_SKEW_S = 120
+# Per-request timeout. Slack answers chat.postMessage in well under a second; 10 s leaves room
+# for a slow network while a hanging Slack costs each round at most this per channel (a
+# channel whose answer was lost is skipped for the rest of the round). `[slack] timeout_s`.
+DEFAULT_TIMEOUT_S = 10.0
+# Slack's answer to chat.postMessage was not JSON (a proxy's error page, a truncated body):
+# the code the outbox records. Permanent: retrying the same request gets the same page.
+NON_JSON_ERROR = "non_json_response"
+_NON_JSON_PREFIX = "Received a response in a non-JSON format"
 # Slack error codes worth trying again later; every other ok:false error is permanent.
 RETRYABLE_ERRORS = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "request_timeout", "service_unavailable"}
@@ -70,8 +90,6 @@ HINTS = {
 }
 RETRY_HINT = "Slack or the network failed; the alert stays pending and is retried on the next run"
 _CHANNEL_ID_RE = re.compile(r"^[CGD][A-Z0-9]{2,}$")
-_LINK_RE = re.compile(r"<([^<>|]+)\|([^<>]*)>|<([^<>]+)>")
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 class SlackDeliveryError(DeliveryError):
@@ -85,17 +103,29 @@ class SlackDeliveryError(DeliveryError):
         retryable: bool,
         error: str = "",
         retry_after_s: float | None = None,
+        unknown: bool = False,
     ) -> None:
         super().__init__(message, hint)
         self.retryable = retryable
         self.error = error
         self.retry_after_s = retry_after_s
+        # The request may have reached Slack (answer lost): look before posting again.
+        self.unknown = unknown
 
 
 class Poster(Protocol):
     """What the pipeline and the Slack app need from a message sink."""
 
-    def post(self, channel: str, text: str, blocks: list[dict]) -> str: ...
+    def post(
+        self, channel: str, text: str, blocks: list[dict], metadata: dict | None = None
+    ) -> str: ...
+
+    def find_message(
+        self, channel: str, event_type: str, key: str, value: int, oldest: datetime
+    ) -> str | None:
+        """The ts of a message in ``channel`` since ``oldest`` whose metadata has
+        ``event_type`` and ``event_payload[key] == value``; None if there is none."""
+        ...
 
     def update(self, channel: str, ts: str, text: str, blocks: list[dict]) -> None: ...
 
@@ -168,6 +198,35 @@ class GatewayErrorRetryHandler(ServerErrorRetryHandler):
         return response is not None and response.status_code in RETRYABLE_STATUS
 
 
+def _not_sent(error: BaseException) -> bool:
+    """True when the request cannot have reached Slack: refused, unreachable, no DNS."""
+    if isinstance(error, URLError) and not isinstance(error, HTTPError):
+        reason = error.reason
+        return isinstance(reason, ConnectionRefusedError | socket.gaierror) or (
+            isinstance(reason, OSError) and reason.errno in _UNREACHABLE_ERRNOS
+        )
+    return isinstance(error, ConnectionRefusedError | socket.gaierror)
+
+
+_UNREACHABLE_ERRNOS = frozenset({101, 113})  # ENETUNREACH, EHOSTUNREACH (Linux)
+
+
+class NotSentRetryHandler(ConnectionErrorRetryHandler):
+    """Retries a connection error only when the request never left (see ``_not_sent``):
+    safe for chat.postMessage, unlike slack-sdk's handler, which also re-sends after a reset
+    and so posts the message twice when only the answer was lost."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return response is None and error is not None and _not_sent(error)
+
+
 class SlackPoster:
     """Posts, updates and uploads through slack-sdk's WebClient; raises ``DeliveryError``."""
 
@@ -177,13 +236,18 @@ class SlackPoster:
         api_url: str,
         *,
         max_retries: int = 3,
-        timeout_s: float = 10.0,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
         max_retry_after_s: float = DEFAULT_MAX_RETRY_AFTER_S,
         backoff_s: float = DEFAULT_BACKOFF_S,
     ) -> None:
         backoff = BackoffRetryIntervalCalculator(
             backoff_factor=backoff_s, jitter=_ProportionalJitter()
         )
+        shared = [
+            GatewayErrorRetryHandler(max_retry_count=max_retries, interval_calculator=backoff),
+            CappedRateLimitRetryHandler(max_retries, max_retry_after_s),
+        ]
+        # reads and chat.update (idempotent): any connection error may be retried
         self.client = WebClient(
             token=token,
             base_url=api_url,
@@ -192,18 +256,34 @@ class SlackPoster:
                 ConnectionErrorRetryHandler(
                     max_retry_count=max_retries, interval_calculator=backoff
                 ),
-                GatewayErrorRetryHandler(max_retry_count=max_retries, interval_calculator=backoff),
-                CappedRateLimitRetryHandler(max_retries, max_retry_after_s),
+                *shared,
+            ],
+        )
+        # posts and uploads: only errors that prove the request never left are retried
+        self.write_client = WebClient(
+            token=token,
+            base_url=api_url,
+            timeout=timeout_s,  # type: ignore[arg-type]
+            retry_handlers=[
+                NotSentRetryHandler(max_retry_count=max_retries, interval_calculator=backoff),
+                *shared,
             ],
         )
         self._channel_ids: dict[str, str] = {}
 
-    def post(self, channel: str, text: str, blocks: list[dict]) -> str:
+    def post(
+        self, channel: str, text: str, blocks: list[dict], metadata: dict | None = None
+    ) -> str:
         response = self._call(
             "chat.postMessage",
             channel,
-            lambda: self.client.chat_postMessage(
-                channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
+            lambda: self.write_client.chat_postMessage(
+                channel=channel,
+                text=text,
+                blocks=blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+                metadata=metadata,
             ),
         )
         channel_id = str(response.get("channel") or "")
@@ -233,7 +313,7 @@ class SlackPoster:
         self._call(
             "files.upload",
             channel,
-            lambda: self.client.files_upload_v2(
+            lambda: self.write_client.files_upload_v2(
                 channel=channel_id,
                 file=str(path),
                 filename=path.name,
@@ -242,6 +322,42 @@ class SlackPoster:
             ),
         )
         log.info("slack uploaded channel=%s file=%s bytes=%d", channel, path, path.stat().st_size)
+
+    def find_message(
+        self, channel: str, event_type: str, key: str, value: int, oldest: datetime
+    ) -> str | None:
+        channel_id = self.channel_id(channel)
+        since = f"{max(0.0, oldest.timestamp() - HISTORY_CLOCK_SKEW_S):.6f}"
+        cursor = ""
+        for _ in range(MAX_HISTORY_PAGES):
+            page: Any = self._call(
+                "conversations.history",
+                channel,
+                lambda after=cursor: self.client.conversations_history(
+                    channel=channel_id,
+                    oldest=since,
+                    include_all_metadata=True,
+                    limit=HISTORY_PAGE_SIZE,
+                    cursor=after or None,
+                ),
+            )
+            for message in page.get("messages") or []:
+                meta = message.get("metadata") or {}
+                payload = meta.get("event_payload") or {}
+                if meta.get("event_type") == event_type and payload.get(key) == value:
+                    return str(message["ts"])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
+            if not cursor:
+                return None
+        log.warning(
+            "history search stopped channel=%s pages=%d event=%s %s=%s",
+            channel,
+            MAX_HISTORY_PAGES,
+            event_type,
+            key,
+            value,
+        )
+        return None
 
     def channel_id(self, channel: str) -> str:
         """The id for ``#name`` / ``name`` / id; ids pass through, names are looked up once."""
@@ -286,6 +402,8 @@ class SlackPoster:
             status = e.response.status_code
             data = e.response.data if isinstance(e.response.data, dict) else {}
             error = str(data.get("error") or "")
+            if error.startswith(_NON_JSON_PREFIX):
+                error = NON_JSON_ERROR
             if status == 429:
                 error = "ratelimited"
             detail = error if status == 200 else f"HTTP {status} {error}".strip()
@@ -308,13 +426,17 @@ class SlackPoster:
                 error=error or f"http_{status}",
                 retry_after_s=retry_after,
             ) from e
-        except (URLError, OSError, SlackClientError) as e:
-            # Connection refused/reset, timeouts, the upload URL failing: all transient.
+        except (URLError, OSError, HTTPException, SlackClientError) as e:
+            # Connection refused/reset, timeouts, the upload URL failing: all transient; the
+            # outcome is unknown unless the request provably never left.
+            unknown = not _not_sent(e) and not isinstance(e, SlackClientError)
             raise SlackDeliveryError(
-                f"Slack {method} to {channel} failed: {type(e).__name__}: {e}",
+                f"Slack {method} to {channel} failed: {type(e).__name__}: {e}"
+                + (" (Slack may have received it)" if unknown else ""),
                 RETRY_HINT,
                 retryable=True,
-                error="connection_error",
+                error="answer_lost" if unknown else "connection_error",
+                unknown=unknown,
             ) from e
 
 
@@ -322,68 +444,6 @@ def _channel_key(channel: str) -> str:
     return channel.lstrip("#").lower()
 
 
-class DryRunPoster:
-    """No Slack token: writes each message, readable, to ``out`` (a terminal, usually)."""
+from sanctionwatch.slack_dryrun import DryRunPoster  # noqa: E402  (re-exported)
 
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
-        self._count = 0
-
-    def post(self, channel: str, text: str, blocks: list[dict]) -> str:
-        self._count += 1
-        ts = f"dryrun.{self._count:06d}"
-        self._write(f"── message to {_plain(channel)} (dry run, ts {ts}) ──", blocks, text)
-        return ts
-
-    def update(self, channel: str, ts: str, text: str, blocks: list[dict]) -> None:
-        self._write(f"── update of {_plain(ts)} in {_plain(channel)} (dry run) ──", blocks, text)
-
-    def upload_file(self, channel: str, path: Path, *, title: str, comment: str = "") -> None:
-        size = path.stat().st_size if path.is_file() else 0
-        lines = [f"── file for {_plain(channel)} (dry run): {_plain(title)} ──"]
-        lines.append(f"{path} ({size} bytes)")
-        if comment:
-            lines.append(_plain(comment))
-        self.out.write("\n".join(lines) + "\n\n")
-        self.out.flush()
-
-    def _write(self, banner: str, blocks: list[dict], text: str) -> None:
-        lines = [banner]
-        body = [line for block in blocks for line in _block_lines(block)]
-        lines.extend(body or [_mrkdwn_to_plain(text)])
-        self.out.write("\n".join(lines) + "\n\n")
-        self.out.flush()
-
-
-def _plain(text: str) -> str:
-    """Strip terminal control characters (feed text could carry escape sequences)."""
-    return _CONTROL_RE.sub("", text)
-
-
-def _mrkdwn_to_plain(text: str) -> str:
-    """``*<url|title>*`` → ``title (url)``, ``<@U1>`` → ``@U1``, entities decoded."""
-
-    def link(m: re.Match[str]) -> str:
-        if m.group(1) is not None:
-            return f"{m.group(2)} ({m.group(1)})"
-        target = m.group(3)
-        return target if target[:1] not in "@#!" else target[:1].replace("!", "@") + target[1:]
-
-    text = _LINK_RE.sub(link, text).replace("*", "")
-    return _plain(html.unescape(text))
-
-
-def _block_lines(block: dict) -> list[str]:
-    kind = block.get("type")
-    if kind == "header":
-        return [_plain(str(block.get("text", {}).get("text", "")))]
-    if kind == "section":
-        lines = [_mrkdwn_to_plain(str(block.get("text", {}).get("text", "")))]
-        lines += [_mrkdwn_to_plain(str(f.get("text", ""))) for f in block.get("fields", [])]
-        return lines
-    if kind == "context":
-        return ["  " + _mrkdwn_to_plain(str(e.get("text", ""))) for e in block.get("elements", [])]
-    if kind == "actions":
-        labels = [str(e.get("text", {}).get("text", "")) for e in block.get("elements", [])]
-        return ["  [" + "] [".join(_plain(x) for x in labels) + "]"] if labels else []
-    return []
+__all__ = ["DryRunPoster", "NotSentRetryHandler", "Poster", "SlackDeliveryError", "SlackPoster"]

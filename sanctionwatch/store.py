@@ -267,8 +267,11 @@ class Store:
         )
 
     def count_pending(self) -> int:
+        """Alerts waiting for delivery: pending, retrying, or unknown (answer lost)."""
         return int(
-            self.db.execute("SELECT count(*) FROM alerts WHERE status = 'pending'").fetchone()[0]
+            self.db.execute(
+                "SELECT count(*) FROM alerts WHERE status IN ('pending', 'retrying', 'unknown')"
+            ).fetchone()[0]
         )
 
     def alert_with_item(self, alert_id: int) -> dict[str, Any] | None:
