@@ -193,7 +193,7 @@ def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
         from .designations import announce
 
         channel = settings.slack.default_channel
-        if announce(report, make_poster(settings, out), channel, first_import):
+        if announce(report, make_poster(settings, out), channel, first_import, store):
             print(f"announced {len(report.added)} new designation(s) to {channel}", file=out)
     return 0
 

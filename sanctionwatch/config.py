@@ -57,6 +57,8 @@ class SlackSettings:
     app_token: str | None = field(default=None, repr=False)  # SLACK_APP_TOKEN (Socket Mode)
     retry_after_cap_s: float = 30.0
     max_retries: int = 3
+    # per-request timeout of Slack calls; see slack_post.DEFAULT_TIMEOUT_S
+    timeout_s: float = 10.0
 
     @property
     def dry_run(self) -> bool:
@@ -121,6 +123,7 @@ _SLACK_KEYS: dict[str, type | tuple[type, ...]] = {
     "alert_designations": bool,
     "retry_after_cap_s": (int, float),
     "max_retries": int,
+    "timeout_s": (int, float),
 }
 _FEED_KEYS: dict[str, type | tuple[type, ...]] = {
     "name": str,
@@ -248,6 +251,8 @@ def _build(
     for key, value in {**fetch_raw, **poll_raw}.items():
         if key not in ("user_agent", "jitter_s", "allow_private"):
             _positive(value, key, src)
+    if "timeout_s" in slack_raw:
+        _positive(slack_raw["timeout_s"], "slack.timeout_s", src)
 
     slack = _slack_settings(slack_raw, src, env)
     feeds = _feeds(raw.get("feeds"), base, src)
@@ -328,6 +333,7 @@ def _slack_settings(raw: dict[str, Any], src: str, env: Mapping[str, str]) -> Sl
         app_token=env.get("SLACK_APP_TOKEN") or None,
         retry_after_cap_s=float(raw.get("retry_after_cap_s", 30.0)),
         max_retries=raw.get("max_retries", 3),
+        timeout_s=float(raw.get("timeout_s", 10.0)),
     )
 
 

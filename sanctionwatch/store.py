@@ -324,8 +324,10 @@ class Store:
         uploaded_to: str | None,
         error: str | None,
         now: datetime,
-    ) -> None:
-        self.db.table("exports").insert(
+    ) -> int:
+        """Record a written export; its id (uploads queued for it refer to it)."""
+        table = self.db.table("exports")
+        table.insert(
             {
                 "since": iso(since),
                 "until": iso(until),
@@ -336,6 +338,8 @@ class Store:
                 "error": error,
             }
         )
+        assert table.last_pk is not None
+        return int(table.last_pk)
 
     def last_export(self) -> dict[str, Any] | None:
         rows = list(self.db.query("SELECT * FROM exports ORDER BY id DESC LIMIT 1"))
