@@ -84,7 +84,8 @@ def backoff(attempts: int) -> timedelta:
     """Wait after the ``attempts``-th failed attempt (1-based)."""
     if attempts <= 1:
         return timedelta(0)
-    return min(BACKOFF_BASE * 2 ** (attempts - 2), BACKOFF_MAX)
+    steps = min(attempts - 2, (BACKOFF_MAX // BACKOFF_BASE).bit_length())  # no overflow
+    return min(BACKOFF_BASE * 2**steps, BACKOFF_MAX)
 
 
 def alert_view(store: Store, alert_id: int) -> AlertView | None:
