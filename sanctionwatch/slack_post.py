@@ -239,7 +239,9 @@ class SlackPoster:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         max_retry_after_s: float = DEFAULT_MAX_RETRY_AFTER_S,
         backoff_s: float = DEFAULT_BACKOFF_S,
+        history_page_size: int = HISTORY_PAGE_SIZE,
     ) -> None:
+        self.history_page_size = history_page_size
         backoff = BackoffRetryIntervalCalculator(
             backoff_factor=backoff_s, jitter=_ProportionalJitter()
         )
@@ -337,7 +339,7 @@ class SlackPoster:
                     channel=channel_id,
                     oldest=since,
                     include_all_metadata=True,
-                    limit=HISTORY_PAGE_SIZE,
+                    limit=self.history_page_size,
                     cursor=after or None,
                 ),
             )

@@ -297,3 +297,51 @@ def test_slack_down_everywhere_stops_the_round_early(
     slack_api.down = True
     report = deliver_all(store, _poster(slack_api, max_retries=0))
     assert report.stopped == "slack_unavailable" and report.failed_attempts == 3
+
+
+# ---- notices through the outbox -------------------------------------------------------------
+LISTS = Path(__file__).parent / "fixtures" / "lists"
+
+
+def test_designation_notice_queued_while_slack_is_down_is_delivered_later_once(
+    tmp_path: Path, slack_api: SlackApiStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slack_env(monkeypatch, slack_api.base_url)
+    slack_api.real_time_ts = True
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('database = "sw.db"\nfeeds = []\n', encoding="utf-8")
+    imp = ["watchlist", "import", "--format", "ofac-sdn", "--config", str(cfg)]
+    assert run_cli([*imp[:4], str(LISTS / "ofac_prev" / "sdn.csv"), *imp[4:]])[0] == 0
+    slack_api.down = True
+    code, out = run_cli([*imp[:4], str(LISTS / "ofac" / "sdn.csv"), *imp[4:]])
+    assert code == 0 and "newly designated" in out
+    assert slack_api.messages == {}
+    (queued,) = _rows(tmp_path, "SELECT kind, status, attempts FROM outbox")
+    assert queued[0] == "designation" and queued[1] == "retrying" and queued[2] >= 1
+
+    slack_api.down = False
+    assert run_cli(["run", "--once", "--config", str(cfg)])[0] == 0
+    (message,) = slack_api.messages_in("sanctions-alerts")
+    assert "new designation" in message["text"]
+    assert message["metadata"]["event_type"] == "sanctionwatch_notice"
+    assert _rows(tmp_path, "SELECT status FROM outbox")[0][0] == "delivered"
+    run_cli(["run", "--once", "--config", str(cfg)])
+    assert len(slack_api.messages_in("sanctions-alerts")) == 1
+
+
+def test_notice_whose_answer_was_lost_is_found_not_posted_again(
+    tmp_path: Path, slack_api: SlackApiStub
+) -> None:
+    from sanctionwatch.outbox import enqueue
+
+    slack_api.real_time_ts = True
+    store = Store(tmp_path / "sw.db")
+    notice = enqueue(store, "ops", "#ops", "feed X is gone")
+    slack_api.fail_next("chat.postMessage", lost=True)
+    report = deliver_all(store, _poster(slack_api), alerts=False)
+    assert report.delivered == 0 and len(slack_api.messages_in("ops")) == 1
+    assert store.db.execute("SELECT status FROM outbox").fetchone()[0] == "unknown"
+    report = deliver_all(store, _poster(slack_api), alerts=False)
+    assert report.found_in_history == 1 and len(slack_api.messages_in("ops")) == 1
+    row = store.db.execute("SELECT status, slack_ts FROM outbox WHERE id = ?", [notice]).fetchone()
+    assert row == ("delivered", slack_api.messages_in("ops")[0]["ts"])
