@@ -20,30 +20,30 @@ lifetime.
 from __future__ import annotations
 
 import logging
-import random
 import re
-import socket
-import time
 from datetime import datetime
 from http.client import HTTPException
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.error import HTTPError, URLError
+from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
 )
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
-from slack_sdk.http_retry.jitter import Jitter
-from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
-from slack_sdk.http_retry.state import RetryState
 
 from sanctionwatch.errors import DeliveryError
+from sanctionwatch.slack_retry import (
+    CappedRateLimitRetryHandler,
+    GatewayErrorRetryHandler,
+    NotSentRetryHandler,
+    ProportionalJitter,
+    not_sent,
+    retry_after,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +52,6 @@ DEFAULT_MAX_RETRY_AFTER_S = 30.0
 # First backoff step for 5xx/connection retries (then x2, x4 …): Slack's own outages are either
 # blips (a second fixes them) or long (no short wait helps), so keep it short.
 DEFAULT_BACKOFF_S = 0.5
-JITTER_FRACTION = 0.25  # backoff sleeps are stretched by up to 25% to spread retries
-RETRY_AFTER_JITTER_S = 0.25  # added to an honoured Retry-After, never subtracted
-RETRY_AFTER_FALLBACK_S = 1.0  # a 429 without a readable Retry-After
-RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
 CONVERSATIONS_PAGE_SIZE = 200  # Slack's recommended maximum page size for conversations.list
 HISTORY_PAGE_SIZE = 200  # conversations.history page (Slack's recommended maximum)
 # Pages of history read when looking for a message whose answer was lost: 50 x 200 messages
@@ -132,101 +128,6 @@ class Poster(Protocol):
     def upload_file(self, channel: str, path: Path, *, title: str, comment: str = "") -> None: ...
 
 
-class _ProportionalJitter(Jitter):
-    def recalculate(self, duration: float) -> float:
-        return duration * (1 + random.random() * JITTER_FRACTION)  # noqa: S311 - not crypto
-
-
-def _retry_after(response: HttpResponse | None) -> float:
-    if response is not None:
-        for name, values in response.headers.items():
-            if name.lower() == "retry-after" and values:
-                try:
-                    return max(0.0, float(values[0]))
-                except ValueError:
-                    break
-    return RETRY_AFTER_FALLBACK_S
-
-
-class CappedRateLimitRetryHandler(RateLimitErrorRetryHandler):
-    """Honours ``Retry-After`` when it is at most ``max_wait_s``; gives up on longer waits."""
-
-    def __init__(self, max_retry_count: int, max_wait_s: float) -> None:
-        super().__init__(max_retry_count=max_retry_count)
-        self.max_wait_s = max_wait_s
-
-    def _can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        return (
-            response is not None
-            and response.status_code == 429
-            and _retry_after(response) <= self.max_wait_s
-        )
-
-    def prepare_for_next_attempt(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> None:
-        wait = _retry_after(response) + random.random() * RETRY_AFTER_JITTER_S  # noqa: S311
-        log.info("slack rate-limited url=%s sleep_s=%.2f", request.url, wait)
-        state.next_attempt_requested = True
-        time.sleep(wait)
-        state.increment_current_attempt()
-
-
-class GatewayErrorRetryHandler(ServerErrorRetryHandler):
-    """slack-sdk's 5xx handler, extended from 500/503 to 502/504 (proxies in front of Slack)."""
-
-    def _can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        return response is not None and response.status_code in RETRYABLE_STATUS
-
-
-def _not_sent(error: BaseException) -> bool:
-    """True when the request cannot have reached Slack: refused, unreachable, no DNS."""
-    if isinstance(error, URLError) and not isinstance(error, HTTPError):
-        reason = error.reason
-        return isinstance(reason, ConnectionRefusedError | socket.gaierror) or (
-            isinstance(reason, OSError) and reason.errno in _UNREACHABLE_ERRNOS
-        )
-    return isinstance(error, ConnectionRefusedError | socket.gaierror)
-
-
-_UNREACHABLE_ERRNOS = frozenset({101, 113})  # ENETUNREACH, EHOSTUNREACH (Linux)
-
-
-class NotSentRetryHandler(ConnectionErrorRetryHandler):
-    """Retries a connection error only when the request never left (see ``_not_sent``):
-    safe for chat.postMessage, unlike slack-sdk's handler, which also re-sends after a reset
-    and so posts the message twice when only the answer was lost."""
-
-    def _can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        return response is None and error is not None and _not_sent(error)
-
-
 class SlackPoster:
     """Posts, updates and uploads through slack-sdk's WebClient; raises ``DeliveryError``."""
 
@@ -243,7 +144,7 @@ class SlackPoster:
     ) -> None:
         self.history_page_size = history_page_size
         backoff = BackoffRetryIntervalCalculator(
-            backoff_factor=backoff_s, jitter=_ProportionalJitter()
+            backoff_factor=backoff_s, jitter=ProportionalJitter()
         )
         shared = [
             GatewayErrorRetryHandler(max_retry_count=max_retries, interval_calculator=backoff),
@@ -411,14 +312,14 @@ class SlackPoster:
             detail = error if status == 200 else f"HTTP {status} {error}".strip()
             if error == "missing_scope" and data.get("needed"):
                 detail += f" (needed: {data['needed']})"
-            retry_after = None
+            wait_s = None
             if status == 429:
-                retry_after = _retry_after(
+                wait_s = retry_after(
                     HttpResponse(
                         status_code=429, headers={k: [v] for k, v in e.response.headers.items()}
                     )
                 )
-                detail += f", retry after {retry_after:g}s"
+                detail += f", retry after {wait_s:g}s"
             retryable = status >= 500 or status == 429 or error in RETRYABLE_ERRORS
             hint = HINTS.get(error, RETRY_HINT if retryable else "see the Slack error code")
             raise SlackDeliveryError(
@@ -426,12 +327,12 @@ class SlackPoster:
                 hint,
                 retryable=retryable,
                 error=error or f"http_{status}",
-                retry_after_s=retry_after,
+                retry_after_s=wait_s,
             ) from e
         except (URLError, OSError, HTTPException, SlackClientError) as e:
             # Connection refused/reset, timeouts, the upload URL failing: all transient; the
             # outcome is unknown unless the request provably never left.
-            unknown = not _not_sent(e) and not isinstance(e, SlackClientError)
+            unknown = not not_sent(e) and not isinstance(e, SlackClientError)
             raise SlackDeliveryError(
                 f"Slack {method} to {channel} failed: {type(e).__name__}: {e}"
                 + (" (Slack may have received it)" if unknown else ""),
