@@ -64,6 +64,7 @@ def make_poster(settings: Settings, out: TextIO) -> Poster:
         settings.slack.api_url,
         max_retries=settings.slack.max_retries,
         max_retry_after_s=settings.slack.retry_after_cap_s,
+        timeout_s=settings.slack.timeout_s,
     )
 
 
@@ -346,7 +347,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = command("feeds", cmd_feeds, "each feed: last fetch, status, last error, next poll")
     p.add_argument("--json", action="store_true", help="machine-readable")
-    command("status", cmd_status, "health summary; exit 1 when feeds fail or alerts wait")
+    command(
+        "status",
+        cmd_status,
+        "health summary; exit 1 when feeds fail, alerts wait, or alerts failed (named by"
+        " channel and Slack error)",
+    )
     p = command("export", cmd_export, "write the compliance CSV for a date range (UTC)")
     p.add_argument("--since", type=_date, required=True, help="YYYY-MM-DD, inclusive")
     p.add_argument("--until", type=_date, required=True, help="YYYY-MM-DD, exclusive")
@@ -354,6 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to-slack", metavar="CHANNEL", help="also upload it to this channel")
     command("check", cmd_check, "validate config, watchlists and rules; run rule examples")
     add_backup_command(command)
+    from .cli_delivery import add_commands as add_delivery_commands
+
+    add_delivery_commands(sub, command)
     # serve + watchlist group; importing it also registers the Slack-edit entry source,
     # the audit tables and the watchlist-changes CSV companion.
     from .cli_watchlist import add_commands

@@ -65,8 +65,9 @@ def cmd_feeds(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
-    """Exit 0 healthy, 1 when feeds fail or alerts wait (monitoring checks use this)."""
+    """Exit 0 healthy, 1 when feeds fail, alerts wait or failed (monitoring checks use this)."""
     from .cli import _settings, open_store
+    from .cli_delivery import status_lines
 
     settings = _settings(args)
     store = open_store(settings)
@@ -81,6 +82,9 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
         file=out,
     )
     print(f"alerts pending delivery: {pending}", file=out)
+    failed_lines, failed = status_lines(store)
+    for line in failed_lines:
+        print(line, file=out)
     print(
         "last export: "
         + (
@@ -91,4 +95,4 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
         ),
         file=out,
     )
-    return 1 if failing or pending else 0
+    return 1 if failing or pending or failed else 0

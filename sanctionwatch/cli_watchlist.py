@@ -217,7 +217,7 @@ def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
         from .designations import announce
 
         channel = settings.slack.default_channel
-        if announce(report, make_poster(settings, out), channel, first_import):
+        if announce(report, make_poster(settings, out), channel, first_import, store):
             print(
                 f"announced {len(report.added)} new designation(s) and "
                 f"{len(report.removed)} delisting(s) to {channel}",

@@ -62,6 +62,8 @@ class SlackSettings:
     app_token: str | None = field(default=None, repr=False)  # SLACK_APP_TOKEN (Socket Mode)
     retry_after_cap_s: float = 30.0
     max_retries: int = 3
+    # per-request timeout of Slack calls; see slack_post.DEFAULT_TIMEOUT_S
+    timeout_s: float = 10.0
 
     @property
     def dry_run(self) -> bool:
@@ -126,6 +128,7 @@ _SLACK_KEYS: dict[str, type | tuple[type, ...]] = {
     "alert_designations": bool,
     "retry_after_cap_s": (int, float),
     "max_retries": int,
+    "timeout_s": (int, float),
 }
 _FEED_KEYS: dict[str, type | tuple[type, ...]] = {
     "name": str,

@@ -113,6 +113,14 @@ RANGES: dict[str, Range] = {
         "seconds",
         "0: never wait for a rate limit; a longer Retry-After leaves the alert pending",
     ),
+    "slack.timeout_s": Range(
+        0,
+        120,
+        "seconds",
+        "per Slack request; 0 would fail every call; a hang longer than two minutes holds"
+        " the whole delivery round",
+        low_exclusive=True,
+    ),
     "fetch.connect_timeout_s": _TIMEOUT,
     "fetch.total_timeout_s": _TIMEOUT,
     "fetch.max_bytes": Range(

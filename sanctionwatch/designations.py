@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 
 from .blockkit import checked
-from .errors import DeliveryError
+from .delivery import deliver_all
 from .importers import ImportReport
 from .models import Entry
+from .outbox import enqueue
 from .slack import Poster, escape, escape_fit
+from .store import Store
 
 log = logging.getLogger(__name__)
 
@@ -104,21 +106,31 @@ def designation_message(report: ImportReport, first_import: bool) -> tuple[str, 
     return checked(escape_fit(text, TEXT_LIMIT), blocks, f"designations {report.list_name}")
 
 
-def announce(report: ImportReport, poster: Poster, channel: str, first_import: bool) -> bool:
-    """Post the designation/delisting message; True when something was posted."""
+def announce(
+    report: ImportReport, poster: Poster, channel: str, first_import: bool, store: Store
+) -> bool:
+    """Queue the designation message in the outbox and deliver it now; True when queued.
+
+    A Slack failure leaves it queued: the next ``run`` delivers it, once (the outbox marks it
+    with its notice id in Slack's message metadata)."""
     message = designation_message(report, first_import)
     if message is None:
         return False
-    try:
-        poster.post(channel, *message)
-    except DeliveryError as exc:
-        log.warning("designation notice failed list=%s error=%r", report.list_name, exc.message)
-        return False
-    log.info(
-        "designations announced list=%s added=%d removed=%d channel=%s",
-        report.list_name,
-        len(report.added),
-        len(report.removed),
-        channel,
-    )
+    text, blocks = message
+    notice = enqueue(store, "designation", channel, text, blocks, ref=f"list:{report.list_name}")
+    result = deliver_all(store, poster, alerts=False, outbox_ids=[notice])
+    if result.delivered:
+        log.info(
+            "designations announced list=%s added=%d removed=%d channel=%s",
+            report.list_name,
+            len(report.added),
+            len(report.removed),
+            channel,
+        )
+    else:
+        log.warning(
+            "designation notice queued, not delivered yet list=%s outbox=%d",
+            report.list_name,
+            notice,
+        )
     return True

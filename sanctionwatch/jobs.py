@@ -17,9 +17,11 @@ from pathlib import Path
 import schedule
 
 from .config import WEEKDAYS, Settings
+from .delivery import deliver_all
 from .engine import Engine
 from .errors import DeliveryError, SanctionwatchError
 from .export import ExportRow, format_entities, write_csv
+from .outbox import enqueue, outbox_row
 from .pipeline import RunReport, run_cycle
 from .slack import Poster, escape_fit
 from .store import Store, iso, matches_from_json, utcnow
@@ -100,33 +102,58 @@ def export_range(
             extra = writer(store, since, until, out.parent)
             if extra is not None:
                 files.append(extra)
-    uploaded_to = error = None
+    export_id = store.record_export(since, until, out, count, None, None, utcnow())
+    log.info("export written path=%s rows=%d", out, count)
     if to_slack:
         if poster is None:
             raise SanctionwatchError("no Slack poster to upload with")
-        try:
-            for path in files:
-                poster.upload_file(
-                    to_slack,
-                    path,
-                    title=path.name,
-                    comment=f"sanctionwatch alerts {since:%Y-%m-%d} to "
-                    f"{until:%Y-%m-%d} (UTC): {count} alerts"
-                    if path == out
-                    else "",
-                )
-            uploaded_to = to_slack
-        except DeliveryError as exc:
-            error = exc.message
-            log.warning("export upload failed channel=%s error=%r", to_slack, error)
-    store.record_export(since, until, out, count, uploaded_to, error, utcnow())
-    log.info("export written path=%s rows=%d uploaded_to=%s", out, count, uploaded_to)
-    if error:
-        raise DeliveryError(
-            f"CSV written to {out} but the upload to {to_slack} failed: {error}",
-            hint="check the bot is in that channel and has files:write",
-        )
+        _upload_export(store, poster, export_id, files, to_slack, since, until, count, out)
     return out, count
+
+
+def _upload_export(
+    store: Store,
+    poster: Poster,
+    export_id: int,
+    files: list[Path],
+    channel: str,
+    since: datetime,
+    until: datetime,
+    count: int,
+    out: Path,
+) -> None:
+    """Queue the export's files in the outbox and deliver them now; a failed upload stays
+    queued (retried by later runs) and is reported as a ``DeliveryError``."""
+    comment = f"sanctionwatch alerts {since:%Y-%m-%d} to {until:%Y-%m-%d} (UTC): {count} alerts"
+    ref = f"export:{export_id}"
+    with store.transaction():
+        ids = [
+            enqueue(
+                store,
+                "upload",
+                channel,
+                comment if path == out else "",
+                file_path=path,
+                title=path.name,
+                ref=ref,
+            )
+            for path in files
+        ]
+    deliver_all(store, poster, alerts=False, outbox_ids=ids)
+    rows = [outbox_row(store, i) or {} for i in ids]
+    errors = [str(r.get("last_error")) for r in rows if r.get("status") != "delivered"]
+    if not errors:
+        log.info("export uploaded export=%d channel=%s files=%d", export_id, channel, len(ids))
+        return
+    store.db.execute("UPDATE exports SET error = ? WHERE id = ?", [errors[0], export_id])
+    log.warning("export upload failed channel=%s error=%r", channel, errors[0])
+    failed = any(r.get("status") == "failed" for r in rows)
+    raise DeliveryError(
+        f"CSV written to {out} but the upload to {channel} failed: {errors[0]}"
+        + ("" if failed else "; it stays queued and is retried on the next run"),
+        hint="check the bot is in that channel and has files:write"
+        + ("; then run `bot.py deliver --retry-failed`" if failed else ""),
+    )
 
 
 def export_due(settings: Settings, store: Store, now: datetime) -> tuple[datetime, datetime] | None:
@@ -138,8 +165,11 @@ def export_due(settings: Settings, store: Store, now: datetime) -> tuple[datetim
     )
     if now < scheduled:
         return None
+    # done: uploaded, or its uploads are still queued in the outbox (a later run sends them)
     row = store.db.execute(
-        "SELECT count(*) FROM exports WHERE since = ? AND until = ? AND uploaded_to IS NOT NULL",
+        "SELECT count(*) FROM exports e WHERE e.since = ? AND e.until = ? AND"
+        " (e.uploaded_to IS NOT NULL OR EXISTS (SELECT 1 FROM outbox o WHERE"
+        " o.ref = 'export:' || e.id AND o.status IN ('pending', 'retrying', 'unknown')))",
         [iso(since), iso(until)],
     ).fetchone()
     return None if row[0] else (since, until)
@@ -163,9 +193,13 @@ def weekly_export_job(
 
 
 def notify_ops(settings: Settings, store: Store, poster: Poster) -> int:
-    """Tell the ops channel once about each feed failing beyond the threshold or gone."""
+    """Tell the ops channel once about each feed failing beyond the threshold or gone.
+
+    The notice goes through the outbox (queued and marked told in one transaction, then
+    delivered now or by a later run), so a Slack outage delays it but never loses it."""
     channel = settings.slack.ops_channel
-    sent = 0
+    queued: list[int] = []
+    told = 0
     for row in store.feeds():
         failing = int(row.get("consecutive_failures") or 0) >= settings.poll.failure_report_after
         if not (failing or row.get("gone")) or row.get("ops_notified"):
@@ -181,16 +215,15 @@ def notify_ops(settings: Settings, store: Store, poster: Poster) -> int:
             f"{escape_fit(row.get('last_error') or 'none', MAX_OPS_ERROR_CHARS)} "
             f"(last success: {since})"
         )
-        if channel:
-            try:
-                poster.post(channel, text, [])
-            except DeliveryError as exc:
-                log.warning("ops notice failed feed=%s error=%r", row["name"], exc.message)
-                continue
+        with store.transaction():
+            if channel:
+                queued.append(enqueue(store, "ops", channel, text, ref=f"feed:{row['name']}"))
+            store.update_feed(row["name"], ops_notified=1)
         log.warning("feed needs attention feed=%s %s", row["name"], json.dumps(what))
-        store.update_feed(row["name"], ops_notified=1)
-        sent += 1
-    return sent
+        told += 1
+    if queued:
+        deliver_all(store, poster, alerts=False, outbox_ids=queued)
+    return told
 
 
 def retention_job(settings: Settings, store: Store, now: datetime | None = None) -> int:

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .config import FeedConfig, Settings
+from .delivery import alert_view, deliver_all
 from .engine import Engine
-from .errors import DeliveryError
 from .fetch import FetchState, make_client
-from .slack import AlertView, Poster, format_alert
-from .store import Store, iso, matches_from_json, parse_iso, utcnow
+from .slack import Poster
+from .store import Store, iso, parse_iso, utcnow
 from .workers import (
     POOL_MIN_FEEDS,
     Analysis,
@@ -47,13 +47,11 @@ __all__ = [
     "record_feed",
     "run_cycle",
     "deliver_pending",
+    "alert_view",
 ]
 
 log = logging.getLogger(__name__)
 
-# Slack outage guard: after this many failed posts in one delivery round, stop trying
-# until the next round instead of hammering a service that is down.
-MAX_FAILURES_PER_ROUND = 3
 # Fetches submitted ahead of the recording thread, per worker: enough to keep every worker
 # busy while one result is recorded, few enough that finished-but-unrecorded documents stay
 # bounded (with all 2,000 submitted at once, peak RSS reached 283 MiB in bench/polling.py).
@@ -299,57 +297,12 @@ def _record_items(
     return len(fresh), n_alerts
 
 
-def alert_view(store: Store, alert_id: int) -> AlertView | None:
-    row = store.alert_with_item(alert_id)
-    if row is None:
-        return None
-    return AlertView(
-        alert_id=row["id"],
-        rule=row["rule"],
-        severity=row["severity"],
-        channel=row["channel"],
-        title=row["title"] or "",
-        link=row["link"],
-        feed=row["feed"],
-        published_at=parse_iso(row["published_at"]),
-        detected_at=parse_iso(row["created_at"]) or utcnow(),
-        matches=matches_from_json(row["matches"]),
-        explanation=row["explanation"] or "",
-    )
-
-
-def deliver_pending(store: Store, poster: Poster, limit: int = 1000) -> tuple[int, int]:
-    """Send queued alerts, oldest first. Returns (delivered, failed attempts)."""
-    delivered = failed = 0
-    for row in store.pending_alerts(limit):
-        view = alert_view(store, row["id"])
-        if view is None:
-            continue
-        text, blocks = format_alert(view)
-        try:
-            ts = poster.post(view.channel, text, blocks)
-        except DeliveryError as exc:
-            failed += 1
-            store.mark_attempt_failed(row["id"], exc.message)
-            log.warning(
-                "delivery failed alert=%d channel=%s error=%r", row["id"], view.channel, exc.message
-            )
-            if failed >= MAX_FAILURES_PER_ROUND:
-                log.warning(
-                    "stopping delivery round after %d failures; alerts stay pending", failed
-                )
-                break
-            continue
-        store.mark_delivered(row["id"], view.channel, ts, utcnow())
-        delivered += 1
-        log.info(
-            "alert delivered alert=%d rule=%s channel=%s ts=%s",
-            row["id"],
-            view.rule,
-            view.channel,
-            ts,
-        )
-    return delivered, failed
+def deliver_pending(
+    store: Store, poster: Poster, limit: int = 1000, ops_channel: str | None = None
+) -> tuple[int, int]:
+    """One delivery round (see ``delivery``). Returns (delivered, failed attempts)."""
+    report = deliver_all(store, poster, ops_channel=ops_channel, limit=limit)
+    return report.delivered, report.failed_attempts
 
 
 def _jitter(store: Store, names: Sequence[str], jitter_s: float) -> None:
@@ -382,7 +335,7 @@ def run_cycle(
     ``all_feeds`` polls every configured feed now, except those gone (HTTP 410)."""
     now = now or utcnow()
     report = RunReport()
-    d, f = deliver_pending(store, poster)
+    d, f = deliver_pending(store, poster, ops_channel=settings.slack.ops_channel)
     report.delivered += d
     report.delivery_failures += f
     store.sync_feeds((feed.name, feed.url) for feed in settings.feeds)
@@ -395,7 +348,7 @@ def run_cycle(
     if jitter_s > 0:
         _jitter(store, [o.name for o in report.feeds], jitter_s)
     if stop is None or not stop.is_set():
-        d, f = deliver_pending(store, poster)
+        d, f = deliver_pending(store, poster, ops_channel=settings.slack.ops_channel)
         report.delivered += d
         report.delivery_failures += f
     report.pending = store.count_pending()

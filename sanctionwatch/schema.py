@@ -115,5 +115,61 @@ def _v1(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v2(db: sqlite_utils.Database) -> None:
+    """Delivery as a per-alert state machine, and an outbox for every other message.
+
+    alerts.status becomes pending | retrying | unknown | delivered | failed. ``unknown_since``
+    is the time of an attempt whose answer was lost (the message may be in Slack: look in the
+    channel's history before posting again); ``next_attempt_at`` the earliest next try;
+    ``error_code`` the Slack error that made an alert fail; ``reduced`` whether the shortened
+    message was already tried. ``outbox`` holds notices (designations, ops) and file uploads
+    with the same states; ``delivery_channels`` the per-channel failure streak and Retry-After.
+    """
+    alerts = db.table("alerts")
+    for column in ("next_attempt_at", "unknown_since", "first_attempt_at", "error_code"):
+        alerts.add_column(column, str)
+    alerts.add_column("reduced", int, not_null_default=0)
+    alerts.create_index(["status", "next_attempt_at"])
+    db.table("outbox").create(
+        {
+            "id": int,
+            "kind": str,  # designation | ops | upload | notice
+            "ref": str,  # what it belongs to, e.g. "export:12"; free text
+            "channel": str,
+            "text": str,
+            "blocks": str,  # JSON list
+            "file_path": str,  # uploads
+            "title": str,
+            "status": str,  # pending | retrying | unknown | delivered | failed
+            "attempts": int,
+            "next_attempt_at": str,
+            "unknown_since": str,
+            "first_attempt_at": str,
+            "reduced": int,
+            "last_error": str,
+            "error_code": str,
+            "created_at": str,
+            "delivered_at": str,
+            "slack_ts": str,
+        },
+        pk="id",
+        defaults={"status": "pending", "attempts": 0, "reduced": 0},
+        not_null={"kind", "channel"},
+    )
+    db.table("outbox").create_index(["status", "next_attempt_at"])
+    db.table("outbox").create_index(["ref"])
+    db.table("delivery_channels").create(
+        {
+            "channel": str,
+            "failing_since": str,  # start of the current failure streak; NULL: healthy
+            "last_error": str,
+            "notified": int,  # the ops channel heard about this streak
+            "retry_after_until": str,  # Slack asked us to wait (429) until then
+        },
+        pk="channel",
+        defaults={"notified": 0},
+    )
+
+
 # Ordered migrations; index + 1 is the schema version it produces. Append only.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]

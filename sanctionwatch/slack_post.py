@@ -1,43 +1,49 @@
-"""Delivering messages: ``SlackPoster`` (slack-sdk WebClient) and ``DryRunPoster`` (a terminal).
+"""Delivering messages: ``SlackPoster`` (slack-sdk WebClient); ``DryRunPoster`` (a terminal,
+in ``slack_dryrun``) is re-exported here.
 
-Retries are slack-sdk's own RetryHandlers, tuned: short exponential backoff for 5xx and
-connection errors, and a rate-limit handler that honours ``Retry-After`` only up to a cap. A
-longer wait is not slept through: the call fails at once with a retryable ``DeliveryError`` and
-the alert stays in the outbox for the next run. A read timeout is not retried on the spot (Slack
-may have posted the message already; a blind retry would post it twice): it surfaces as a
-retryable ``DeliveryError`` and the outbox decides.
+Retries are slack-sdk's own RetryHandlers, tuned: short exponential backoff for 5xx, and a
+rate-limit handler that honours ``Retry-After`` only up to a cap. A longer wait is not slept
+through: the call fails at once with a retryable ``DeliveryError`` and the outbox decides when
+to try again. ``chat.postMessage`` and uploads are never re-sent blindly: a connection error is
+retried on the spot only when the request cannot have reached Slack (connection refused, DNS);
+a reset after sending or a read timeout raises a ``SlackDeliveryError`` with ``unknown=True``
+(Slack may have posted it), and the outbox looks for the message's metadata in the channel's
+history (``find_message``) before posting again. Reads keep slack-sdk's connection retries.
 
-Channels: ``post`` accepts ``#name``, ``name`` or an id (Slack resolves it). ``update`` and
-``upload_file`` need the channel id; names are resolved from the ids seen in earlier
-``chat.postMessage`` answers, else through ``conversations.list`` (needs the ``channels:read``
-scope, plus ``groups:read`` for private channels), cached for the poster's lifetime.
+Channels: ``post`` accepts ``#name``, ``name`` or an id (Slack resolves it). ``update``,
+``upload_file`` and ``find_message`` need the channel id; names are resolved from the ids seen
+in earlier ``chat.postMessage`` answers, else through ``conversations.list`` (needs the
+``channels:read`` scope, plus ``groups:read`` for private channels), cached for the poster's
+lifetime.
 """
 
 from __future__ import annotations
 
-import html
 import logging
-import random
 import re
-import time
+from datetime import datetime
+from http.client import HTTPException
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import Any, Protocol
 from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
 )
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
-from slack_sdk.http_retry.jitter import Jitter
-from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
-from slack_sdk.http_retry.state import RetryState
 
 from sanctionwatch.errors import DeliveryError
+from sanctionwatch.slack_retry import (
+    CappedRateLimitRetryHandler,
+    GatewayErrorRetryHandler,
+    NotSentRetryHandler,
+    ProportionalJitter,
+    not_sent,
+    retry_after,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +52,21 @@ DEFAULT_MAX_RETRY_AFTER_S = 30.0
 # First backoff step for 5xx/connection retries (then x2, x4 …): Slack's own outages are either
 # blips (a second fixes them) or long (no short wait helps), so keep it short.
 DEFAULT_BACKOFF_S = 0.5
-JITTER_FRACTION = 0.25  # backoff sleeps are stretched by up to 25% to spread retries
-RETRY_AFTER_JITTER_S = 0.25  # added to an honoured Retry-After, never subtracted
-RETRY_AFTER_FALLBACK_S = 1.0  # a 429 without a readable Retry-After
-RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
 CONVERSATIONS_PAGE_SIZE = 200  # Slack's recommended maximum page size for conversations.list
+HISTORY_PAGE_SIZE = 200  # conversations.history page (Slack's recommended maximum)
+# Pages of history read when looking for a message whose answer was lost: 50 x 200 messages
+# posted to one channel since the lost attempt is far beyond any alert channel's traffic.
+MAX_HISTORY_PAGES = 50
+# Slack's clock and ours may differ: look this much further back than the attempt's time.
+HISTORY_CLOCK_SKEW_S = 120
+# Per-request timeout. Slack answers chat.postMessage in well under a second; 10 s leaves room
+# for a slow network while a hanging Slack costs each round at most this per channel (a
+# channel whose answer was lost is skipped for the rest of the round). `[slack] timeout_s`.
+DEFAULT_TIMEOUT_S = 10.0
+# Slack's answer to chat.postMessage was not JSON (a proxy's error page, a truncated body):
+# the code the outbox records. Permanent: retrying the same request gets the same page.
+NON_JSON_ERROR = "non_json_response"
+_NON_JSON_PREFIX = "Received a response in a non-JSON format"
 # Slack error codes worth trying again later; every other ok:false error is permanent.
 RETRYABLE_ERRORS = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "request_timeout", "service_unavailable"}
@@ -70,8 +86,6 @@ HINTS = {
 }
 RETRY_HINT = "Slack or the network failed; the alert stays pending and is retried on the next run"
 _CHANNEL_ID_RE = re.compile(r"^[CGD][A-Z0-9]{2,}$")
-_LINK_RE = re.compile(r"<([^<>|]+)\|([^<>]*)>|<([^<>]+)>")
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 class SlackDeliveryError(DeliveryError):
@@ -85,87 +99,33 @@ class SlackDeliveryError(DeliveryError):
         retryable: bool,
         error: str = "",
         retry_after_s: float | None = None,
+        unknown: bool = False,
     ) -> None:
         super().__init__(message, hint)
         self.retryable = retryable
         self.error = error
         self.retry_after_s = retry_after_s
+        # The request may have reached Slack (answer lost): look before posting again.
+        self.unknown = unknown
 
 
 class Poster(Protocol):
     """What the pipeline and the Slack app need from a message sink."""
 
-    def post(self, channel: str, text: str, blocks: list[dict]) -> str: ...
+    def post(
+        self, channel: str, text: str, blocks: list[dict], metadata: dict | None = None
+    ) -> str: ...
+
+    def find_message(
+        self, channel: str, event_type: str, key: str, value: int, oldest: datetime
+    ) -> str | None:
+        """The ts of a message in ``channel`` since ``oldest`` whose metadata has
+        ``event_type`` and ``event_payload[key] == value``; None if there is none."""
+        ...
 
     def update(self, channel: str, ts: str, text: str, blocks: list[dict]) -> None: ...
 
     def upload_file(self, channel: str, path: Path, *, title: str, comment: str = "") -> None: ...
-
-
-class _ProportionalJitter(Jitter):
-    def recalculate(self, duration: float) -> float:
-        return duration * (1 + random.random() * JITTER_FRACTION)  # noqa: S311 - not crypto
-
-
-def _retry_after(response: HttpResponse | None) -> float:
-    if response is not None:
-        for name, values in response.headers.items():
-            if name.lower() == "retry-after" and values:
-                try:
-                    return max(0.0, float(values[0]))
-                except ValueError:
-                    break
-    return RETRY_AFTER_FALLBACK_S
-
-
-class CappedRateLimitRetryHandler(RateLimitErrorRetryHandler):
-    """Honours ``Retry-After`` when it is at most ``max_wait_s``; gives up on longer waits."""
-
-    def __init__(self, max_retry_count: int, max_wait_s: float) -> None:
-        super().__init__(max_retry_count=max_retry_count)
-        self.max_wait_s = max_wait_s
-
-    def _can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        return (
-            response is not None
-            and response.status_code == 429
-            and _retry_after(response) <= self.max_wait_s
-        )
-
-    def prepare_for_next_attempt(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> None:
-        wait = _retry_after(response) + random.random() * RETRY_AFTER_JITTER_S  # noqa: S311
-        log.info("slack rate-limited url=%s sleep_s=%.2f", request.url, wait)
-        state.next_attempt_requested = True
-        time.sleep(wait)
-        state.increment_current_attempt()
-
-
-class GatewayErrorRetryHandler(ServerErrorRetryHandler):
-    """slack-sdk's 5xx handler, extended from 500/503 to 502/504 (proxies in front of Slack)."""
-
-    def _can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        return response is not None and response.status_code in RETRYABLE_STATUS
 
 
 class SlackPoster:
@@ -177,13 +137,20 @@ class SlackPoster:
         api_url: str,
         *,
         max_retries: int = 3,
-        timeout_s: float = 10.0,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
         max_retry_after_s: float = DEFAULT_MAX_RETRY_AFTER_S,
         backoff_s: float = DEFAULT_BACKOFF_S,
+        history_page_size: int = HISTORY_PAGE_SIZE,
     ) -> None:
+        self.history_page_size = history_page_size
         backoff = BackoffRetryIntervalCalculator(
-            backoff_factor=backoff_s, jitter=_ProportionalJitter()
+            backoff_factor=backoff_s, jitter=ProportionalJitter()
         )
+        shared = [
+            GatewayErrorRetryHandler(max_retry_count=max_retries, interval_calculator=backoff),
+            CappedRateLimitRetryHandler(max_retries, max_retry_after_s),
+        ]
+        # reads and chat.update (idempotent): any connection error may be retried
         self.client = WebClient(
             token=token,
             base_url=api_url,
@@ -192,18 +159,34 @@ class SlackPoster:
                 ConnectionErrorRetryHandler(
                     max_retry_count=max_retries, interval_calculator=backoff
                 ),
-                GatewayErrorRetryHandler(max_retry_count=max_retries, interval_calculator=backoff),
-                CappedRateLimitRetryHandler(max_retries, max_retry_after_s),
+                *shared,
+            ],
+        )
+        # posts and uploads: only errors that prove the request never left are retried
+        self.write_client = WebClient(
+            token=token,
+            base_url=api_url,
+            timeout=timeout_s,  # type: ignore[arg-type]
+            retry_handlers=[
+                NotSentRetryHandler(max_retry_count=max_retries, interval_calculator=backoff),
+                *shared,
             ],
         )
         self._channel_ids: dict[str, str] = {}
 
-    def post(self, channel: str, text: str, blocks: list[dict]) -> str:
+    def post(
+        self, channel: str, text: str, blocks: list[dict], metadata: dict | None = None
+    ) -> str:
         response = self._call(
             "chat.postMessage",
             channel,
-            lambda: self.client.chat_postMessage(
-                channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
+            lambda: self.write_client.chat_postMessage(
+                channel=channel,
+                text=text,
+                blocks=blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+                metadata=metadata,
             ),
         )
         channel_id = str(response.get("channel") or "")
@@ -233,7 +216,7 @@ class SlackPoster:
         self._call(
             "files.upload",
             channel,
-            lambda: self.client.files_upload_v2(
+            lambda: self.write_client.files_upload_v2(
                 channel=channel_id,
                 file=str(path),
                 filename=path.name,
@@ -242,6 +225,42 @@ class SlackPoster:
             ),
         )
         log.info("slack uploaded channel=%s file=%s bytes=%d", channel, path, path.stat().st_size)
+
+    def find_message(
+        self, channel: str, event_type: str, key: str, value: int, oldest: datetime
+    ) -> str | None:
+        channel_id = self.channel_id(channel)
+        since = f"{max(0.0, oldest.timestamp() - HISTORY_CLOCK_SKEW_S):.6f}"
+        cursor = ""
+        for _ in range(MAX_HISTORY_PAGES):
+            page: Any = self._call(
+                "conversations.history",
+                channel,
+                lambda after=cursor: self.client.conversations_history(
+                    channel=channel_id,
+                    oldest=since,
+                    include_all_metadata=True,
+                    limit=self.history_page_size,
+                    cursor=after or None,
+                ),
+            )
+            for message in page.get("messages") or []:
+                meta = message.get("metadata") or {}
+                payload = meta.get("event_payload") or {}
+                if meta.get("event_type") == event_type and payload.get(key) == value:
+                    return str(message["ts"])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
+            if not cursor:
+                return None
+        log.warning(
+            "history search stopped channel=%s pages=%d event=%s %s=%s",
+            channel,
+            MAX_HISTORY_PAGES,
+            event_type,
+            key,
+            value,
+        )
+        return None
 
     def channel_id(self, channel: str) -> str:
         """The id for ``#name`` / ``name`` / id; ids pass through, names are looked up once."""
@@ -286,19 +305,21 @@ class SlackPoster:
             status = e.response.status_code
             data = e.response.data if isinstance(e.response.data, dict) else {}
             error = str(data.get("error") or "")
+            if error.startswith(_NON_JSON_PREFIX):
+                error = NON_JSON_ERROR
             if status == 429:
                 error = "ratelimited"
             detail = error if status == 200 else f"HTTP {status} {error}".strip()
             if error == "missing_scope" and data.get("needed"):
                 detail += f" (needed: {data['needed']})"
-            retry_after = None
+            wait_s = None
             if status == 429:
-                retry_after = _retry_after(
+                wait_s = retry_after(
                     HttpResponse(
                         status_code=429, headers={k: [v] for k, v in e.response.headers.items()}
                     )
                 )
-                detail += f", retry after {retry_after:g}s"
+                detail += f", retry after {wait_s:g}s"
             retryable = status >= 500 or status == 429 or error in RETRYABLE_ERRORS
             hint = HINTS.get(error, RETRY_HINT if retryable else "see the Slack error code")
             raise SlackDeliveryError(
@@ -306,15 +327,19 @@ class SlackPoster:
                 hint,
                 retryable=retryable,
                 error=error or f"http_{status}",
-                retry_after_s=retry_after,
+                retry_after_s=wait_s,
             ) from e
-        except (URLError, OSError, SlackClientError) as e:
-            # Connection refused/reset, timeouts, the upload URL failing: all transient.
+        except (URLError, OSError, HTTPException, SlackClientError) as e:
+            # Connection refused/reset, timeouts, the upload URL failing: all transient; the
+            # outcome is unknown unless the request provably never left.
+            unknown = not not_sent(e) and not isinstance(e, SlackClientError)
             raise SlackDeliveryError(
-                f"Slack {method} to {channel} failed: {type(e).__name__}: {e}",
+                f"Slack {method} to {channel} failed: {type(e).__name__}: {e}"
+                + (" (Slack may have received it)" if unknown else ""),
                 RETRY_HINT,
                 retryable=True,
-                error="connection_error",
+                error="answer_lost" if unknown else "connection_error",
+                unknown=unknown,
             ) from e
 
 
@@ -322,68 +347,6 @@ def _channel_key(channel: str) -> str:
     return channel.lstrip("#").lower()
 
 
-class DryRunPoster:
-    """No Slack token: writes each message, readable, to ``out`` (a terminal, usually)."""
+from sanctionwatch.slack_dryrun import DryRunPoster  # noqa: E402  (re-exported)
 
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
-        self._count = 0
-
-    def post(self, channel: str, text: str, blocks: list[dict]) -> str:
-        self._count += 1
-        ts = f"dryrun.{self._count:06d}"
-        self._write(f"── message to {_plain(channel)} (dry run, ts {ts}) ──", blocks, text)
-        return ts
-
-    def update(self, channel: str, ts: str, text: str, blocks: list[dict]) -> None:
-        self._write(f"── update of {_plain(ts)} in {_plain(channel)} (dry run) ──", blocks, text)
-
-    def upload_file(self, channel: str, path: Path, *, title: str, comment: str = "") -> None:
-        size = path.stat().st_size if path.is_file() else 0
-        lines = [f"── file for {_plain(channel)} (dry run): {_plain(title)} ──"]
-        lines.append(f"{path} ({size} bytes)")
-        if comment:
-            lines.append(_plain(comment))
-        self.out.write("\n".join(lines) + "\n\n")
-        self.out.flush()
-
-    def _write(self, banner: str, blocks: list[dict], text: str) -> None:
-        lines = [banner]
-        body = [line for block in blocks for line in _block_lines(block)]
-        lines.extend(body or [_mrkdwn_to_plain(text)])
-        self.out.write("\n".join(lines) + "\n\n")
-        self.out.flush()
-
-
-def _plain(text: str) -> str:
-    """Strip terminal control characters (feed text could carry escape sequences)."""
-    return _CONTROL_RE.sub("", text)
-
-
-def _mrkdwn_to_plain(text: str) -> str:
-    """``*<url|title>*`` → ``title (url)``, ``<@U1>`` → ``@U1``, entities decoded."""
-
-    def link(m: re.Match[str]) -> str:
-        if m.group(1) is not None:
-            return f"{m.group(2)} ({m.group(1)})"
-        target = m.group(3)
-        return target if target[:1] not in "@#!" else target[:1].replace("!", "@") + target[1:]
-
-    text = _LINK_RE.sub(link, text).replace("*", "")
-    return _plain(html.unescape(text))
-
-
-def _block_lines(block: dict) -> list[str]:
-    kind = block.get("type")
-    if kind == "header":
-        return [_plain(str(block.get("text", {}).get("text", "")))]
-    if kind == "section":
-        lines = [_mrkdwn_to_plain(str(block.get("text", {}).get("text", "")))]
-        lines += [_mrkdwn_to_plain(str(f.get("text", ""))) for f in block.get("fields", [])]
-        return lines
-    if kind == "context":
-        return ["  " + _mrkdwn_to_plain(str(e.get("text", ""))) for e in block.get("elements", [])]
-    if kind == "actions":
-        labels = [str(e.get("text", {}).get("text", "")) for e in block.get("elements", [])]
-        return ["  [" + "] [".join(_plain(x) for x in labels) + "]"] if labels else []
-    return []
+__all__ = ["DryRunPoster", "NotSentRetryHandler", "Poster", "SlackDeliveryError", "SlackPoster"]

@@ -281,8 +281,11 @@ class Store:
         )
 
     def count_pending(self) -> int:
+        """Alerts waiting for delivery: pending, retrying, or unknown (answer lost)."""
         return int(
-            self.db.execute("SELECT count(*) FROM alerts WHERE status = 'pending'").fetchone()[0]
+            self.db.execute(
+                "SELECT count(*) FROM alerts WHERE status IN ('pending', 'retrying', 'unknown')"
+            ).fetchone()[0]
         )
 
     def alert_with_item(self, alert_id: int) -> dict[str, Any] | None:
@@ -335,8 +338,10 @@ class Store:
         uploaded_to: str | None,
         error: str | None,
         now: datetime,
-    ) -> None:
-        self.db.table("exports").insert(
+    ) -> int:
+        """Record a written export; its id (uploads queued for it refer to it)."""
+        table = self.db.table("exports")
+        table.insert(
             {
                 "since": iso(since),
                 "until": iso(until),
@@ -347,6 +352,8 @@ class Store:
                 "error": error,
             }
         )
+        assert table.last_pk is not None
+        return int(table.last_pk)
 
     def last_export(self) -> dict[str, Any] | None:
         rows = list(self.db.query("SELECT * FROM exports ORDER BY id DESC LIMIT 1"))

@@ -221,3 +221,78 @@ def test_stub_speaks_to_plain_webclient(slack_api: SlackApiStub) -> None:
     no_auth = WebClient(token=None, base_url=slack_api.base_url, retry_handlers=[])
     with pytest.raises(Exception, match="invalid_auth"):
         no_auth.auth_test()
+
+
+# ---- issue 8: never re-post blindly; metadata; history ---------------------------------------
+def test_lost_answer_is_not_resent_and_is_reported_unknown(slack_api: SlackApiStub) -> None:
+    slack_api.fail_next("chat.postMessage", lost=True)
+    meta = {"event_type": "sanctionwatch_alert", "event_payload": {"alert_id": 7}}
+    with pytest.raises(SlackDeliveryError) as info:
+        poster(slack_api).post("#sanctions-alerts", "t", [], meta)
+    assert info.value.unknown is True and info.value.retryable is True
+    assert len(slack_api.calls_to("chat.postMessage")) == 1  # slack-sdk did not re-send it
+    (message,) = slack_api.messages_in("sanctions-alerts")  # and Slack has it
+    assert message["metadata"] == meta
+
+
+def test_refused_connection_is_retried_on_the_spot_and_not_unknown() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    p = SlackPoster(
+        TEST_TOKEN, f"http://127.0.0.1:{port}/api/", max_retries=1, backoff_s=FAST_BACKOFF_S
+    )
+    with pytest.raises(SlackDeliveryError) as info:
+        p.post("#sanctions-alerts", "t", [])
+    assert info.value.unknown is False
+
+
+def test_read_timeout_is_unknown(slack_api: SlackApiStub) -> None:
+    slack_api.fail_next("chat.postMessage", hang_s=3)
+    start = time.monotonic()
+    with pytest.raises(SlackDeliveryError) as info:
+        poster(slack_api, timeout_s=0.5).post("#sanctions-alerts", "t", [])
+    assert time.monotonic() - start < 2.5
+    assert info.value.unknown is True
+    assert len(slack_api.calls_to("chat.postMessage")) <= 1  # the held call is recorded late
+
+
+def test_non_json_answer_is_permanent(slack_api: SlackApiStub) -> None:
+    slack_api.fail_next("chat.postMessage", body="<html><body>Bad gateway</body></html>")
+    with pytest.raises(SlackDeliveryError) as info:
+        poster(slack_api).post("#sanctions-alerts", "t", [])
+    assert info.value.error == "non_json_response" and info.value.retryable is False
+
+
+@pytest.mark.parametrize("error", ["not_in_channel", "is_archived", "channel_not_found"])
+def test_channel_errors_are_persistent_like_slack(slack_api: SlackApiStub, error: str) -> None:
+    slack_api.channel_errors["#sanctions-alerts"] = error
+    for _ in range(2):
+        with pytest.raises(SlackDeliveryError, match=error):
+            poster(slack_api).post("C0ALERTS01", "t", [])
+    assert slack_api.messages == {}
+
+
+def test_find_message_pages_history_and_needs_metadata(slack_api: SlackApiStub) -> None:
+    from datetime import UTC, datetime
+
+    slack_api.real_time_ts = True
+    started = datetime.now(UTC)
+    p = poster(slack_api)
+    for n in range(1, 8):
+        meta = {"event_type": "sanctionwatch_alert", "event_payload": {"alert_id": n}}
+        p.post("#sanctions-alerts", f"alert {n}", [], meta)
+    client = WebClient(token=TEST_TOKEN, base_url=slack_api.base_url)
+    page = client.conversations_history(channel="C0ALERTS01", limit=3)
+    assert len(page["messages"]) == 3 and page["has_more"]
+    assert all("metadata" not in m for m in page["messages"])  # not asked for
+    assert page["messages"][0]["text"] == "alert 7"  # newest first
+    assert not client.conversations_history(channel="C0ALERTS01", oldest="9999999999")["messages"]
+    # the oldest alert is on the last page of a small-page search
+    small = SlackPoster(TEST_TOKEN, slack_api.base_url, history_page_size=2)
+    ts = small.find_message("#sanctions-alerts", "sanctionwatch_alert", "alert_id", 1, started)
+    assert ts == slack_api.messages_in("sanctions-alerts")[0]["ts"]
+    assert len(slack_api.calls_to("conversations.history")) >= 2 + 4
+    assert (
+        p.find_message("#sanctions-alerts", "sanctionwatch_alert", "alert_id", 99, started) is None
+    )

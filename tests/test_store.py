@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from sanctionwatch.models import Alert, Item, Match
+from sanctionwatch.schema import MIGRATIONS
 from sanctionwatch.store import Store, StoreError, matches_from_json, matches_to_json
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
@@ -49,10 +50,10 @@ def test_schema_wal_and_reopen(tmp_path: Path) -> None:
     store = Store(path)
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert {"feeds", "items", "matches", "alerts", "exports", "meta"} <= set(store.db.table_names())
-    assert store.get_meta("schema_version") == "1"
+    assert store.get_meta("schema_version") == str(len(MIGRATIONS))
     store.close()
     again = Store(path)  # migrations are idempotent
-    assert again.get_meta("schema_version") == "1"
+    assert again.get_meta("schema_version") == str(len(MIGRATIONS))
 
 
 def test_not_a_database(tmp_path: Path) -> None:

@@ -49,7 +49,27 @@ Failure injection (consumed in order, one per matching request; failed requests 
 * ``stub.fail_next("chat.postMessage", status=500)`` → HTTP 500 ``{"ok": false, ...}``
 * ``stub.fail_next("chat.postMessage", error="channel_not_found")`` → HTTP 200, ``ok: false``
 * ``times=n`` repeats the same failure n times; ``method="upload"`` targets the upload URL.
+* ``stub.fail_next("chat.postMessage", body="<html>…")`` → HTTP 200 (or ``status``) whose body
+  is not JSON (a proxy's error page).
+* ``stub.fail_next("chat.postMessage", lost=True)`` → the answer is lost: the request is handled
+  (the message IS stored), then the connection is closed without a response.
+* ``stub.fail_next("chat.postMessage", hang_s=5)`` → handled (stored), then the answer is held
+  for ``hang_s`` seconds (longer than the client's timeout: it gives up first).
 * ``stub.down = True`` → every request (API and upload) answers HTTP 503.
+
+Persistent refusals, like Slack's own (not consumed):
+
+* ``stub.channel_errors["#gone"] = "channel_not_found"`` (or ``not_in_channel``,
+  ``is_archived``; keyed by name or id) → every post, history read and upload completion for
+  that channel answers that error.
+* ``stub.refuse(lambda params: ..., "invalid_blocks")`` → every chat.postMessage whose params
+  match answers that error (e.g. one alert's blocks; ``msg_too_long`` for a long text).
+
+``conversations.history`` (``channel`` id, ``oldest``, ``latest``, ``limit``, ``cursor``;
+newest first) returns each message's ``metadata`` (as posted with ``chat.postMessage``'s
+``metadata``) only when ``include_all_metadata`` is true, like Slack. Message ``ts`` are fixed
+test values from ``TS_BASE_SECONDS`` unless ``stub.real_time_ts = True``: then they are the
+epoch time of posting, as in Slack, so ``oldest`` filters by real time.
 """
 
 from __future__ import annotations
@@ -59,6 +79,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -125,6 +146,18 @@ class _Failure:
     status: int
     error: str | None
     retry_after: float | None
+    body: str | None = None  # a non-JSON body
+    lost: bool = False  # handle the request, then close the connection without an answer
+    hang_s: float = 0.0  # handle the request, then hold the answer this long
+
+
+# Methods a channel-wide refusal (``channel_errors``) applies to, and the param naming it.
+_CHANNEL_PARAM = {
+    "chat.postMessage": "channel",
+    "conversations.history": "channel",
+    "files.completeUploadExternal": "channel_id",
+}
+HISTORY_DEFAULT_LIMIT = 100  # Slack's default page size for conversations.history
 
 
 @dataclass
@@ -147,6 +180,10 @@ class SlackApiStub:
     _handlers: dict[str, Handler] = field(default_factory=dict)
     _ts_counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _id_counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    channel_errors: dict[str, str] = field(default_factory=dict)
+    real_time_ts: bool = False
+    _refusals: list[tuple[Callable[[dict[str, Any]], bool], str]] = field(default_factory=list)
+    _last_ts: float = 0.0
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
 
@@ -193,13 +230,23 @@ class SlackApiStub:
         error: str | None = None,
         retry_after: float | None = None,
         times: int = 1,
+        body: str | None = None,
+        lost: bool = False,
+        hang_s: float = 0.0,
     ) -> None:
         """Make the next ``times`` requests to ``method`` fail (see module docstring)."""
-        if status == 200 and error is None:
-            raise ValueError("fail_next needs a non-200 status or an error code")
+        if status == 200 and error is None and body is None and not lost and not hang_s:
+            raise ValueError("fail_next needs a non-200 status, an error, a body, lost or hang_s")
         with self.lock:
             queue = self._failures.setdefault(method, [])
-            queue.extend(_Failure(status, error, retry_after) for _ in range(times))
+            queue.extend(
+                _Failure(status, error, retry_after, body, lost, hang_s) for _ in range(times)
+            )
+
+    def refuse(self, predicate: Callable[[dict[str, Any]], bool], error: str) -> None:
+        """Every chat.postMessage whose params match ``predicate`` answers ``error``."""
+        with self.lock:
+            self._refusals.append((predicate, error))
 
     def on(self, method: str, handler: Handler) -> None:
         """Answer ``method`` with ``handler(params)`` (overrides a built-in one too)."""
@@ -249,6 +296,10 @@ class SlackApiStub:
             return queue.pop(0) if queue else None
 
     def _next_ts(self) -> str:
+        if self.real_time_ts:  # Slack's ts: the epoch time of posting, unique per channel
+            now = max(time.time(), self._last_ts + TS_STEP_MICROS / 1_000_000)
+            self._last_ts = now
+            return f"{now:.6f}"
         n = next(self._ts_counter) * TS_STEP_MICROS
         return f"{TS_BASE_SECONDS + n // 1_000_000}.{n % 1_000_000:06d}"
 
@@ -263,17 +314,85 @@ class SlackApiStub:
     def handle_api(self, method: str, params: dict[str, Any], headers: dict[str, str]) -> dict:
         if not self._token_ok(headers.get("authorization", "")):
             return {"ok": False, "error": "invalid_auth"}
+        refused = self._refusal(method, params)
+        if refused is not None:
+            return {"ok": False, "error": refused}
         with self.lock:
             custom = self._handlers.get(method)
         if custom is not None:
             result = dict(custom(params))
             result.setdefault("ok", True)
-            return result
-        builtin = _BUILTINS.get(method)
-        if builtin is None:
-            return {"ok": False, "error": "unknown_method"}
+        else:
+            builtin = _BUILTINS.get(method)
+            if builtin is None:
+                return {"ok": False, "error": "unknown_method"}
+            with self.lock:
+                result = builtin(self, params)
+        if method == "chat.postMessage" and result.get("ok"):
+            self._keep_metadata(result, params)
+        return result
+
+    def _refusal(self, method: str, params: dict[str, Any]) -> str | None:
+        """The error of a persistent refusal matching this request, if any."""
         with self.lock:
-            return builtin(self, params)
+            name = _CHANNEL_PARAM.get(method)
+            if name is not None and params.get(name):
+                channel = str(params[name])
+                cid = self.channel_id(channel)
+                for key in (channel, channel.lstrip("#"), f"#{channel.lstrip('#')}", cid):
+                    if key and key in self.channel_errors:
+                        return self.channel_errors[key]
+                if cid is not None:
+                    cname = self.channels[cid]
+                    for key in (cname, f"#{cname}"):
+                        if key in self.channel_errors:
+                            return self.channel_errors[key]
+            if method == "chat.postMessage":
+                for predicate, error in self._refusals:
+                    if predicate(params):
+                        return error
+        return None
+
+    def _keep_metadata(self, result: dict[str, Any], params: dict[str, Any]) -> None:
+        """Slack keeps a posted message's metadata; history returns it on request."""
+        metadata = params.get("metadata")
+        with self.lock:
+            message = self.messages.get((str(result.get("channel")), str(result.get("ts"))))
+            if message is not None and isinstance(metadata, dict):
+                message["metadata"] = metadata
+
+    def _history(self, params: dict[str, Any]) -> dict[str, Any]:
+        cid = str(params.get("channel") or "")
+        if cid not in self.channels:  # Slack wants the id here
+            return {"ok": False, "error": "channel_not_found"}
+        oldest = float(params.get("oldest") or 0)
+        latest = float(params.get("latest") or "inf")
+        found = sorted(
+            (
+                m
+                for (c, ts), m in self.messages.items()
+                if c == cid and oldest < float(ts) <= latest
+            ),
+            key=lambda m: float(m["ts"]),
+            reverse=True,
+        )
+        limit = max(1, min(int(params.get("limit") or HISTORY_DEFAULT_LIMIT), 999))
+        start = int(params.get("cursor") or 0)
+        page = found[start : start + limit]
+        with_meta = str(params.get("include_all_metadata", "")).lower() in ("true", "1")
+        messages = []
+        for m in page:
+            shown = {k: v for k, v in m.items() if k != "metadata"}
+            if with_meta and m.get("metadata"):
+                shown["metadata"] = m["metadata"]
+            messages.append(shown)
+        more = start + limit < len(found)
+        return {
+            "ok": True,
+            "messages": messages,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     def _token_ok(self, authorization: str) -> bool:
         if not authorization.startswith("Bearer "):
@@ -544,6 +663,7 @@ _BUILTINS: dict[str, Callable[[SlackApiStub, dict[str, Any]], dict[str, Any]]] =
     "chat.update": SlackApiStub._update,
     "chat.postEphemeral": SlackApiStub._post_ephemeral,
     "conversations.list": SlackApiStub._conversations_list,
+    "conversations.history": SlackApiStub._history,
     "users.info": SlackApiStub._users_info,
     "files.getUploadURLExternal": SlackApiStub._get_upload_url,
     "files.completeUploadExternal": SlackApiStub._complete_upload,
@@ -604,6 +724,22 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if stub.down:
             call.status = 503
             self._record_and_send(call, {"ok": False, "error": "service_unavailable"})
+        elif failure is not None and (failure.lost or failure.hang_s):
+            payload = stub.handle_api(method, params, headers)  # Slack did the work…
+            if failure.lost:  # … and the answer never arrives
+                call.status = 0
+                with stub.lock:
+                    stub.calls.append(call)
+                self.close_connection = True
+                return
+            time.sleep(failure.hang_s)  # … and the answer comes too late
+            try:
+                self._record_and_send(call, payload)
+            except OSError:  # the client gave up and closed the connection
+                pass
+        elif failure is not None and failure.body is not None:
+            call.status = failure.status
+            self._record_and_send(call, failure.body, content_type="text/html; charset=utf-8")
         elif failure is not None:
             call.status = failure.status
             error = failure.error or ("ratelimited" if failure.status == 429 else "internal_error")
@@ -618,12 +754,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self._record_and_send(call, stub.handle_api(method, params, headers))
 
     def _record_and_send(
-        self, call: Call, payload: Any, extra_headers: dict[str, str] | None = None
+        self,
+        call: Call,
+        payload: Any,
+        extra_headers: dict[str, str] | None = None,
+        content_type: str = "text/plain; charset=utf-8",
     ) -> None:
         with self.owner.lock:
             self.owner.calls.append(call)
         if isinstance(payload, str):
-            raw, ctype = payload.encode("utf-8"), "text/plain; charset=utf-8"
+            raw, ctype = payload.encode("utf-8"), content_type
         else:
             raw, ctype = json.dumps(payload).encode("utf-8"), "application/json; charset=utf-8"
         self.send_response(call.status)
