@@ -10,6 +10,10 @@ with a one-line `error`. Guarantees, all enforced while streaming:
   bounded output size per step, so a compression bomb never allocates more than the cap;
 * redirects followed by hand (http/https only, never to file:), loops and long chains end
   with a clear error;
+* only safe addresses are contacted, on the first request and on every redirect hop: no
+  link-local/metadata, multicast, unspecified or reserved address ever, private ranges only
+  with ``allow_private`` (see `netguard`; with a `make_client()` client the check is made on
+  the resolved address the socket is opened to);
 * an optional `abort` event (set when the poll is stopping, e.g. on SIGTERM): socket reads
   wait in slices of at most `ABORT_CHECK_S` and give up once it is set, so an abandoned
   fetch of a hanging server ends within about a second instead of at its total timeout.
@@ -24,6 +28,7 @@ import socket
 import ssl
 import threading
 import time
+import weakref
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,6 +45,7 @@ from sanctionwatch.netdeadline import (
     FETCH_DEADLINE,
     DeadlineTransport,
 )
+from sanctionwatch.netguard import FETCH_POLICY, AddressPolicy, AddressRefused, resolve_checked
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +70,16 @@ class FetchSettings:
     max_items: int = 500  # items kept per feed document
     max_title_chars: int = 500
     max_text_chars: int = 20_000
-    # Private address ranges (10/8, 172.16/12, 192.168/16, fc00::/7) may be fetched only when
-    # set; loopback is always allowed (local feeds), link-local and metadata never.
+    # Private address ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) may be fetched
+    # only when set; loopback is always allowed (local feeds), link-local and metadata never.
     allow_private: bool = False
 
 
 DEFAULT_SETTINGS = FetchSettings()
+# Clients whose sockets check addresses where they connect (made by make_client). For any
+# other client fetch() checks the host's addresses itself before each request, which
+# leaves a DNS-rebinding window between its lookup and the client's own.
+_GUARDED_CLIENTS: weakref.WeakSet[httpx.Client] = weakref.WeakSet()
 
 
 @dataclass(frozen=True)
@@ -114,12 +124,14 @@ def make_client(settings: FetchSettings | None = None) -> httpx.Client:
     trickling its headers is stopped by the read timeout alone).
     """
     settings = settings or DEFAULT_SETTINGS
-    return httpx.Client(
+    client = httpx.Client(
         transport=DeadlineTransport(),
         timeout=_timeouts(settings),
         follow_redirects=False,
         headers={"User-Agent": settings.user_agent},
     )
+    _GUARDED_CLIENTS.add(client)
+    return client
 
 
 def _timeouts(settings: FetchSettings) -> httpx.Timeout:
@@ -148,9 +160,11 @@ def fetch(
     scheme = urlsplit(url).scheme.lower()
     if scheme in ("http", "https"):
         token = FETCH_ABORT.set(abort)
+        policy_token = FETCH_POLICY.set(AddressPolicy(allow_private=settings.allow_private))
         try:
             result = _fetch_http(url, state, settings, client, started)
         finally:
+            FETCH_POLICY.reset(policy_token)
             FETCH_ABORT.reset(token)
     elif scheme == "file" or scheme == "" or (len(scheme) == 1 and os.name == "nt"):
         result = _fetch_file(url, state, settings, started)
@@ -234,9 +248,12 @@ def _fetch_http(
     own_client = client is None
     http = make_client(settings) if client is None else client
     current = url
+    hop = 0
     try:
         seen = {url}
-        for _hop in range(settings.max_redirects + 1):
+        for hop in range(settings.max_redirects + 1):
+            if http not in _GUARDED_CLIENTS:
+                _precheck(current, settings)
             outcome = _one_request(http, current, state, settings, deadline, started)
             if isinstance(outcome, FetchResult):
                 return outcome
@@ -250,6 +267,9 @@ def _fetch_http(
         )
     except _FetchFailed as exc:
         return _failure(current, exc.message, started, exc.status)
+    except AddressRefused as exc:
+        where = "redirect to" if hop else "feed URL host"
+        return _failure(current, exc.describe(where), started)
     except httpx.TimeoutException as exc:
         return _failure(current, _timeout_message(exc, settings, deadline), started)
     except httpx.TransportError as exc:
@@ -265,6 +285,19 @@ def _fetch_http(
         FETCH_DEADLINE.reset(token)
         if own_client:
             http.close()
+
+
+def _precheck(url: str, settings: FetchSettings) -> None:
+    """For clients not made by make_client(): check the host's addresses before the request."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return  # httpx reports the malformed URL
+    port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    policy = AddressPolicy(allow_private=settings.allow_private)
+    try:
+        resolve_checked(parts.hostname, port, policy)
+    except OSError:
+        return  # the client's own lookup fails and is reported as a DNS failure
 
 
 def _one_request(
