@@ -248,10 +248,9 @@ def _fetch_http(
     own_client = client is None
     http = make_client(settings) if client is None else client
     current = url
-    hop = 0
     try:
         seen = {url}
-        for hop in range(settings.max_redirects + 1):
+        for _hop in range(settings.max_redirects + 1):
             if http not in _GUARDED_CLIENTS:
                 _precheck(current, settings)
             outcome = _one_request(http, current, state, settings, deadline, started)
@@ -268,7 +267,7 @@ def _fetch_http(
     except _FetchFailed as exc:
         return _failure(current, exc.message, started, exc.status)
     except AddressRefused as exc:
-        where = "redirect to" if hop else "feed URL host"
+        where = "feed URL host" if current == url else "redirect to"  # loops end earlier
         return _failure(current, exc.describe(where), started)
     except httpx.TimeoutException as exc:
         return _failure(current, _timeout_message(exc, settings, deadline), started)
