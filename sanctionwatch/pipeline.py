@@ -327,9 +327,7 @@ def deliver_pending(store: Store, poster: Poster, limit: int = 1000) -> tuple[in
                 "delivery failed alert=%d channel=%s error=%r", row["id"], view.channel, exc.message
             )
             if failed >= MAX_FAILURES_PER_ROUND:
-                log.warning(
-                    "stopping delivery round after %d failures; alerts stay pending", failed
-                )
+                log.warning("delivery round stopped failures=%d alerts_stay=pending", failed)
                 break
             continue
         store.mark_delivered(row["id"], view.channel, ts, utcnow())
