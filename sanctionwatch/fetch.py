@@ -31,7 +31,7 @@ import time
 import weakref
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
@@ -39,6 +39,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import httpx
 
 from sanctionwatch import __version__
+from sanctionwatch.logfields import one_line
 from sanctionwatch.netdeadline import (
     ABORTED_MESSAGE,
     FETCH_ABORT,
@@ -173,6 +174,9 @@ def fetch(
             url, f"unsupported URL scheme '{scheme}:' (use http(s) or a file path)", started
         )
     if result.error:
+        # Reason phrases and Location headers are the server's text: no control characters
+        # (a NEL or escape sequence) reach the database, `feeds` output or Slack notices.
+        result = replace(result, error=one_line(result.error))
         log.warning("fetch failed url=%s status=%s error=%r", url, result.status, result.error)
     else:
         log.debug(
