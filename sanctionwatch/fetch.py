@@ -46,7 +46,7 @@ from sanctionwatch.netdeadline import (
     FETCH_DEADLINE,
     DeadlineTransport,
 )
-from sanctionwatch.netguard import FETCH_POLICY, AddressPolicy, AddressRefused, resolve_checked
+from sanctionwatch.netguard import FETCH_POLICY, AddressPolicy, AddressRefused, check_url
 
 log = logging.getLogger(__name__)
 
@@ -256,7 +256,7 @@ def _fetch_http(
         seen = {url}
         for _hop in range(settings.max_redirects + 1):
             if http not in _GUARDED_CLIENTS:
-                _precheck(current, settings)
+                check_url(current, AddressPolicy(allow_private=settings.allow_private))
             outcome = _one_request(http, current, state, settings, deadline, started)
             if isinstance(outcome, FetchResult):
                 return outcome
@@ -288,19 +288,6 @@ def _fetch_http(
         FETCH_DEADLINE.reset(token)
         if own_client:
             http.close()
-
-
-def _precheck(url: str, settings: FetchSettings) -> None:
-    """For clients not made by make_client(): check the host's addresses before the request."""
-    parts = urlsplit(url)
-    if not parts.hostname:
-        return  # httpx reports the malformed URL
-    port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
-    policy = AddressPolicy(allow_private=settings.allow_private)
-    try:
-        resolve_checked(parts.hostname, port, policy)
-    except OSError:
-        return  # the client's own lookup fails and is reported as a DNS failure
 
 
 def _one_request(

@@ -18,7 +18,12 @@ are judged by what the resolver makes of them, not by their text. IPv4 addresses
 IPv6 (IPv4-mapped, NAT64, 6to4) are judged as the IPv4 address they carry.
 
 Which policy applies comes from the `FETCH_POLICY` context variable that `fetch()` sets from
-`[fetch] allow_private`; a client used outside `fetch()` gets the strict default.
+`[fetch] allow_private`; a client used outside `fetch()` gets the strict default. Pooled
+keep-alive connections were checked when opened, so use one client per settings.
+
+For an httpx client not made by `make_client()`, `fetch()` can only call `check_url()`
+before each request: that client resolves the name again itself, which leaves a rebinding
+window. The poll loop always uses `make_client()`.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import contextvars
 import ipaddress
 import socket
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 __all__ = [
     "FETCH_POLICY",
@@ -36,6 +42,7 @@ __all__ = [
     "AddressRefused",
     "STRICT_POLICY",
     "check_peer",
+    "check_url",
     "refusal",
     "resolve_checked",
 ]
@@ -160,6 +167,21 @@ def resolve_checked(host: str, port: int, policy: AddressPolicy) -> list[str]:
         if literal not in literals:
             literals.append(literal)
     return literals
+
+
+def check_url(url: str, policy: AddressPolicy) -> None:
+    """Resolve and check the host of ``url`` (for clients without the guarded backend).
+
+    A name that does not resolve is left to the client, which reports the DNS failure.
+    """
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return  # httpx reports the malformed URL
+    try:
+        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+        resolve_checked(parts.hostname, port, policy)
+    except (OSError, ValueError):  # no such name, or a bad port: the client says so
+        return
 
 
 def check_peer(host: str, peer: object, policy: AddressPolicy) -> None:
