@@ -2,6 +2,8 @@
 
 This is the only module that prints. Our errors become a message plus a hint on stderr and
 their exit code (2 for bad config / watchlist / rule files); nothing else is caught here.
+With ``--log-json`` (or ``log_json = true``) whatever this module says on stderr (errors,
+the dry-run notice, the end-of-run summary) is a JSON log line like every other line there.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from .config import Settings, load_settings
 from .dbfile import preflight as check_database
 from .engine import Engine, EngineCache
 from .errors import SanctionwatchError
-from .logsetup import setup_logging
+from .logfields import one_line
+from .logsetup import setup_logging, write_event
 from .models import Match
 from .slack import DryRunPoster, Poster, SlackPoster
 from .store import Store
@@ -97,7 +100,9 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         engine_for = engine_getter(settings, store)
         engine_for()  # validate watchlists and rules before touching any feed
         poster = make_poster(settings, out)
-        if settings.slack.dry_run:
+        if settings.slack.dry_run and not write_event(
+            __name__, logging.WARNING, "dry run: no SLACK_BOT_TOKEN set, alerts go to stdout"
+        ):
             print("dry run: no SLACK_BOT_TOKEN set, alerts are printed here", file=sys.stderr)
         stop = threading.Event()
         previous = _on_signals(stop)
@@ -126,15 +131,29 @@ def _run_once(
 
     report = once(settings, store, engine_for, poster, all_feeds=all_feeds, stop=stop)
     failed = report.failed_feeds
+    new_items = sum(f.new_items for f in report.feeds)
+    alerts = sum(f.alerts for f in report.feeds)
+    if write_event(
+        __name__,
+        logging.INFO,
+        "run summary feeds=%d new_items=%d alerts_queued=%d delivered=%d pending=%d"
+        " feeds_failed=%d failed=%s",
+        len(report.feeds),
+        new_items,
+        alerts,
+        report.delivered,
+        report.pending,
+        len(failed),
+        [{"feed": f.name, "status": f.status, "error": f.error} for f in failed],
+    ):
+        return
     print(
-        f"polled {len(report.feeds)} feeds: {sum(f.new_items for f in report.feeds)}"
-        f" new items, {sum(f.alerts for f in report.feeds)} alerts queued,"
-        f" {report.delivered} delivered, {report.pending} pending,"
-        f" {len(failed)} feeds failed",
+        f"polled {len(report.feeds)} feeds: {new_items} new items, {alerts} alerts queued,"
+        f" {report.delivered} delivered, {report.pending} pending, {len(failed)} feeds failed",
         file=sys.stderr,
     )
-    for f in failed:
-        print(f"  feed {f.name!r}: {f.error}", file=sys.stderr)
+    for f in failed:  # one line each, whatever a feed server put into the error
+        print(f"  feed {f.name!r}: {one_line(f.error or '')}", file=sys.stderr)
 
 
 def _leave_now(store: Store) -> None:
@@ -375,10 +394,21 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "log_json", False):  # JSON from the first line, even a config error
+        setup_logging("WARNING", json_mode=True)
     try:
         code: int = args.handler(args, out)
         return code
     except SanctionwatchError as exc:
+        if write_event(
+            __name__,
+            logging.ERROR,
+            "command failed error=%s hint=%s exit_code=%d",
+            exc.message,
+            exc.hint,
+            exc.exit_code,
+        ):
+            return exc.exit_code
         print(f"error: {exc.message}", file=sys.stderr)
         if exc.hint:
             print(f"hint: {exc.hint}", file=sys.stderr)

@@ -10,6 +10,10 @@ with a one-line `error`. Guarantees, all enforced while streaming:
   bounded output size per step, so a compression bomb never allocates more than the cap;
 * redirects followed by hand (http/https only, never to file:), loops and long chains end
   with a clear error;
+* only safe addresses are contacted, on the first request and on every redirect hop: no
+  link-local/metadata, multicast, unspecified or reserved address ever, private ranges only
+  with ``allow_private`` (see `netguard`; with a `make_client()` client the check is made on
+  the resolved address the socket is opened to);
 * an optional `abort` event (set when the poll is stopping, e.g. on SIGTERM): socket reads
   wait in slices of at most `ABORT_CHECK_S` and give up once it is set, so an abandoned
   fetch of a hanging server ends within about a second instead of at its total timeout.
@@ -24,9 +28,10 @@ import socket
 import ssl
 import threading
 import time
+import weakref
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
@@ -34,12 +39,14 @@ from urllib.parse import unquote, urljoin, urlsplit
 import httpx
 
 from sanctionwatch import __version__
+from sanctionwatch.logfields import one_line
 from sanctionwatch.netdeadline import (
     ABORTED_MESSAGE,
     FETCH_ABORT,
     FETCH_DEADLINE,
     DeadlineTransport,
 )
+from sanctionwatch.netguard import FETCH_POLICY, AddressPolicy, AddressRefused, check_url
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +71,16 @@ class FetchSettings:
     max_items: int = 500  # items kept per feed document
     max_title_chars: int = 500
     max_text_chars: int = 20_000
-    # Private address ranges (10/8, 172.16/12, 192.168/16, fc00::/7) may be fetched only when
-    # set; loopback is always allowed (local feeds), link-local and metadata never.
+    # Private address ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) may be fetched
+    # only when set; loopback is always allowed (local feeds), link-local and metadata never.
     allow_private: bool = False
 
 
 DEFAULT_SETTINGS = FetchSettings()
+# Clients whose sockets check addresses where they connect (made by make_client). For any
+# other client fetch() checks the host's addresses itself before each request, which
+# leaves a DNS-rebinding window between its lookup and the client's own.
+_GUARDED_CLIENTS: weakref.WeakSet[httpx.Client] = weakref.WeakSet()
 
 
 @dataclass(frozen=True)
@@ -114,12 +125,14 @@ def make_client(settings: FetchSettings | None = None) -> httpx.Client:
     trickling its headers is stopped by the read timeout alone).
     """
     settings = settings or DEFAULT_SETTINGS
-    return httpx.Client(
+    client = httpx.Client(
         transport=DeadlineTransport(),
         timeout=_timeouts(settings),
         follow_redirects=False,
         headers={"User-Agent": settings.user_agent},
     )
+    _GUARDED_CLIENTS.add(client)
+    return client
 
 
 def _timeouts(settings: FetchSettings) -> httpx.Timeout:
@@ -148,9 +161,11 @@ def fetch(
     scheme = urlsplit(url).scheme.lower()
     if scheme in ("http", "https"):
         token = FETCH_ABORT.set(abort)
+        policy_token = FETCH_POLICY.set(AddressPolicy(allow_private=settings.allow_private))
         try:
             result = _fetch_http(url, state, settings, client, started)
         finally:
+            FETCH_POLICY.reset(policy_token)
             FETCH_ABORT.reset(token)
     elif scheme == "file" or scheme == "" or (len(scheme) == 1 and os.name == "nt"):
         result = _fetch_file(url, state, settings, started)
@@ -159,6 +174,9 @@ def fetch(
             url, f"unsupported URL scheme '{scheme}:' (use http(s) or a file path)", started
         )
     if result.error:
+        # Reason phrases and Location headers are the server's text: no control characters
+        # (a NEL or escape sequence) reach the database, `feeds` output or Slack notices.
+        result = replace(result, error=one_line(result.error))
         log.warning("fetch failed url=%s status=%s error=%r", url, result.status, result.error)
     else:
         log.debug(
@@ -237,6 +255,8 @@ def _fetch_http(
     try:
         seen = {url}
         for _hop in range(settings.max_redirects + 1):
+            if http not in _GUARDED_CLIENTS:
+                check_url(current, AddressPolicy(allow_private=settings.allow_private))
             outcome = _one_request(http, current, state, settings, deadline, started)
             if isinstance(outcome, FetchResult):
                 return outcome
@@ -250,6 +270,9 @@ def _fetch_http(
         )
     except _FetchFailed as exc:
         return _failure(current, exc.message, started, exc.status)
+    except AddressRefused as exc:
+        where = "feed URL host" if current == url else "redirect to"  # loops end earlier
+        return _failure(current, exc.describe(where), started)
     except httpx.TimeoutException as exc:
         return _failure(current, _timeout_message(exc, settings, deadline), started)
     except httpx.TransportError as exc:

@@ -5,6 +5,10 @@ never trips them. Clients built on ``DeadlineTransport`` give every connect, rea
 at most the time left before the deadline of the fetch running in this context, and, while
 an abort event is set for that fetch, read in slices of ``ABORT_CHECK_S`` so that a poll
 being stopped is noticed within about a second.
+
+Its connects also go through the address guard (`netguard`): the host is resolved here,
+every address is checked against the policy of the running fetch, and the socket is opened
+to a checked IP literal (pinned: no second lookup), then its peer is checked again.
 """
 
 from __future__ import annotations
@@ -17,6 +21,14 @@ import typing
 
 import httpcore
 import httpx
+
+from sanctionwatch.netguard import (
+    FETCH_POLICY,
+    STRICT_POLICY,
+    AddressRefused,
+    check_peer,
+    resolve_checked,
+)
 
 __all__ = ["ABORT_CHECK_S", "ABORTED_MESSAGE", "FETCH_ABORT", "FETCH_DEADLINE", "DeadlineTransport"]
 
@@ -105,10 +117,30 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         socket_options: typing.Iterable[typing.Any] | None = None,
     ) -> httpcore.NetworkStream:
         _check_abort()
-        stream = self._inner.connect_tcp(
-            host, port, _bounded(timeout), local_address, socket_options
-        )
-        return _DeadlineStream(stream)
+        policy = FETCH_POLICY.get() or STRICT_POLICY
+        try:
+            addresses = resolve_checked(host, port, policy)
+        except OSError as exc:  # socket.gaierror: reported as a DNS failure by fetch()
+            raise httpcore.ConnectError(f"DNS lookup failed: {exc}") from exc
+        failure: Exception | None = None
+        options = list(socket_options) if socket_options is not None else None
+        for address in addresses:  # connect to the checked literal, never to the name
+            try:
+                stream = self._inner.connect_tcp(
+                    address, port, _bounded(timeout), local_address, options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+                continue
+            try:
+                sock = stream.get_extra_info("socket")
+                check_peer(host, sock.getpeername() if sock is not None else None, policy)
+            except AddressRefused:
+                stream.close()
+                raise
+            return _DeadlineStream(stream)
+        assert failure is not None  # getaddrinfo never returns an empty list
+        raise failure
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)

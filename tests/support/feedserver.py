@@ -40,6 +40,7 @@ class Route:
     gzip: bool = False  # gzip the body and say so
     redirect_to: str | None = None  # path or URL for a Location header (status 301..308)
     content_length: bool = True  # send Content-Length (else close-delimited body)
+    reason: str | None = None  # reason phrase sent as is (hostile ones included)
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,8 @@ def _make_handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             if route.content_length:
                 extra["Content-Length"] = str(len(body))
             extra["Connection"] = "close"
-            head = f"HTTP/1.1 {status} {REASONS.get(status, 'Status')}\r\n"
+            reason = route.reason if route.reason is not None else REASONS.get(status, "Status")
+            head = f"HTTP/1.1 {status} {reason}\r\n"
             head += "".join(f"{k}: {v}\r\n" for k, v in extra.items()) + "\r\n"
             self._send(head.encode("latin-1"), route.header_trickle_s, 1)
             if status != 304:
