@@ -3,7 +3,7 @@
 
 import sys
 
-from sanctionwatch.cli import main
+from sanctionwatch.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -32,7 +32,7 @@ from rapidfuzz import fuzz, utils
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sanctionwatch.matcher import Matcher  # noqa: E402
+from sanctionwatch.matching.matcher import Matcher  # noqa: E402
 from sanctionwatch.models import Entry  # noqa: E402
 from tests.test_variants import load_variants  # noqa: E402
 

@@ -7,7 +7,7 @@ the unchanged feeds, which must cost only 304s (no parsing, no matching).
     python bench/polling.py --feeds 500 --items 50 --hosts 50
 
 Polls of 2,000 feeds parse, match and evaluate rules in worker processes
-(`sanctionwatch.workers`); parse/match counts come from the pipeline's per-feed outcomes, and
+(`sanctionwatch.alerting.workers`); parse/match counts come from the pipeline's per-feed outcomes, and
 the workers' CPU time and memory are sampled from /proc.
 
 The feed server runs in its own process (asyncio, pre-built bodies, keep-alive, ETag/304) so
@@ -46,11 +46,11 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sanctionwatch import pipeline  # noqa: E402
-from sanctionwatch.config import Settings, load_settings  # noqa: E402
-from sanctionwatch.engine import EngineCache  # noqa: E402
-from sanctionwatch.slack import DryRunPoster  # noqa: E402
-from sanctionwatch.store import Store  # noqa: E402
+from sanctionwatch.alerting import pipeline  # noqa: E402
+from sanctionwatch.config.settings import Settings, load_settings  # noqa: E402
+from sanctionwatch.matching.engine import EngineCache  # noqa: E402
+from sanctionwatch.slack.format import DryRunPoster  # noqa: E402
+from sanctionwatch.storage.db import Store  # noqa: E402
 
 TARGET_CYCLE_S = 60.0  # issue 5: 2,000 feeds × 50 items in under a minute on 2 cores
 DEFAULT_FEEDS = 2000

@@ -42,9 +42,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.quality_data import BenchInputError, LabelledItem, NameCase, read_cases  # noqa: E402
 from bench.quality_score import score_items, score_names  # noqa: E402
-from sanctionwatch.config import load_settings  # noqa: E402
-from sanctionwatch.engine import Engine, build_engine  # noqa: E402
+from sanctionwatch.config.settings import load_settings  # noqa: E402
 from sanctionwatch.errors import SanctionwatchError  # noqa: E402
+from sanctionwatch.matching.engine import Engine, build_engine  # noqa: E402
 
 DEV_FILE_NAMES = ("dev.jsonl", "dev_names.jsonl")
 # The shared data sit beside the repository (../shared); on the development machine also here.
@@ -68,7 +68,7 @@ def make_engine(config: str | None, with_lists: bool) -> tuple[Engine, str, dict
         settings = load_settings(None, env={}, cwd=Path(__file__).resolve().parent)
     db = None
     if with_lists and settings.database.exists():
-        from sanctionwatch.cli import open_store
+        from sanctionwatch.cli.main import open_store
 
         db = open_store(settings).db
     engine = build_engine(settings.watchlists, settings.rules, db)

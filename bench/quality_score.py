@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.quality_data import LabelledItem, NameCase
-from sanctionwatch.engine import Engine
+from sanctionwatch.matching.engine import Engine
+from sanctionwatch.matching.evaluate import clause_matches
+from sanctionwatch.matching.rules import DEFAULT_MIN_SCORE, explain
 from sanctionwatch.models import Entry, Match, Rule
-from sanctionwatch.rule_eval import clause_matches
-from sanctionwatch.rules import DEFAULT_MIN_SCORE, explain
 
 MAX_REASONS = 3  # rule reasons shown per miss: the rules that came closest to firing
 # "Ursa Major (vessel)", "Viktor Khrenin (Belarus MoD)": a labeller's disambiguating note.

@@ -2,7 +2,7 @@
 
 Both formats carry the same fields, split from each record by `logfields.split_record`:
 
-* text: ``ts=2024-05-01T08:00:00+00:00 level=INFO logger=sanctionwatch.pipeline
+* text: ``ts=2024-05-01T08:00:00+00:00 level=INFO logger=sanctionwatch.alerting.pipeline
   event="feed polled" feed=Reuters status=200 new=3``; a value with spaces, ``=``, quotes,
   backslashes or control characters is double-quoted with backslash escapes, so a value
   from a feed server can never add a field or a line;

@@ -12,7 +12,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from sanctionwatch.cli import main
+from sanctionwatch.cli.main import main
 
 TOKEN = "xoxb-test-token"
 

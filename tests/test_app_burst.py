@@ -18,9 +18,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sanctionwatch import cli
-from sanctionwatch.jobs import once
-from sanctionwatch.slack import SlackPoster
+from sanctionwatch.alerting.jobs import once
+from sanctionwatch.cli import main as cli
+from sanctionwatch.slack.format import SlackPoster
 from tests.support.response_urls import ResponseUrls
 from tests.support.slack_api import TEST_TOKEN, SlackApiStub
 from tests.support.slack_signing import signed_headers, slash_body

@@ -18,14 +18,14 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
-from sanctionwatch import cli
-from sanctionwatch.app import ThreadStores, build_app
-from sanctionwatch.app_work import AfterAck
-from sanctionwatch.config import Settings, load_settings
-from sanctionwatch.jobs import export_range, once
-from sanctionwatch.serve import HttpServer, wsgi_app
-from sanctionwatch.slack import SlackPoster
-from sanctionwatch.store import Store, utcnow
+from sanctionwatch.alerting.jobs import export_range, once
+from sanctionwatch.cli import main as cli
+from sanctionwatch.config.settings import Settings, load_settings
+from sanctionwatch.slack.format import SlackPoster
+from sanctionwatch.slackapp.app import ThreadStores, build_app
+from sanctionwatch.slackapp.server import HttpServer, wsgi_app
+from sanctionwatch.slackapp.work import AfterAck
+from sanctionwatch.storage.db import Store, utcnow
 from tests.support.response_urls import ResponseUrls
 from tests.support.slack_api import TEST_TOKEN, SlackApiStub
 from tests.support.slack_signing import (

@@ -11,10 +11,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sanctionwatch import cli
-from sanctionwatch.replay import SEEN_TABLE, DuplicateRequest, RequestKey, claim, request_key
-from sanctionwatch.review import REVIEWERS_ONLY
-from sanctionwatch.store import Store, utcnow
+from sanctionwatch.cli import main as cli
+from sanctionwatch.slackapp.review import REVIEWERS_ONLY
+from sanctionwatch.storage.db import Store, utcnow
+from sanctionwatch.storage.replay import (
+    SEEN_TABLE,
+    DuplicateRequest,
+    RequestKey,
+    claim,
+    request_key,
+)
 from tests.support.response_urls import ResponseUrls
 from tests.support.slack_api import SlackApiStub
 from tests.support.slack_signing import action_body, signed_headers, slash_body

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from sanctionwatch.baseline_cache import BaselineCache
 from sanctionwatch.errors import WatchlistError
-from sanctionwatch.store import Store
+from sanctionwatch.storage.db import Store
+from sanctionwatch.watchlists.cache import BaselineCache
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""sanctionwatch.blockkit: every Block Kit limit is caught, named, and clamp repairs it."""
+"""sanctionwatch.slack.blockkit: every Block Kit limit is caught, named, and clamp repairs it."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sanctionwatch import blockkit
-from sanctionwatch.blockkit import (
+from sanctionwatch.slack import blockkit
+from sanctionwatch.slack.blockkit import (
     ELLIPSIS,
     InvalidMessageError,
     clamp,
@@ -19,7 +19,7 @@ from sanctionwatch.blockkit import (
     problems,
     slack_len,
 )
-from sanctionwatch.slack import escape
+from sanctionwatch.slack.format import escape
 from tests.support.slack_api import block_errors
 
 PROPERTY = settings(

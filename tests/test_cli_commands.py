@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sanctionwatch.config import DEFAULT_RULES, DEFAULT_WATCHLISTS
+from sanctionwatch.config.settings import DEFAULT_RULES, DEFAULT_WATCHLISTS
 from tests.pipeline_helpers import run_cli
 
 REPO = Path(__file__).resolve().parent.parent

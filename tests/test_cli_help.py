@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from sanctionwatch.cli import build_parser, main
+from sanctionwatch.cli.main import build_parser, main
 
 
 def _commands(

@@ -15,9 +15,9 @@ import httpx
 import pytest
 import yaml
 
-from sanctionwatch import cli
-from sanctionwatch.config import REPO_ROOT
-from sanctionwatch.watchlists import load_watchlist_file
+from sanctionwatch.cli import main as cli
+from sanctionwatch.config.settings import REPO_ROOT
+from sanctionwatch.watchlists.files import load_watchlist_file
 from tests.test_app_http import ensure_cli_commands
 
 SERVE_START_TIMEOUT_S = 20.0
@@ -108,7 +108,9 @@ def test_serve_process_answers_and_stops_on_sigterm(
         "SLACK_SIGNING_SECRET": "s3cret",
         "SLACK_API_URL": slack_api.base_url,
     }
-    script = "import sys\nfrom sanctionwatch import cli\nsys.exit(cli.main(sys.argv[1:]))\n"
+    script = (
+        "import sys\nfrom sanctionwatch.cli import main as cli\nsys.exit(cli.main(sys.argv[1:]))\n"
+    )
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -171,7 +173,9 @@ def test_serve_socket_mode_opens_a_connection_through_api_url(
         "SLACK_APP_TOKEN": app_token,
         "SLACK_API_URL": slack_api.base_url,
     }
-    script = "import sys\nfrom sanctionwatch import cli\nsys.exit(cli.main(sys.argv[1:]))\n"
+    script = (
+        "import sys\nfrom sanctionwatch.cli import main as cli\nsys.exit(cli.main(sys.argv[1:]))\n"
+    )
     proc = subprocess.Popen(
         [sys.executable, "-c", script, "serve", "--socket-mode", "--no-poll", "--config",
          str(config)],

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sanctionwatch.config import DEMO_FEED, load_settings
+from sanctionwatch.config.settings import DEMO_FEED, load_settings
 from sanctionwatch.errors import ConfigError
 
 

@@ -11,18 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from sanctionwatch import config
-from sanctionwatch.config import (
+from sanctionwatch.alerting.pipeline import _next_poll
+from sanctionwatch.config import settings as config
+from sanctionwatch.config.ranges import RANGES, markdown_table, preflight
+from sanctionwatch.config.settings import (
     FeedConfig,
     PollSettings,
     SlackSettings,
     default_for,
     load_settings,
 )
-from sanctionwatch.config_ranges import RANGES, markdown_table, preflight
 from sanctionwatch.errors import ConfigError
-from sanctionwatch.fetch import FetchSettings, FetchState, fetch
-from sanctionwatch.pipeline import _next_poll
+from sanctionwatch.ingest.fetch import FetchSettings, FetchState, fetch
 from tests.pipeline_helpers import run_cli
 from tests.support.feedserver import FeedServer
 
@@ -225,7 +225,7 @@ def test_readme_table_is_the_enforced_table() -> None:
     found = re.search(r"<!-- ranges:start -->\n(.*?)\n<!-- ranges:end -->", readme, re.S)
     assert found, "README.md lost its ranges table markers"
     assert found.group(1) == markdown_table(default_for), (
-        "README ranges table is stale: paste the output of python -m sanctionwatch.config_ranges"
+        "README ranges table is stale: paste the output of python -m sanctionwatch.config.ranges"
     )
 
 

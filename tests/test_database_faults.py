@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from sanctionwatch.dbfile import SQLITE_HEADER, describe_sqlite_error
-from sanctionwatch.store import Store, StoreError
+from sanctionwatch.storage.db import Store, StoreError
+from sanctionwatch.storage.dbfile import SQLITE_HEADER, describe_sqlite_error
 from tests.pipeline_helpers import ALERTING, rss, run_cli, write_config
 from tests.support.feedserver import FeedServer
 from tests.support.slack_api import SlackApiStub
@@ -311,8 +311,8 @@ def test_second_poller_through_a_symlink_exits_3(
 WRITER = """
 import sys, time
 from pathlib import Path
-from sanctionwatch.lock import RunLock
-from sanctionwatch.store import Store
+from sanctionwatch.storage.lock import RunLock
+from sanctionwatch.storage.db import Store
 db, stop = Path(sys.argv[1]), Path(sys.argv[2])
 with RunLock(db):  # as a running poller does: backup must not need this lock
     store = Store(db)

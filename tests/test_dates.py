@@ -6,7 +6,7 @@ import calendar
 
 import pytest
 
-from sanctionwatch.dates import localised_rfc822
+from sanctionwatch.ingest.dates import localised_rfc822
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from sanctionwatch.delivery import (
+from sanctionwatch.alerting.delivery import (
     ALERT_EVENT,
     MAX_RETRY_AGE,
     MAX_TRANSIENT_ATTEMPTS,
@@ -24,8 +24,8 @@ from sanctionwatch.delivery import (
     deliver_all,
 )
 from sanctionwatch.models import Alert, Item
-from sanctionwatch.slack import SlackPoster
-from sanctionwatch.store import Store, iso, utcnow
+from sanctionwatch.slack.format import SlackPoster
+from sanctionwatch.storage.db import Store, iso, utcnow
 from tests.pipeline_helpers import (
     ALERTING,
     QUIET,
@@ -333,7 +333,7 @@ def test_designation_notice_queued_while_slack_is_down_is_delivered_later_once(
 def test_notice_whose_answer_was_lost_is_found_not_posted_again(
     tmp_path: Path, slack_api: SlackApiStub
 ) -> None:
-    from sanctionwatch.outbox import enqueue
+    from sanctionwatch.alerting.outbox import enqueue
 
     slack_api.real_time_ts = True
     store = Store(tmp_path / "sw.db")

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from sanctionwatch.export import (
+from sanctionwatch.models import Match
+from sanctionwatch.reporting.export import (
     EXPORT_COLUMNS,
     ExportRow,
     format_entities,
@@ -17,7 +18,6 @@ from sanctionwatch.export import (
     write_changes_csv,
     write_csv,
 )
-from sanctionwatch.models import Match
 
 BOM = b"\xef\xbb\xbf"
 

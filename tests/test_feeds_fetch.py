@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sanctionwatch.feeds import FetchSettings, FetchState, fetch, make_client
-from sanctionwatch.fetch import DEFAULT_USER_AGENT, parse_retry_after
+from sanctionwatch.ingest.fetch import DEFAULT_USER_AGENT, parse_retry_after
+from sanctionwatch.ingest.parse import FetchSettings, FetchState, fetch, make_client
 from tests.support.feedserver import FeedServer  # fixture feed_server: conftest.py
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sanctionwatch.errors import FeedError
-from sanctionwatch.feeds import FetchSettings, FetchState, ParsedFeed, fetch, parse
+from sanctionwatch.ingest.parse import FetchSettings, FetchState, ParsedFeed, fetch, parse
 from tests.support.feedserver import FeedServer  # fixture feed_server: conftest.py
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"

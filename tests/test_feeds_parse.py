@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sanctionwatch.feeds import item_identity, normalize_link, parse
+from sanctionwatch.ingest.parse import item_identity, normalize_link, parse
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sanctionwatch.normalize import analyse_word
+from sanctionwatch.matching.normalize import analyse_word
 from tests.pipeline_helpers import run_cli, slack_env
 from tests.support.slack_api import SlackApiStub
 

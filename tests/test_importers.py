@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from sanctionwatch.errors import ImportFormatError
-from sanctionwatch.importers import FORMATS, ImportReport, parse_list
 from sanctionwatch.models import ENTRY_TYPES, Entry
+from sanctionwatch.watchlists.importers import FORMATS, ImportReport, parse_list
 
 FIX = Path(__file__).parent / "fixtures" / "lists"
 REAL = Path("/work/shared/data/sanctions")

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from sanctionwatch.cli import engine_getter
-from sanctionwatch.config import load_settings
-from sanctionwatch.jobs import once
-from sanctionwatch.slack import DryRunPoster
-from sanctionwatch.store import Store
+from sanctionwatch.alerting.jobs import once
+from sanctionwatch.cli.main import engine_getter
+from sanctionwatch.config.settings import load_settings
+from sanctionwatch.slack.format import DryRunPoster
+from sanctionwatch.storage.db import Store
 from tests.pipeline_helpers import QUIET, rss, run_cli, write_config
 from tests.support.feedserver import FeedServer
 

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 import sqlite_utils
 
-from sanctionwatch import cli, liststore
+from sanctionwatch.cli import main as cli
 from sanctionwatch.models import Entry
+from sanctionwatch.watchlists import imported as liststore
 from tests.pipeline_helpers import slack_env
 from tests.support.slack_api import SlackApiStub
 from tests.test_app_http import ensure_cli_commands
@@ -280,7 +281,7 @@ def test_schema_upgrade_adds_date_columns(tmp_path: Path) -> None:
 def _report(added: int, removed: int, name_len: int = 40) -> Any:
     from datetime import UTC, datetime
 
-    from sanctionwatch.importers import ImportReport
+    from sanctionwatch.watchlists.importers import ImportReport
 
     def entry(i: int, kind: str) -> Entry:
         name = f"{kind} <&> {i} " + "X" * name_len
@@ -309,7 +310,7 @@ def _report(added: int, removed: int, name_len: int = 40) -> Any:
 def test_designation_message_stays_within_slack_limits(
     added: int, removed: int, name_len: int
 ) -> None:
-    from sanctionwatch.designations import MAX_LISTED, designation_message
+    from sanctionwatch.alerting.designations import MAX_LISTED, designation_message
 
     message = designation_message(_report(added, removed, name_len), first_import=False)
     assert message is not None
@@ -328,7 +329,7 @@ def test_designation_message_stays_within_slack_limits(
 
 
 def test_designation_message_for_delistings_only() -> None:
-    from sanctionwatch.designations import designation_message
+    from sanctionwatch.alerting.designations import designation_message
 
     message = designation_message(_report(0, 2), first_import=False)
     assert message is not None

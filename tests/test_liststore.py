@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from sanctionwatch import liststore
 from sanctionwatch.errors import ImportFormatError
-from sanctionwatch.importers import parse_list
 from sanctionwatch.models import Entry
+from sanctionwatch.watchlists import imported as liststore
+from sanctionwatch.watchlists.importers import parse_list
 
 FIX = Path(__file__).parent / "fixtures" / "lists"
 OFAC = FIX / "ofac" / "sdn.csv"

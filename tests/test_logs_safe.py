@@ -128,7 +128,9 @@ def test_forged_fields_stay_inside_one_logfmt_value(
     for name, record in failed.items():
         assert set(record) == {"ts", "level", "logger", "event", "feed", "status", "failures",
                                "error"}, record  # fmt: skip
-        assert record["level"] == "WARNING" and record["logger"] == "sanctionwatch.pipeline"
+        assert (
+            record["level"] == "WARNING" and record["logger"] == "sanctionwatch.alerting.pipeline"
+        )
         assert record["error"] == errors[name]
     assert failed["Reason"]["error"] == "HTTP 500 Oops" + FORGED
     assert "level=ERROR msg=forged" in failed["Newline"]["error"]

@@ -8,7 +8,7 @@ import pytest
 from rapidfuzz import fuzz
 
 from sanctionwatch.errors import SanctionwatchError
-from sanctionwatch.matcher import Matcher
+from sanctionwatch.matching.matcher import Matcher
 from sanctionwatch.models import Entry
 
 ENTRIES = [
@@ -138,7 +138,7 @@ def test_load_of_a_broken_cache_names_the_file(tmp_path: Path) -> None:
 
 
 def test_one_word_alias_guards_for_official_lists() -> None:
-    from sanctionwatch.matcher import OFFICIAL_SINGLE_WORD_SCORE
+    from sanctionwatch.matching.matcher import OFFICIAL_SINGLE_WORD_SCORE
 
     official = Entry(
         id="ofac-sdn:1",

@@ -20,15 +20,12 @@ from hypothesis import strategies as st
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from sanctionwatch.blockkit import MAX_FALLBACK_TEXT, MAX_SECTION_TEXT, problems, slack_len
-from sanctionwatch.config import load_settings
-from sanctionwatch.designations import designation_message
-from sanctionwatch.importers import ImportReport
-from sanctionwatch.jobs import notify_ops
+from sanctionwatch.alerting.designations import designation_message
+from sanctionwatch.alerting.jobs import notify_ops
+from sanctionwatch.config.settings import load_settings
 from sanctionwatch.models import Entry, Match
-from sanctionwatch.overlay import Actor
-from sanctionwatch.review import apply_review
-from sanctionwatch.slack import (
+from sanctionwatch.slack.blockkit import MAX_FALLBACK_TEXT, MAX_SECTION_TEXT, problems, slack_len
+from sanctionwatch.slack.format import (
     AlertView,
     SlackDeliveryError,
     SlackPoster,
@@ -37,7 +34,10 @@ from sanctionwatch.slack import (
     format_alert,
     format_alert_reduced,
 )
-from sanctionwatch.store import Store
+from sanctionwatch.slackapp.review import apply_review
+from sanctionwatch.storage.db import Store
+from sanctionwatch.watchlists.importers import ImportReport
+from sanctionwatch.watchlists.overlay import Actor
 from tests.pipeline_helpers import write_config
 from tests.support.slack_api import TEST_TOKEN, SlackApiStub, block_errors
 
@@ -156,7 +156,7 @@ def no_clamping() -> Iterator[None]:
     records: list[logging.LogRecord] = []
     handler = logging.Handler(logging.ERROR)
     handler.emit = records.append  # type: ignore[method-assign]
-    logger = logging.getLogger("sanctionwatch.blockkit")
+    logger = logging.getLogger("sanctionwatch.slack.blockkit")
     logger.addHandler(handler)
     try:
         yield

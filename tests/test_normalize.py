@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sanctionwatch.normalize import analyse_word, normalize_name, tokenize, variant_key
+from sanctionwatch.matching.normalize import analyse_word, normalize_name, tokenize, variant_key
 
 
 def test_tokens_carry_offsets_into_the_original_text() -> None:

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from sanctionwatch.config import load_settings
-from sanctionwatch.jobs import retention_job
-from sanctionwatch.store import Store
+from sanctionwatch.alerting.jobs import retention_job
+from sanctionwatch.config.settings import load_settings
+from sanctionwatch.storage.db import Store
 from tests.pipeline_helpers import (
     ALERTING,
     QUIET,

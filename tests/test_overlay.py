@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from sanctionwatch.config import DEFAULT_WATCHLISTS, REPO_ROOT
-from sanctionwatch.engine import EngineCache
-from sanctionwatch.overlay import (
+from sanctionwatch.config.settings import DEFAULT_WATCHLISTS, REPO_ROOT
+from sanctionwatch.matching.engine import EngineCache
+from sanctionwatch.storage.db import Store, utcnow
+from sanctionwatch.watchlists.overlay import (
     Actor,
     EditError,
     add_entry,
@@ -26,7 +27,6 @@ from sanctionwatch.overlay import (
     remove_entry,
     write_changes,
 )
-from sanctionwatch.store import Store, utcnow
 from tests.test_app_http import SKY_TEXT, write_feed
 
 ADMIN = Actor("U0ADMIN001", "Alice", "slack")
@@ -114,7 +114,7 @@ def test_changes_companion_csv(tmp_path: Path, store: Store, baseline: list) -> 
     now = utcnow()
     from datetime import timedelta
 
-    from sanctionwatch.jobs import COMPANIONS
+    from sanctionwatch.alerting.jobs import COMPANIONS
 
     assert write_changes in COMPANIONS
     since = now - timedelta(days=now.weekday(), hours=now.hour, minutes=now.minute)

@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
-from sanctionwatch.config import Settings, load_settings
-from sanctionwatch.engine import Engine, EngineCache, build_engine
-from sanctionwatch.fetch import DEFAULT_SETTINGS
-from sanctionwatch.pipeline import FeedOutcome, poll
-from sanctionwatch.store import Store
-from sanctionwatch.workers import AnalysisPool, PoolUnavailable
+from sanctionwatch.alerting.pipeline import FeedOutcome, poll
+from sanctionwatch.alerting.workers import AnalysisPool, PoolUnavailable
+from sanctionwatch.config.settings import Settings, load_settings
+from sanctionwatch.ingest.fetch import DEFAULT_SETTINGS
+from sanctionwatch.matching.engine import Engine, EngineCache, build_engine
+from sanctionwatch.storage.db import Store
 from tests.pipeline_helpers import ALERTING, QUIET, FeedItem, rss, write_config
 from tests.support.feedserver import FeedServer
 
@@ -93,9 +93,9 @@ class _Records(logging.Handler):
 
 @pytest.fixture
 def worker_log() -> Iterator[_Records]:
-    """INFO records of sanctionwatch.workers, whatever the CLI's logging setup did before
+    """INFO records of sanctionwatch.alerting.workers, whatever the CLI's logging setup did before
     (caplog misses them once the CLI has configured the sanctionwatch logger)."""
-    logger = logging.getLogger("sanctionwatch.workers")
+    logger = logging.getLogger("sanctionwatch.alerting.workers")
     handler, level = _Records(), logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)

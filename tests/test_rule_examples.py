@@ -7,21 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from sanctionwatch.rules import load_rules, run_examples
-from sanctionwatch.watchlists import load_watchlists
+from sanctionwatch.matching.rules import load_rules, run_examples
+from sanctionwatch.watchlists.files import load_watchlists
 
 REPO = Path(__file__).resolve().parent.parent
 CHANNEL = "#sanctions-alerts"
 
 needs_matcher = pytest.mark.skipif(
-    importlib.util.find_spec("sanctionwatch.matcher") is None,
+    importlib.util.find_spec("sanctionwatch.matching.matcher") is None,
     reason="sanctionwatch/matcher.py does not exist yet; rule examples need the real matcher",
 )
 
 
 @pytest.fixture(scope="module")
 def matcher():  # type: ignore[no-untyped-def]
-    from sanctionwatch.matcher import Matcher
+    from sanctionwatch.matching.matcher import Matcher
 
     return Matcher.build(load_watchlists(REPO / "watchlists"))
 

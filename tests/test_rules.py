@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from sanctionwatch.errors import RuleError
-from sanctionwatch.models import Clause, Entry, Example, Match, Rule
-from sanctionwatch.rules import (
+from sanctionwatch.matching.rules import (
     DEFAULT_MIN_SCORE,
     evaluate,
     explain,
@@ -18,6 +17,7 @@ from sanctionwatch.rules import (
     load_rules,
     run_examples,
 )
+from sanctionwatch.models import Clause, Entry, Example, Match, Rule
 
 REPO = Path(__file__).resolve().parent.parent
 BAD = Path(__file__).parent / "fixtures" / "rules_bad"
@@ -352,7 +352,7 @@ def test_lint_flags_unknown_tags_and_lists() -> None:
 
 
 def test_default_rules_load_and_reference_only_existing_tags() -> None:
-    from sanctionwatch.watchlists import load_watchlists
+    from sanctionwatch.watchlists.files import load_watchlists
 
     rules = load_rules(REPO / "rules")
     assert len(rules) >= 8

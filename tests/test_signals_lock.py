@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from sanctionwatch.fetch import FetchSettings, FetchState, fetch, make_client
-from sanctionwatch.netdeadline import ABORT_CHECK_S
+from sanctionwatch.ingest.fetch import FetchSettings, FetchState, fetch, make_client
+from sanctionwatch.ingest.netdeadline import ABORT_CHECK_S
 from tests.pipeline_helpers import ALERTING, TOKEN, rss, write_config
 from tests.support.feedserver import FeedServer
 from tests.support.slack_api import SlackApiStub

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from sanctionwatch.models import Alert, Item, Match
-from sanctionwatch.schema import MIGRATIONS
-from sanctionwatch.store import Store, StoreError, matches_from_json, matches_to_json
+from sanctionwatch.storage.db import Store, StoreError, matches_from_json, matches_to_json
+from sanctionwatch.storage.schema import MIGRATIONS
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 

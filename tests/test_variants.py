@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
-from sanctionwatch.matcher import Matcher
+from sanctionwatch.matching.matcher import Matcher
+from sanctionwatch.matching.rules import DEFAULT_MIN_SCORE
 from sanctionwatch.models import Entry
-from sanctionwatch.rules import DEFAULT_MIN_SCORE
 
 VARIANTS = Path(__file__).parent / "fixtures" / "matching" / "variants.yaml"
 MIN_RECALL = 0.95

@@ -8,7 +8,7 @@ import pytest
 
 from sanctionwatch.errors import WatchlistError
 from sanctionwatch.models import ENTRY_TYPES
-from sanctionwatch.watchlists import (
+from sanctionwatch.watchlists.files import (
     dump_watchlist,
     load_watchlist_file,
     load_watchlists,

@@ -6,14 +6,14 @@ import csv
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import sanctionwatch.cli_watchlist  # noqa: F401 - registers the watchlist-changes companion
-from sanctionwatch.audit import Actor
-from sanctionwatch.config import load_settings
-from sanctionwatch.jobs import export_due, week_bounds, weekly_export_job
+import sanctionwatch.cli.watchlist  # noqa: F401 - registers the watchlist-changes companion
+from sanctionwatch.alerting.jobs import export_due, week_bounds, weekly_export_job
+from sanctionwatch.config.settings import load_settings
 from sanctionwatch.models import Alert, Item, Match
-from sanctionwatch.overlay import add_entry
-from sanctionwatch.slack import SlackPoster
-from sanctionwatch.store import Store
+from sanctionwatch.slack.format import SlackPoster
+from sanctionwatch.storage.audit import Actor
+from sanctionwatch.storage.db import Store
+from sanctionwatch.watchlists.overlay import add_entry
 from tests.pipeline_helpers import TOKEN
 from tests.support.slack_api import SlackApiStub
 

@@ -110,7 +110,7 @@ SHUTDOWN_POLL_S = 0.02  # serve_forever poll; shutdown() waits up to this long
 _CHANNEL_ID_RE = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _JSON_FORM_FIELDS = ("blocks", "attachments", "files", "metadata")
 # What Slack refuses (https://api.slack.com/reference/block-kit, chat.postMessage): checked
-# here on their own, not with sanctionwatch.blockkit, so a bug there cannot hide in the stand-in.
+# here on their own, not with sanctionwatch.slack.blockkit, so a bug there cannot hide in the stand-in.
 MAX_MESSAGE_TEXT = 40_000  # msg_too_long beyond
 MAX_BLOCKS = 50
 BLOCK_TEXT_LIMITS = {"header": 150, "section": 3000}  # the block's own "text"

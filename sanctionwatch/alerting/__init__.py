@@ -1,0 +1,1 @@
+"""alerting: see docs/architecture.md."""

@@ -1,0 +1,355 @@
+"""One poll cycle: fetch due feeds → parse → match → record → queue alerts → deliver.
+
+Fetching runs in a bounded thread pool with a per-host limit. For a large poll (at least
+`workers.POOL_MIN_FEEDS` feeds) each fetched document is parsed, matched and evaluated in a
+process pool (`workers.AnalysisPool`) so every core works; small polls, and any poll whose
+pool broke, parse in the fetch threads and match on the calling thread. Either way every
+database write happens on the calling thread, one short transaction per feed document that
+is opened only after matching, so Slack edits are never starved of the write lock. A feed
+that fails is recorded against that feed and never stops the others. A stop (SIGTERM)
+aborts fetches in flight within about a second; unfinished feeds stay due.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sanctionwatch.alerting.delivery import alert_view, deliver_all
+from sanctionwatch.alerting.workers import (
+    POOL_MIN_FEEDS,
+    Analysis,
+    Fetched,
+    HostLimiter,
+    analyse_items,
+    fetch_and_parse,
+    refresh_engine,
+    scoped,
+    start_pool,
+)
+from sanctionwatch.config.settings import FeedConfig, Settings
+from sanctionwatch.ingest.fetch import FetchState, make_client
+from sanctionwatch.matching.engine import Engine
+from sanctionwatch.slack.format import Poster
+from sanctionwatch.storage.db import Store, iso, parse_iso, utcnow
+
+__all__ = [
+    "POOL_MIN_FEEDS",
+    "HostLimiter",
+    "scoped",
+    "poll",
+    "record_feed",
+    "run_cycle",
+    "deliver_pending",
+    "alert_view",
+]
+
+log = logging.getLogger(__name__)
+
+# Fetches submitted ahead of the recording thread, per worker: enough to keep every worker
+# busy while one result is recorded, few enough that finished-but-unrecorded documents stay
+# bounded (with all 2,000 submitted at once, peak RSS reached 283 MiB in bench/polling.py).
+IN_FLIGHT_PER_WORKER = 2
+# Backoff doubles the interval per failure up to poll.backoff_max_minutes; 2**20 times the
+# shortest interval (1 minute) already exceeds the longest cap (30 days), and without a
+# bound `2 ** failures` overflows float after about 1,024 failures in a row.
+MAX_BACKOFF_DOUBLINGS = 20
+# How long the poll loop waits for a finished fetch before looking at the stop flag again.
+STOP_CHECK_S = 0.25
+# How often a process-pool poll asks whether the engine changed (an edit in Slack, a list
+# import); a changed engine restarts the workers.
+ENGINE_CHECK_S = 1.0
+
+
+@dataclass
+class FeedOutcome:
+    name: str
+    status: int | None = None
+    new_items: int = 0
+    alerts: int = 0
+    not_modified: bool = False
+    error: str | None = None
+    parsed: bool = False  # a document was parsed (False for 304s and failed fetches)
+    matched: int = 0  # items run through the matcher
+
+
+@dataclass
+class RunReport:
+    feeds: list[FeedOutcome] = field(default_factory=list)
+    delivered: int = 0
+    delivery_failures: int = 0
+    pending: int = 0
+
+    @property
+    def failed_feeds(self) -> list[FeedOutcome]:
+        return [f for f in self.feeds if f.error]
+
+
+def due_feeds(settings: Settings, store: Store, now: datetime) -> list[FeedConfig]:
+    due = []
+    for feed in settings.feeds:
+        row = store.feed(feed.name)
+        if row.get("gone"):
+            continue
+        next_at = parse_iso(row.get("next_poll_at"))
+        if next_at is None or next_at <= now:
+            due.append(feed)
+    return due
+
+
+def poll(
+    settings: Settings,
+    store: Store,
+    engine_for: Callable[[], Engine],
+    feeds: Sequence[FeedConfig],
+    now: datetime | None = None,
+    stop: threading.Event | None = None,
+    processes: bool | None = None,
+) -> list[FeedOutcome]:
+    """Fetch the given feeds concurrently and record everything they bring.
+
+    ``processes``: parse and match in worker processes (True), in-thread (False), or
+    decide by the number of feeds (None: at least POOL_MIN_FEEDS). Returns when every feed
+    is recorded, or soon after ``stop`` is set (fetches in flight are abandoned and their
+    feeds stay due).
+    """
+    now = now or utcnow()
+    limiter = HostLimiter(settings.poll.per_host)
+    abort = threading.Event()
+    outcomes: list[FeedOutcome] = []
+    analysis_pool = start_pool(store, engine_for, len(feeds), processes)
+    client = make_client(settings.fetch)
+    # Not a `with` block: leaving one joins every thread, i.e. waits for hanging fetches.
+    pool = ThreadPoolExecutor(max_workers=settings.poll.max_workers, thread_name_prefix="fetch")
+    finished = False
+    try:
+        pending: set[Future[Fetched]] = set()
+        todo = list(reversed(feeds))
+        in_flight = max(1, settings.poll.max_workers * IN_FLIGHT_PER_WORKER)
+        engine_checked = time.monotonic()
+        while (todo or pending) and not (stop is not None and stop.is_set()):
+            if analysis_pool is not None and time.monotonic() - engine_checked >= ENGINE_CHECK_S:
+                refresh_engine(analysis_pool, engine_for)
+                engine_checked = time.monotonic()
+            while todo and len(pending) < in_flight:
+                feed = todo.pop()
+                row = store.feed(feed.name)
+                state = FetchState(etag=row.get("etag"), last_modified=row.get("last_modified"))
+                pending.add(
+                    pool.submit(
+                        fetch_and_parse,
+                        feed,
+                        state,
+                        settings,
+                        client,
+                        limiter,
+                        abort,
+                        analysis_pool,
+                    )  # fmt: skip
+                )
+            done, pending = wait(pending, timeout=STOP_CHECK_S, return_when=FIRST_COMPLETED)
+            for fut in done:
+                outcomes.append(record_feed(settings, store, engine_for, fut.result(), now))
+        finished = not todo and not pending
+    finally:
+        if finished:
+            pool.shutdown(wait=True)
+            if analysis_pool is not None:
+                analysis_pool.close()
+            client.close()
+        else:
+            # Stopping (or an unexpected error): abandon what is in flight. Fetch threads
+            # see `abort` within netdeadline.ABORT_CHECK_S; the client is left to them (closing it
+            # under a running read is not thread-safe) and is collected after they end.
+            abort.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            if analysis_pool is not None:
+                analysis_pool.close(cancel=True)
+            log.info(
+                "poll interrupted; unfinished feeds stay due recorded=%d unfinished=%d",
+                len(outcomes),
+                len(feeds) - len(outcomes),
+            )
+    return outcomes
+
+
+def _next_poll(
+    feed: FeedConfig, settings: Settings, failures: int, now: datetime, retry_after_s: float | None
+) -> datetime:
+    minutes = float(feed.interval_minutes)
+    if failures:
+        doublings = min(failures - 1, MAX_BACKOFF_DOUBLINGS)
+        minutes = min(minutes * 2**doublings, float(settings.poll.backoff_max_minutes))
+    at = now + timedelta(minutes=minutes)
+    if retry_after_s:
+        # A server's Retry-After is honoured up to our own backoff cap: a huge value
+        # (99999999999999 s) must neither overflow the date nor silence the feed for years.
+        wait_s = min(retry_after_s, settings.poll.backoff_max_minutes * 60.0)
+        at = max(at, now + timedelta(seconds=wait_s))
+    return at
+
+
+def record_feed(
+    settings: Settings,
+    store: Store,
+    engine_for: Callable[[], Engine],
+    fetched: Fetched,
+    now: datetime,
+) -> FeedOutcome:
+    """Record one feed's fetch and its new items. Feed state is saved in ``finally``."""
+    feed, result = fetched.feed, fetched.result
+    row = store.feed(feed.name)
+    outcome = FeedOutcome(
+        feed.name, status=result.status, not_modified=result.not_modified, parsed=fetched.parsed
+    )
+    error = result.error or fetched.parse_error
+    first_poll = not row.get("first_polled_at")
+    try:
+        analysis = fetched.analysis
+        if error is None and analysis is None and fetched.items is not None:
+            # matched here, before (never inside) the write transaction
+            analysis = analyse_items(
+                engine_for, fetched.items, store.known_items, settings.slack.default_channel
+            )
+        if error is None and analysis is not None:
+            outcome.matched = analysis.matched
+            outcome.new_items, outcome.alerts = _record_items(
+                settings, store, feed, analysis, now, first_poll
+            )
+    except Exception as exc:  # a bug or a locked database must not lose the feed state
+        log.exception("recording items failed feed=%s", feed.name)
+        error = f"recording items failed: {type(exc).__name__}: {exc}"
+    finally:
+        outcome.error = error
+        failures = (int(row.get("consecutive_failures") or 0) + 1) if error else 0
+        fields: dict[str, object] = {
+            "last_fetch_at": iso(now),
+            "last_status": result.status,
+            "consecutive_failures": failures,
+            "next_poll_at": iso(_next_poll(feed, settings, failures, now, result.retry_after_s)),
+        }
+        if error:
+            fields.update(last_error=error, last_error_at=iso(now))
+            log.warning(
+                "feed failed feed=%s status=%s failures=%d error=%r",
+                feed.name,
+                result.status,
+                failures,
+                error,
+            )
+        else:
+            fields.update(last_success_at=iso(now), ops_notified=0)
+            if result.etag or result.last_modified or not result.not_modified:
+                fields.update(etag=result.etag, last_modified=result.last_modified)
+            if first_poll:
+                fields["first_polled_at"] = iso(now)
+            fields["items_seen"] = int(row.get("items_seen") or 0) + outcome.new_items
+            log.info(
+                "feed polled feed=%s status=%s new=%d alerts=%d not_modified=%s",
+                feed.name,
+                result.status,
+                outcome.new_items,
+                outcome.alerts,
+                result.not_modified,
+            )
+        if result.gone:
+            fields["gone"] = 1
+        store.update_feed(feed.name, **fields)
+    return outcome
+
+
+def _record_items(
+    settings: Settings,
+    store: Store,
+    feed: FeedConfig,
+    analysis: Analysis,
+    now: datetime,
+    first_poll: bool,
+) -> tuple[int, int]:
+    """Write the analysed new items in one transaction. Returns (new items, alerts)."""
+    if not analysis.fresh:
+        return 0, 0
+    # Exact re-check: the analysis may have read the database before another feed's
+    # transaction recorded the same story.
+    known = store.known_items(
+        [a.item for a in analysis.fresh], [a.link_key for a in analysis.fresh]
+    )
+    fresh = [a for a in analysis.fresh if a.item.item_id not in known]
+    if not fresh:
+        return 0, 0
+    backfill = feed.backfill_days if feed.backfill_days is not None else settings.backfill_days
+    oldest = now - timedelta(days=backfill)
+    n_alerts = 0
+    with store.transaction() as db:
+        for a in fresh:
+            if a.duplicate:  # same link twice in one document
+                continue
+            alerts = a.alerts
+            if first_poll and a.item.published is not None and a.item.published < oldest:
+                alerts = ()  # backfill: recorded as seen, not alerted
+            n_alerts += len(store.record_item(db, a.item, a.link_key, a.matches, alerts, now))
+    return len(fresh), n_alerts
+
+
+def deliver_pending(
+    store: Store, poster: Poster, limit: int = 1000, ops_channel: str | None = None
+) -> tuple[int, int]:
+    """One delivery round (see ``delivery``). Returns (delivered, failed attempts)."""
+    report = deliver_all(store, poster, ops_channel=ops_channel, limit=limit)
+    return report.delivered, report.failed_attempts
+
+
+def _jitter(store: Store, names: Sequence[str], jitter_s: float) -> None:
+    with store.transaction() as db:
+        for name in names:
+            row = db.execute("SELECT next_poll_at FROM feeds WHERE name = ?", [name]).fetchone()
+            at = parse_iso(row[0]) if row else None
+            if at is not None:
+                at += timedelta(seconds=random.uniform(0, jitter_s))
+                db.execute("UPDATE feeds SET next_poll_at = ? WHERE name = ?", [iso(at), name])
+
+
+def run_cycle(
+    settings: Settings,
+    store: Store,
+    engine_for: Callable[[], Engine],
+    poster: Poster,
+    *,
+    now: datetime | None = None,
+    all_feeds: bool = False,
+    stop: threading.Event | None = None,
+    processes: bool | None = None,
+    jitter_s: float = 0.0,
+) -> RunReport:
+    """Deliver what is pending, poll every due feed, deliver what the poll queued.
+
+    After a stop, what the poll queued is left pending for the next start (no Slack
+    round trips while the process is asked to exit). ``jitter_s`` (forever mode) spreads the
+    polled feeds' next polls over that many seconds, so feeds added together drift apart.
+    ``all_feeds`` polls every configured feed now, except those gone (HTTP 410)."""
+    now = now or utcnow()
+    report = RunReport()
+    d, f = deliver_pending(store, poster, ops_channel=settings.slack.ops_channel)
+    report.delivered += d
+    report.delivery_failures += f
+    store.sync_feeds((feed.name, feed.url) for feed in settings.feeds)
+    if all_feeds:
+        feeds = [f for f in settings.feeds if not store.feed(f.name).get("gone")]
+    else:
+        feeds = due_feeds(settings, store, now)
+    random.shuffle(feeds)  # spread hosts across the pool
+    report.feeds = poll(settings, store, engine_for, feeds, now, stop, processes)
+    if jitter_s > 0:
+        _jitter(store, [o.name for o in report.feeds], jitter_s)
+    if stop is None or not stop.is_set():
+        d, f = deliver_pending(store, poster, ops_channel=settings.slack.ops_channel)
+        report.delivered += d
+        report.delivery_failures += f
+    report.pending = store.count_pending()
+    return report

@@ -1,0 +1,394 @@
+"""The name index behind ``Matcher``: how names are stored, looked up and verified.
+
+Layout (all plain dicts and lists so it pickles and loads fast):
+
+* ``singles[key]``: ids of one-token names whose token has that lookup key.
+* ``pairs[key1][key2]``: ids of longer names by their first two tokens.
+* fuzzy words (first/second tokens of fuzzy-eligible names) with their one-letter
+  deletions: looking up a text word and each of its one-letter deletions finds every
+  index word within one edit (substitution, insertion, deletion or transposition) in
+  O(word length) look-ups (the symmetric-delete method). With a million names that is
+  millions of deletions, so they live in one sorted ``array('q')`` of
+  ``hash(deletion) << 24 | word id`` searched with ``bisect``: 8 bytes per deletion
+  instead of ~100 for a dict entry. Hash collisions only add candidates, which
+  verification rejects.
+
+A lookup key is the token's ``block`` (``normalize.Analysed``): the romanisation key, or
+for Cyrillic words the stem's key. A text token is looked up under its key, its block and
+its fuzzy neighbours; every candidate is then verified token by token.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import zlib
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Iterable
+from typing import NamedTuple
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
+
+from sanctionwatch.matching.normalize import (
+    CYRILLIC_ENDINGS_ASCII,
+    Analysed,
+    TextTokens,
+    analyse_text,
+    astuple,
+    variant_key,
+)
+from sanctionwatch.models import Entry
+
+log = logging.getLogger(__name__)
+
+# Tokens shorter than this match only exactly (or by a romanisation key): "Il" vs "Un",
+# "Iran" vs "Iraq", "Kim" vs "Kin" differ by one letter and are different names.
+FUZZY_MIN_LEN = 5
+# Edits allowed between an alias token and a text token (Levenshtein, on the keys), by
+# alias token length: one typo in 5-8 letters ("Lukashenka"/"Lukashenko" is a variant
+# too), two in 9+ ("Rosoboronexport"/"Rosoboronexprot"). "North"/"South" (2 edits in 5)
+# and "Shoigu"/"Shogun" stay apart.
+LONG_TOKEN_LEN = 9
+# French writes Russian ш as "ch" (Choïgou, Chamanov) where English writes "sh": a name's
+# first letter may differ between these two onsets only; the edit budget still applies.
+SIBILANT_ONSETS = frozenset({"ch", "sh"})
+EDITS_SHORT, EDITS_LONG = 1, 2
+# Two Cyrillic stems this long that differ only by one trailing letter are one word.
+STEM_PREFIX_MIN = 4
+# Cyrillic alias tokens are also filed under this many letters of their stem, so declined
+# text forms (whose stem may be one letter longer) find them.
+STEM_KEY_LEN = 4
+# Token scores. Deterministic normalisations (romanisation table, Russian case endings)
+# score above every fuzzy hit; a fuzzy token scores its rapidfuzz ratio, capped so that
+# it never outranks a deterministic one.
+VARIANT_SCORE = 97.0
+INFLECTED_SCORE = 95.0
+FUZZY_MAX_SCORE = 92.0
+_WORD_ID_BITS = 24  # fuzzy words per index: up to 16.7M
+_HASH_BITS = 63 - _WORD_ID_BITS
+# The fuzzy-neighbour cache is per process; cleared when it reaches this many words.
+_LOOKUP_CACHE_MAX = 200_000
+# Names with more tokens than this get no glued variants (keeps the index small).
+_GLUE_MAX_TOKENS = 4
+# Two name parts both this short are glued as an extra variant: Korean given names are
+# written "Jong Un", "Jong-un" and "Jongun"; a number is always glued ("KN-23"/"KN23").
+_GLUE_PART_LEN = 4
+
+
+class EntityRef(NamedTuple):
+    id: str
+    name: str
+    list: str
+    type: str
+    tags: tuple[str, ...]
+    strict: bool
+    programs: tuple[str, ...] = ()
+    curated: bool = True
+
+
+class Step(NamedTuple):
+    """How one alias token met the text."""
+
+    how: str  # exact / transliterated / variant / inflected / fuzzy
+    score: float
+    first: int  # text token range [first, last)
+    last: int
+    edits: int
+
+
+class Candidate(NamedTuple):
+    name_id: int
+    entity: int
+    start_tok: int
+    end_tok: int
+    score: float
+    steps: tuple[Step, ...]
+
+
+def index_keys(a: Analysed) -> tuple[str, ...]:
+    """Keys an alias token is filed under (text tokens are looked up under the same)."""
+    if a.cyrillic:
+        return tuple({a.key, a.block, "@" + a.cstem[:STEM_KEY_LEN]})
+    return (a.block,)
+
+
+def fuzzy_eligible(a: Analysed) -> bool:
+    return not (a.exact_only or a.syllabic) and len(a.block) >= FUZZY_MIN_LEN
+
+
+def edit_budget(length: int) -> int:
+    return EDITS_LONG if length >= LONG_TOKEN_LEN else EDITS_SHORT
+
+
+def _deletions(word: str) -> list[str]:
+    return [word[:i] + word[i + 1 :] for i in range(len(word))]
+
+
+@functools.lru_cache(maxsize=16_384)
+def glue(a: Analysed, b: Analysed) -> Analysed:
+    """Two tokens written as one: ("jong", "un") → "jongun"."""
+    norm = a.norm + b.norm
+    key = variant_key(norm)
+    exact = a.exact_only or b.exact_only
+    return Analysed(norm, key, key, exact, False, a.cyrillic or b.cyrillic)
+
+
+def _same_cyrillic_stem(a: Analysed, t: Analysed) -> bool:
+    """Declined forms of one Cyrillic word: Путин/Путиным, Андрей/Андрея, Ын/Ыном."""
+    if a.cstem == t.cstem:
+        return True
+    short, long_ = sorted((a.cstem, t.cstem), key=len)
+    # "Андрей" loses "ей" but "Андрея" only "я": stems may differ by their last letter.
+    if len(short) >= STEM_PREFIX_MIN and len(long_) - len(short) <= 1:
+        return long_.startswith(short)
+    # Stems too short to strip ("Ын"): the longer word is the shorter plus a case ending.
+    longer, shorter = (t.norm, a.norm) if len(t.norm) > len(a.norm) else (a.norm, t.norm)
+    return longer.startswith(shorter) and longer[len(shorter) :] in CYRILLIC_ENDINGS_ASCII
+
+
+def compare_tokens(
+    a: Analysed, t: Analysed, strict: bool = False, single: bool = False
+) -> Step | None:
+    """Does text token ``t`` match alias token ``a``? Returns how, or None.
+
+    ``strict``: exact normalised form only. ``single``: the alias is this one token, so a
+    fuzzy hit needs a long word (there is no second token to confirm it).
+    """
+    if a.syllabic != t.syllabic:
+        return None
+    if a.norm == t.norm:
+        return Step("exact" if a.cyrillic == t.cyrillic else "transliterated", 100.0, 0, 0, 0)
+    if strict or a.exact_only:
+        return None  # strict entries, acronyms and numbers: identical normalised form only
+    same_script = a.cyrillic == t.cyrillic
+    if a.key == t.key:
+        return Step("variant" if same_script else "transliterated", VARIANT_SCORE, 0, 0, 0)
+    if (a.cyrillic or t.cyrillic) and (a.block == t.block or a.block == t.key or a.key == t.block):
+        return Step("inflected", INFLECTED_SCORE, 0, 0, 0)
+    if a.cyrillic and t.cyrillic and _same_cyrillic_stem(a, t):
+        return Step("inflected", INFLECTED_SCORE, 0, 0, 0)
+    if not fuzzy_eligible(a) or len(t.block) < FUZZY_MIN_LEN or not t.norm.isalpha():
+        return None
+    if single and max(len(a.block), len(t.block)) < LONG_TOKEN_LEN:
+        return None  # one short word, fuzzily: "Wagoner" is not "Wagner", "putting" not "Putin"
+    if a.block[0] != t.block[0] and not (
+        a.block[:2] in SIBILANT_ONSETS and t.block[:2] in SIBILANT_ONSETS
+    ):
+        return None  # a misspelt first letter is rare; a different one is another name
+    budget = edit_budget(max(len(a.block), len(t.block)))
+    edits = Levenshtein.distance(a.block, t.block, score_cutoff=budget)
+    if edits > budget:
+        return None
+    score = min(FUZZY_MAX_SCORE, fuzz.ratio(a.block, t.block))
+    return Step("fuzzy", score, 0, 0, edits)
+
+
+class NameIndex:
+    """All indexed names; built once, then read-only (safe to share between threads)."""
+
+    def __init__(self) -> None:
+        self.entities: list[EntityRef] = []
+        self.aliases: list[str] = []  # per name id: the alias as written in the watchlist
+        self.name_entity: list[int] = []
+        self.name_tokens: list[tuple[Analysed, ...]] = []
+        # name ids: one int while a key has one name (most keys), a list beyond
+        self.singles: dict[str, int | list[int]] = {}
+        self.pairs: dict[str, dict[str, int | list[int]]] = {}
+        self.fuzzy_words: list[str] = []
+        self.deletes = array("q")  # sorted hash(deletion) << _WORD_ID_BITS | word id
+        self.name_count = 0
+        self._lookup_cache: dict[Analysed, tuple[str, ...]] = {}
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        state["_lookup_cache"] = {}
+        return state
+
+    @classmethod
+    def build(cls, entries: Iterable[Entry]) -> NameIndex:
+        ix = cls()
+        vocab: set[str] = set()
+        interned: dict[tuple[object, ...], Analysed] = {}
+        for entry in entries:
+            strict = entry.strict or entry.type == "keyword"
+            ent = len(ix.entities)
+            ix.entities.append(
+                EntityRef(
+                    entry.id,
+                    entry.name,
+                    entry.list,
+                    entry.type,
+                    entry.tags,
+                    strict,
+                    entry.programs,
+                    entry.curated,
+                )
+            )
+            seen: set[tuple[tuple[object, ...], ...]] = set()
+            for alias in entry.names:
+                toks = tuple(interned.setdefault(astuple(a), a) for a in analyse_text(alias).infos)
+                if not toks:
+                    continue
+                ix.name_count += 1
+                for variant in (toks, *_glued_variants(toks)):
+                    value = tuple(astuple(t) for t in variant)
+                    if value in seen:
+                        continue
+                    seen.add(value)
+                    ix._add(ent, alias, variant)
+                    if not strict:
+                        vocab.update(t.block for t in variant[:2] if fuzzy_eligible(t))
+        ix._build_deletes(vocab)
+        log.info(
+            "matcher built entities=%d names=%d variants=%d fuzzy_words=%d",
+            len(ix.entities),
+            ix.name_count,
+            len(ix.aliases),
+            len(vocab),
+        )
+        return ix
+
+    def _build_deletes(self, vocab: set[str]) -> None:
+        self.fuzzy_words = sorted(vocab)
+        if len(self.fuzzy_words) >= 1 << _WORD_ID_BITS:
+            raise ValueError("too many distinct name words for the fuzzy index")
+        codes = array("q")
+        for word_id, word in enumerate(self.fuzzy_words):
+            for d in (word, *_deletions(word)):
+                codes.append(_hash(d) << _WORD_ID_BITS | word_id)
+        self.deletes = array("q", sorted(codes))
+
+    def _near_words(self, d: str) -> list[str]:
+        """Fuzzy words that are ``d`` or become ``d`` when one letter is removed."""
+        lo = _hash(d) << _WORD_ID_BITS
+        codes = self.deletes
+        i = bisect_left(codes, lo)
+        out = []
+        hi = lo | ((1 << _WORD_ID_BITS) - 1)
+        while i < len(codes) and codes[i] <= hi:
+            out.append(self.fuzzy_words[codes[i] & ((1 << _WORD_ID_BITS) - 1)])
+            i += 1
+        return out
+
+    def _add(self, ent: int, alias: str, toks: tuple[Analysed, ...]) -> None:
+        name_id = len(self.aliases)
+        self.aliases.append(alias)
+        self.name_entity.append(ent)
+        self.name_tokens.append(toks)
+        if len(toks) == 1:
+            for k0 in index_keys(toks[0]):
+                _file(self.singles, k0, name_id)
+        else:
+            for k0 in index_keys(toks[0]):
+                sub = self.pairs.setdefault(k0, {})
+                for k1 in index_keys(toks[1]):
+                    _file(sub, k1, name_id)
+
+    def lookup_keys(self, t: Analysed) -> tuple[str, ...]:
+        """Index keys under which names that ``t`` may start (or continue) are filed."""
+        cached = self._lookup_cache.get(t)
+        if cached is not None:
+            return cached
+        keys = set(index_keys(t))
+        keys.add(t.key)
+        if len(t.block) >= FUZZY_MIN_LEN and not t.syllabic and t.norm.isalpha():
+            first = _deletions(t.block)
+            for d in (t.block, *first):
+                keys.update(self._near_words(d))
+            if len(t.block) >= LONG_TOKEN_LEN:
+                # Long words get a budget of two edits (edit_budget); the index holds one
+                # deletion per word, so the text side takes one more to reach them
+                # ("prigoschin" → "prigoshin" vs "prigojin": both become "prigoin").
+                for d in {d2 for d1 in first for d2 in _deletions(d1)}:
+                    keys.update(self._near_words(d))
+        result = tuple(keys)
+        if len(self._lookup_cache) >= _LOOKUP_CACHE_MAX:
+            self._lookup_cache.clear()
+        self._lookup_cache[t] = result
+        return result
+
+    def verify(
+        self, name_id: int, tt: TextTokens, i: int, may_glue: Callable[[TextTokens, int], bool]
+    ) -> Candidate | None:
+        """Align the name's tokens with the text from token ``i``, one by one."""
+        ent = self.name_entity[name_id]
+        strict = self.entities[ent].strict
+        infos = tt.infos
+        n = len(infos)
+        p = i
+        steps: list[Step] = []
+        toks = self.name_tokens[name_id]
+        single = len(toks) == 1
+        for a in toks:
+            if p >= n:
+                return None
+            step = compare_tokens(a, infos[p], strict, single)
+            width = 1
+            if step is None and p + 1 < n and may_glue(tt, p):
+                step = compare_tokens(a, glue(infos[p], infos[p + 1]), strict, single)
+                width = 2
+            if step is None:
+                return None
+            steps.append(step._replace(first=p, last=p + width))
+            p += width
+        score = sum(s.score for s in steps) / len(steps)
+        return Candidate(name_id, ent, i, p, score, tuple(steps))
+
+
+def _hash(s: str) -> int:
+    """Stable across processes (unlike hash(str)): the index is pickled and reloaded."""
+    return zlib.crc32(s.encode()) << (_HASH_BITS - 32) | (len(s) & ((1 << (_HASH_BITS - 32)) - 1))
+
+
+def _file(table: dict[str, int | list[int]], key: str, name_id: int) -> None:
+    have = table.get(key)
+    if have is None:
+        table[key] = name_id
+    elif isinstance(have, int):
+        table[key] = [have, name_id]
+    else:
+        have.append(name_id)
+
+
+def _glued_variants(toks: tuple[Analysed, ...]) -> list[tuple[Analysed, ...]]:
+    if not 2 <= len(toks) <= _GLUE_MAX_TOKENS:
+        return []
+    out = []
+    for j in range(len(toks) - 1):
+        a, b = toks[j], toks[j + 1]
+        if a.syllabic or b.syllabic:
+            continue
+        short = max(len(a.norm), len(b.norm)) <= _GLUE_PART_LEN
+        if short or not b.norm.isalpha():
+            out.append((*toks[:j], glue(a, b), *toks[j + 2 :]))
+    return out
+
+
+def describe(ix: NameIndex, h: Candidate, text: str, tt: TextTokens) -> str:
+    """Human explanation of one match: which tokens aligned to which, and how."""
+    toks = ix.name_tokens[h.name_id]
+    parts = []
+    for a, s in zip(toks, h.steps, strict=True):
+        surface = text[tt.starts[s.first] : tt.ends[s.last - 1]]
+        how = s.how
+        if s.how == "fuzzy":
+            how = f"fuzzy, {s.edits} edit{'s' if s.edits != 1 else ''}, {s.score:.0f}"
+        elif s.how != "exact":
+            how = f"{s.how}, {s.score:.0f}"
+        parts.append(f"{a.norm}={surface!r} ({how})")
+    alias = ix.aliases[h.name_id]
+    notes = [f"alias {alias!r}: " + "; ".join(parts)]
+    if len(toks) == 1:
+        notes.append("single-token match: the rule's context decides")
+    last = h.end_tok - 1
+    if h.end_tok < len(tt.infos) and tt.words[h.end_tok] == tt.words[last]:
+        rest_end = h.end_tok
+        while rest_end < len(tt.infos) and tt.words[rest_end] == tt.words[last]:
+            rest_end += 1
+        particle = text[tt.starts[h.end_tok] : tt.ends[rest_end - 1]]
+        notes.append(f"Korean particle/suffix after the name: {particle!r}")
+    if ix.entities[h.entity].strict:
+        notes.append("strict entry: exact matches only")
+    return "; ".join(notes) + f"; score {h.score:.1f}"

@@ -1,0 +1,211 @@
+"""Find watchlist names in text: token index lookup, then token-by-token verification.
+
+How a text is matched (cost grows with the text, not with the number of names):
+
+1. The text is tokenised and every token analysed (``normalize.analyse_text``).
+2. For each token, its lookup keys are its romanisation key, its Cyrillic stem and, for
+   long ordinary words, the index keys within one edit of it (a deletion index, see
+   ``matchindex``). Names are indexed by their first token (one-token names) or first two
+   tokens (longer names), so each text position costs a handful of dict look-ups.
+3. Each candidate name is verified token by token (``compare_tokens``): never a whole-string
+   ratio, so "South Korea" never meets "North Korea" and "Kim Jong Il" never "Kim Jong Un".
+4. Overlapping matches of one entity keep the best; different entities may overlap.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path
+
+from sanctionwatch.errors import SanctionwatchError
+from sanctionwatch.matching.index import (
+    Candidate,
+    NameIndex,
+    compare_tokens,
+    describe,
+    glue,
+)
+from sanctionwatch.matching.normalize import Analysed, TextTokens, analyse_text
+from sanctionwatch.models import Entry, Match
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Matcher", "compare_tokens"]
+
+# Matches scoring below this are not reported at all. Every exact, variant or inflected
+# match scores 94+; one allowed fuzzy edit in a 5-letter word scores ~80 as a single
+# token, so 75 keeps every hit the edit budget allowed and lets rules choose (they
+# default to min_score 88).
+MIN_REPORT_SCORE = 75.0
+# Below the rules' default min_score (88), above MIN_REPORT_SCORE: see _guard_single_word.
+OFFICIAL_SINGLE_WORD_SCORE = 80.0
+_CACHE_FORMAT = 5
+# Hyphen-like characters joining two parts of one word ("Nord-Korea", "Jong‐un").
+_HYPHENS = frozenset("-\u2010\u2011\u2012\u2013\u00ad")  # bump when the pickled layout changes
+
+
+class Matcher:
+    """An index of watchlist names; ``find`` returns every mention in a text."""
+
+    def __init__(self, index: NameIndex) -> None:
+        self._ix = index
+
+    @classmethod
+    def build(cls, entries: Iterable[Entry]) -> Matcher:
+        return cls(NameIndex.build(entries))
+
+    def __len__(self) -> int:
+        return self._ix.name_count
+
+    def save(self, path: str | Path) -> None:
+        """Pickle the index (for big imported lists: loading beats rebuilding)."""
+        with open(path, "wb") as fh:
+            pickle.dump((_CACHE_FORMAT, self._ix), fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Matcher:
+        try:
+            with open(path, "rb") as fh:
+                fmt, index = pickle.load(fh)  # noqa: S301 - our own cache file
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError) as exc:
+            raise SanctionwatchError(
+                f"{path}: cannot load matcher cache ({exc})",
+                hint="delete the cache file; it is rebuilt from the watchlists",
+            ) from exc
+        if fmt != _CACHE_FORMAT or not isinstance(index, NameIndex):
+            raise SanctionwatchError(
+                f"{path}: matcher cache has an old format", hint="delete it to rebuild"
+            )
+        return cls(index)
+
+    def find(self, text: str, field: str = "text") -> list[Match]:
+        """Every watchlist mention in ``text``, sorted by start offset."""
+        if not text:
+            return []
+        tt = analyse_text(text)
+        hits = self._candidates(tt)
+        return self._select(text, field, tt, hits)
+
+    # -- search -------------------------------------------------------------------------
+
+    def _candidates(self, tt: TextTokens) -> list[Candidate]:
+        ix = self._ix
+        infos = tt.infos
+        n = len(infos)
+        opts = [ix.lookup_keys(info) for info in infos]
+        hits: list[Candidate] = []
+        for i in range(n):
+            if not tt.word_start[i]:
+                continue  # a Korean name starts a word; what follows it may be a particle
+            seen: set[int] = set()
+            firsts: list[tuple[str, int]] = [(k, i + 1) for k in opts[i]]
+            if i + 1 < n and _may_glue(tt, i):
+                g = glue(infos[i], infos[i + 1])
+                firsts.extend((k, i + 2) for k in ix.lookup_keys(g))
+            for key, nxt in firsts:
+                ids = ix.singles.get(key)
+                if ids is not None:
+                    _collect(seen, ids)
+                sub = ix.pairs.get(key)
+                if sub is not None and nxt < n:
+                    for key2 in opts[nxt]:
+                        ids = sub.get(key2)
+                        if ids is not None:
+                            _collect(seen, ids)
+                    if nxt + 1 < n and _may_glue(tt, nxt):
+                        for key2 in ix.lookup_keys(glue(infos[nxt], infos[nxt + 1])):
+                            ids = sub.get(key2)
+                            if ids is not None:
+                                _collect(seen, ids)
+            for name_id in seen:
+                hit = ix.verify(name_id, tt, i, _may_glue)
+                if hit is not None and hit.score >= MIN_REPORT_SCORE:
+                    hits.append(hit)
+        return hits
+
+    def _select(self, text: str, field: str, tt: TextTokens, hits: list[Candidate]) -> list[Match]:
+        """Keep the best of overlapping hits per entity; build Match objects."""
+        hits.sort(key=lambda h: (-h.score, -(h.end_tok - h.start_tok), h.start_tok))
+        taken: dict[int, list[tuple[int, int]]] = {}
+        out: list[Match] = []
+        for h in hits:
+            spans = taken.setdefault(h.entity, [])
+            if any(h.start_tok < e and s < h.end_tok for s, e in spans):
+                continue
+            spans.append((h.start_tok, h.end_tok))
+            match = self._guard_single_word(self._to_match(text, field, tt, h), h)
+            if match is not None:
+                out.append(match)
+        out.sort(key=lambda m: (m.start, m.end, m.entity_id))
+        return out
+
+    def _guard_single_word(self, m: Match, h: Candidate) -> Match | None:
+        """Guards for one-word aliases, the main source of false positives in real lists.
+
+        - A proper-name alias ("Putin", "SAID", "Fox") written all in lower case in a cased
+          script ("said", "fox") is an ordinary word, not the name: no match. For entries
+          from official lists this holds for names of any length ("DON T" vs "don't").
+        - A one-word alias of an entry imported from an official list scores at most
+          OFFICIAL_SINGLE_WORD_SCORE, below the rules' default min_score: it is kept (visible
+          in `match` explanations) but only a rule that asks for it (a lower min_score) uses it.
+        """
+        cased = m.text.lower() != m.text.upper()
+        lower_text = cased and m.text == m.text.lower() and m.alias != m.alias.lower()
+        curated = self._ix.entities[h.entity].curated
+        if lower_text and not curated:
+            return None  # "don't" is not the OFAC alias "DON T"
+        if len(m.alias.split()) != 1:
+            return m
+        if lower_text:
+            return None
+        if not curated and m.score > OFFICIAL_SINGLE_WORD_SCORE:
+            return replace(
+                m,
+                score=OFFICIAL_SINGLE_WORD_SCORE,
+                detail=m.detail + f"; one-word alias from an official list: score capped at"
+                f" {OFFICIAL_SINGLE_WORD_SCORE:.0f}, a rule must ask for such matches",
+            )
+        return m
+
+    def _to_match(self, text: str, field: str, tt: TextTokens, h: Candidate) -> Match:
+        ent = self._ix.entities[h.entity]
+        start = tt.starts[h.start_tok]
+        end = tt.ends[h.end_tok - 1]
+        return Match(
+            entity_id=ent.id,
+            entity=ent.name,
+            watchlist=ent.list,
+            alias=self._ix.aliases[h.name_id],
+            text=text[start:end],
+            field=field,
+            start=start,
+            end=end,
+            score=round(h.score, 1),
+            detail=describe(self._ix, h, text, tt),
+            type=ent.type,
+            tags=ent.tags,
+            programs=ent.programs,
+            token_start=tt.words[h.start_tok],
+            token_end=tt.words[h.end_tok - 1] + 1,
+        )
+
+
+def _collect(seen: set[int], ids: int | list[int]) -> None:
+    if isinstance(ids, int):
+        seen.add(ids)
+    else:
+        seen.update(ids)
+
+
+def _may_glue(tt: TextTokens, i: int) -> bool:
+    """Text tokens i and i+1 may form one name part: "Nord-Korea", "Shahed 136", "KN 23"."""
+    end = tt.ends[i]
+    if tt.starts[i + 1] - end != 1:
+        return False
+    b: Analysed = tt.infos[i + 1]
+    if tt.text[end] in _HYPHENS:
+        return not (b.syllabic or tt.infos[i].syllabic)
+    return b.exact_only and not b.syllabic and not b.norm.isalpha()

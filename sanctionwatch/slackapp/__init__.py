@@ -1,0 +1,1 @@
+"""slackapp: see docs/architecture.md."""

@@ -1,0 +1,242 @@
+"""Alert review: the True match / False positive / Escalate buttons on every alert message.
+
+A click records a disposition (who, when) in ``alert_dispositions`` (the full history: a second
+click by someone else adds a row, the latest stands), copies the latest onto the alert row
+(``disposition``, ``disposition_by``, ``disposition_at`` — read by the CSV export), appends an
+``alert.disposition`` record to the audit log, all in one transaction, and then re-renders the
+Slack message in place with ``chat.update``.
+
+Who may judge: when ``[slack] reviewers`` lists user ids, only they may (a disposition is a
+compliance record); anyone else is refused and nothing is recorded. When it is unset, everyone
+who can see an alert's channel may, and ``bot.py check`` says so.
+
+A click from the Slack app carries a ``RequestKey``; it is claimed in the same transaction as
+the disposition, so a replayed or retried click is acked and not recorded twice (replay.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from sanctionwatch.alerting.pipeline import alert_view
+from sanctionwatch.errors import DeliveryError, SlackCommandError
+from sanctionwatch.slack.format import REVIEW_ACTIONS, AlertView, Poster, format_alert
+from sanctionwatch.storage.audit import Actor, audit
+from sanctionwatch.storage.db import Store, iso, parse_iso, register_migration, utcnow
+from sanctionwatch.storage.replay import RequestKey, claim
+
+log = logging.getLogger(__name__)
+
+HISTORY_TABLE = "alert_dispositions"
+ALERT_COLUMNS = ("disposition", "disposition_by", "disposition_at")
+# action_id of each button → the disposition stored
+ACTION_DISPOSITIONS = {action_id: disp for action_id, _label, disp, _style in REVIEW_ACTIONS}
+DISPOSITIONS = tuple(ACTION_DISPOSITIONS.values())
+REVIEWERS_ONLY = "only the reviewers listed in [slack] reviewers may judge alerts"
+
+
+class ReviewError(SlackCommandError):
+    """A review click could not be recorded; the message is shown to the clicking user."""
+
+
+class ReviewRefused(ReviewError):
+    """The user may not set dispositions (not in ``[slack] reviewers``)."""
+
+
+def may_review(reviewers: Sequence[str], user_id: str) -> bool:
+    """Everyone when no reviewers are configured; otherwise only the listed user ids."""
+    return not reviewers or user_id in reviewers
+
+
+def reviewers_summary(reviewers: Sequence[str]) -> str:
+    """The ``check`` line about who may set dispositions."""
+    if not reviewers:
+        return "reviewers: not set — anyone in an alert's channel may set dispositions"
+    return f"reviewers: {len(reviewers)} user(s) may set dispositions"
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    alert_id: int
+    disposition: str
+    previous: dict[str, Any] | None  # the disposition this one replaced, if any
+    view: AlertView
+    message_updated: bool
+    update_error: str | None = None
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    """The history table, and the latest-disposition columns on alerts (idempotent)."""
+    db.table(HISTORY_TABLE).create(
+        {
+            "id": int,
+            "alert_id": int,
+            "disposition": str,
+            "user_id": str,
+            "user_name": str,
+            "via": str,
+            "at": str,
+        },
+        pk="id",
+        not_null={"alert_id", "disposition", "user_id", "at"},
+        if_not_exists=True,
+    )
+    db.execute(f"CREATE INDEX IF NOT EXISTS idx_dispositions_alert ON {HISTORY_TABLE} (alert_id)")
+    if "alerts" in db.table_names():
+        alerts = db.table("alerts")
+        have = alerts.columns_dict
+        for column in ALERT_COLUMNS:
+            if column not in have:
+                alerts.add_column(column, str)
+
+
+def history(db: sqlite_utils.Database, alert_id: int) -> list[dict[str, Any]]:
+    """Every disposition of an alert, oldest first."""
+    return list(
+        db.query(f"SELECT * FROM {HISTORY_TABLE} WHERE alert_id = ? ORDER BY id", [alert_id])
+    )
+
+
+def review_view(store: Store, alert_id: int) -> AlertView | None:
+    """The alert as its message shows it, with the latest disposition (user as a mention)."""
+    view = alert_view(store, alert_id)
+    if view is None:
+        return None
+    rows = history(store.db, alert_id)
+    if not rows:
+        return view
+    last = rows[-1]
+    return replace(
+        view,
+        disposition=last["disposition"],
+        disposition_by=last["user_id"],
+        disposition_at=parse_iso(last["at"]),
+    )
+
+
+def record_disposition(
+    store: Store,
+    alert_id: int,
+    disposition: str,
+    actor: Actor,
+    now: datetime | None = None,
+    *,
+    request: RequestKey | None = None,
+) -> dict[str, Any] | None:
+    """Record one decision (history + alert row + audit); returns the one it replaced.
+
+    ``request`` is claimed in the same transaction: DuplicateRequest if it was applied already.
+    """
+    if disposition not in DISPOSITIONS:
+        raise ReviewError(f"Unknown review decision {disposition!r}.")
+    now = now or utcnow()
+    with store.transaction() as db:
+        claim(db, request, now)
+        row = db.execute(
+            "SELECT disposition, disposition_by, disposition_at FROM alerts WHERE id = ?",
+            [alert_id],
+        ).fetchone()
+        if row is None:
+            raise ReviewError(
+                f"Alert #{alert_id} does not exist (it may have been pruned, or the message"
+                " comes from another sanctionwatch database). Nothing was recorded."
+            )
+        before = dict(zip(ALERT_COLUMNS, row, strict=True)) if row[0] else None
+        after = {
+            "disposition": disposition,
+            "disposition_by": actor.label,
+            "disposition_at": iso(now),
+        }
+        db.table(HISTORY_TABLE).insert(
+            {
+                "alert_id": alert_id,
+                "disposition": disposition,
+                "user_id": actor.id,
+                "user_name": actor.name,
+                "via": actor.via,
+                "at": iso(now),
+            }
+        )
+        db.execute(
+            "UPDATE alerts SET disposition = ?, disposition_by = ?, disposition_at = ?"
+            " WHERE id = ?",
+            [disposition, actor.label, iso(now), alert_id],
+        )
+        audit(db, actor, "alert.disposition", "", str(alert_id), before, after, now)
+    log.info(
+        "alert reviewed alert=%d disposition=%s by=%s previous=%s",
+        alert_id,
+        disposition,
+        actor.id,
+        before["disposition"] if before else None,
+    )
+    return before
+
+
+def parse_alert_id(value: str) -> int:
+    try:
+        alert_id = int(value)
+    except (TypeError, ValueError):
+        raise ReviewError(f"This button does not name an alert ({value!r}).") from None
+    if alert_id <= 0:
+        raise ReviewError(f"This button does not name an alert ({value!r}).")
+    return alert_id
+
+
+def apply_review(
+    store: Store,
+    poster: Poster,
+    action_id: str,
+    value: str,
+    actor: Actor,
+    *,
+    channel_id: str | None = None,
+    message_ts: str | None = None,
+    now: datetime | None = None,
+    reviewers: Sequence[str] = (),
+    request: RequestKey | None = None,
+) -> ReviewResult:
+    """Handle one click: record it, then re-render the alert message in place.
+
+    The message is found from the alert row (``slack_channel``/``slack_ts`` as delivered);
+    ``channel_id``/``message_ts`` from the click payload are preferred when they name that
+    same message, since the payload carries the channel id that ``chat.update`` needs.
+    ReviewRefused (nothing recorded, nothing updated) when ``reviewers`` is set and the actor
+    is not in it.
+    """
+    if not may_review(reviewers, actor.id):
+        log.info("review refused user=%s (not in [slack] reviewers)", actor.id)
+        raise ReviewRefused(f"Sorry — {REVIEWERS_ONLY}. Nothing was recorded.")
+    disposition = ACTION_DISPOSITIONS.get(action_id)
+    if disposition is None:
+        raise ReviewError(f"Unknown review button {action_id!r}.")
+    alert_id = parse_alert_id(value)
+    previous = record_disposition(store, alert_id, disposition, actor, now, request=request)
+    view = review_view(store, alert_id)
+    assert view is not None  # the row existed inside the transaction; alerts are never deleted
+    row = store.db.execute(
+        "SELECT slack_channel, slack_ts FROM alerts WHERE id = ?", [alert_id]
+    ).fetchone()
+    channel, ts = (row[0], row[1]) if row else (None, None)
+    if message_ts and channel_id and (ts is None or ts == message_ts):
+        channel, ts = channel_id, message_ts
+    if not channel or not ts:
+        return ReviewResult(
+            alert_id, disposition, previous, view, False, "the alert message is not known"
+        )
+    text, blocks = format_alert(view)
+    try:
+        poster.update(channel, ts, text, blocks)
+    except DeliveryError as exc:
+        log.warning("review message update failed alert=%d error=%r", alert_id, exc.message)
+        return ReviewResult(alert_id, disposition, previous, view, False, exc.message)
+    return ReviewResult(alert_id, disposition, previous, view, True)
+
+
+register_migration("alert_review", ensure_schema)

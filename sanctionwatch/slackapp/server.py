@@ -1,0 +1,198 @@
+"""``python bot.py serve``: the Slack app over HTTP (waitress) or Socket Mode, plus polling.
+
+One process is a complete deployment: the bolt app answers ``POST /slack/events`` (slash
+commands and interactivity) behind waitress, a production WSGI server, while the polling
+schedule (``jobs.run_forever``) runs in a background thread with its own SQLite connection.
+SIGTERM/SIGINT stop both gracefully: the HTTP server stops accepting, running requests, the
+work already acked to Slack and the current poll finish, then the process exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from typing import Any, TextIO
+
+import waitress
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from sanctionwatch.config.settings import Settings
+from sanctionwatch.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+DEFAULT_PORT = 3000  # bolt's conventional port
+DEFAULT_HOST = "0.0.0.0"  # noqa: S104 - a server; put it behind TLS (see deploy/README.md)
+# Worker threads answering Slack: requests are short (one SQLite transaction), so a few
+# threads absorb a burst of clicks without holding many connections.
+HTTP_THREADS = 8
+# Seconds to let running HTTP requests and the current poll finish on shutdown.
+SHUTDOWN_GRACE_S = 10.0
+
+
+def health_app(inner: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap the bolt WSGI app with ``GET /healthz`` (for load balancers and the container)."""
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
+            start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "3")])
+            return [b"ok\n"]
+        return inner(environ, start_response)
+
+    return app
+
+
+def wsgi_app(app: App) -> Callable[..., Any]:
+    return health_app(SlackRequestHandler(app, path=EVENTS_PATH))
+
+
+class HttpServer:
+    """waitress serving a WSGI app in a thread; ``stop`` closes it from any thread."""
+
+    def __init__(
+        self, application: Callable[..., Any], host: str, port: int, threads: int = HTTP_THREADS
+    ) -> None:
+        self.server: Any = waitress.create_server(
+            application, host=host, port=port, threads=threads, ident="sanctionwatch"
+        )
+        self.host = host
+        self.port = int(self.server.effective_port)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}{EVENTS_PATH}"
+
+    def start(self) -> HttpServer:
+        self._thread = threading.Thread(target=self.server.run, name="http", daemon=True)
+        self._thread.start()
+        log.info("http listening host=%s port=%d path=%s", self.host, self.port, EVENTS_PATH)
+        return self
+
+    def stop(self, grace_s: float = SHUTDOWN_GRACE_S) -> None:
+        """Stop accepting, let running requests finish (up to ``grace_s``), end the loop."""
+        server = self.server
+
+        def close_all() -> None:  # runs inside the server's event loop thread
+            for channel in list(server._map.values()):
+                channel.close()
+
+        server.trigger.pull_trigger(close_all)
+        if self._thread is not None:
+            self._thread.join(timeout=grace_s)
+        server.task_dispatcher.shutdown(cancel_pending=False, timeout=grace_s)
+        log.info("http stopped port=%d", self.port)
+
+
+def _poller(settings: Settings, out: TextIO, stop: threading.Event) -> threading.Thread:
+    """The polling schedule in a background thread with its own Store; holds the run lock."""
+    from sanctionwatch.alerting.jobs import run_forever
+    from sanctionwatch.cli.main import engine_getter, make_poster, open_store
+    from sanctionwatch.storage.lock import RunLock
+
+    lock = RunLock(settings.database)
+    lock.acquire()  # fails now, in the foreground, if `run` already polls this database
+
+    def work() -> None:
+        try:
+            store = open_store(settings)
+            engine_for = engine_getter(settings, store)
+            run_forever(settings, store, engine_for, make_poster(settings, out), stop)
+        except Exception:
+            log.exception("poller crashed; the Slack app keeps serving")
+        finally:
+            lock.release()
+
+    thread = threading.Thread(target=work, name="poller", daemon=True)
+    thread.start()
+    return thread
+
+
+def serve(
+    settings: Settings,
+    out: TextIO,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    socket_mode: bool = False,
+    poll: bool = True,
+    stop: threading.Event | None = None,
+) -> int:
+    """Run until SIGTERM/SIGINT (or ``stop`` is set). Returns the exit code."""
+    from sanctionwatch.cli.main import make_poster
+    from sanctionwatch.slackapp.app import ThreadStores, build_app, web_client
+    from sanctionwatch.slackapp.work import AfterAck
+
+    slack = settings.slack
+    if not slack.token:
+        raise ConfigError(
+            "serve needs SLACK_BOT_TOKEN (the bot token, xoxb-…)",
+            hint="see deploy/README.md, 'Connect to Slack'",
+        )
+    if socket_mode and not slack.app_token:
+        raise ConfigError(
+            "serve --socket-mode needs SLACK_APP_TOKEN (an app-level token, xapp-…)",
+            hint="create one under Basic Information → App-Level Tokens with connections:write",
+        )
+    if not socket_mode and not slack.signing_secret:
+        raise ConfigError(
+            "serve needs SLACK_SIGNING_SECRET to verify that requests come from Slack",
+            hint="copy it from the app's Basic Information page",
+        )
+    if not slack.admins:
+        log.warning("no [slack] admins configured: nobody can add or remove watchlist entries")
+    stop = stop or threading.Event()
+    stores = ThreadStores(settings.database)
+    try:
+        stores.get().quick_check()  # open, migrate and check the database before any request
+    except BaseException:
+        stores.close()
+        raise
+    client = web_client(settings)
+    work = AfterAck()
+    app = build_app(
+        settings,
+        stores,
+        make_poster(settings, out),
+        client,
+        signing_secret=None if socket_mode else slack.signing_secret,
+        work=work,
+    )
+    poller = _poller(settings, out, stop) if poll else None
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("signal received signum=%d; stopping", signum)
+        stop.set()
+
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        if socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            handler = SocketModeHandler(app, slack.app_token)
+            handler.connect()
+            log.info("socket mode connected")
+            stop.wait()
+            handler.close()
+        else:
+            http = HttpServer(wsgi_app(app), host, port).start()
+            print(f"serving Slack requests at {http.url}", file=out, flush=True)
+            stop.wait()
+            http.stop()
+    finally:
+        stop.set()
+        work.shutdown()  # requests acked to Slack are applied before we exit
+        if poller is not None:
+            poller.join(timeout=SHUTDOWN_GRACE_S)
+        stores.close()
+        for sig, handler_fn in previous.items():
+            signal.signal(sig, handler_fn)
+    log.info("serve stopped")
+    return 0

@@ -1,0 +1,1 @@
+"""watchlists: see docs/architecture.md."""

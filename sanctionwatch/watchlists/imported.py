@@ -1,0 +1,419 @@
+"""Imported official lists in SQLite: one version per list, replaced atomically.
+
+Tables (created idempotently by ``ensure_schema``):
+- ``imported_lists(name PK, fmt, source_file, imported_at, entry_count, version)``
+- ``imported_entries(list, entry_id PK, name, type, aliases JSON, tags JSON, source, source_id,
+  programs JSON, notes, fingerprint, strict)`` — ``strict`` is an addition to the brief's
+  column list so Entry.strict (aircraft registration marks) survives a round trip.
+
+``imported_lists`` also keeps the list's own age marker (``list_date_kind``, ``list_date``:
+see importers/version.py) and the ``files`` read with their SHA-256 (JSON), added by
+``ensure_schema`` to databases created before.
+
+``replace_list`` swaps a list's entries, bumps its version, audits the import and reports what
+changed in one transaction; a broken, cut-off or older list leaves the stored version untouched
+(listguard.py) and the refusal is audited.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import logging
+import sqlite3
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlite_utils
+
+from sanctionwatch.errors import ImportFormatError
+from sanctionwatch.models import Entry
+from sanctionwatch.watchlists.guard import ImportCheck, ImportRefused, refusal
+from sanctionwatch.watchlists.importers import (
+    DEFAULT_LIST_NAMES,
+    ImportReport,
+    ListVersion,
+    SourceFile,
+    check_format,
+    read_list,
+)
+from sanctionwatch.watchlists.importers.version import NO_DATE
+
+if TYPE_CHECKING:  # audit.py imports the job machinery, which imports this module
+    from sanctionwatch.storage.audit import Actor
+
+log = logging.getLogger(__name__)
+
+# A new version with fewer than this share of the previous entry count is refused unless
+# forced: real lists change by a few percent per week (OFAC 2024-04-26 → 05-03: +2 %), while
+# a failed or cut-off download typically loses most of the file.
+DEFAULT_MIN_RATIO = 0.5
+# The most a re-import may de-list without --force, as a share of the stored entries; the
+# same default as Settings.max_delist_fraction (the CLI passes the configured value).
+DEFAULT_MAX_DELIST_FRACTION = 0.05
+
+_SAVEPOINT = "sanctionwatch_liststore"
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS imported_lists (
+        name TEXT PRIMARY KEY,
+        fmt TEXT NOT NULL,
+        source_file TEXT NOT NULL,
+        imported_at TEXT NOT NULL,
+        entry_count INTEGER NOT NULL,
+        version INTEGER NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS imported_entries (
+        list TEXT NOT NULL,
+        entry_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        type TEXT NOT NULL,
+        aliases TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        source TEXT NOT NULL,
+        source_id TEXT NOT NULL,
+        programs TEXT NOT NULL,
+        notes TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        strict INTEGER NOT NULL DEFAULT 0
+    )""",
+    "CREATE INDEX IF NOT EXISTS imported_entries_list ON imported_entries (list, entry_id)",
+)
+# columns added after the first release: name → declaration
+_ADDED_LIST_COLUMNS = {"list_date_kind": "TEXT", "list_date": "TEXT", "files": "TEXT"}
+
+_COLUMNS = (
+    "list, entry_id, name, type, aliases, tags, source, source_id, programs, notes, "
+    "fingerprint, strict"
+)
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    """Create the imported-list tables (and the audit table) if they are missing, and add
+    columns newer releases need (safe to call at any time)."""
+    from sanctionwatch.watchlists.importaudit import ensure_schema as ensure_audit_schema
+
+    for statement in _SCHEMA:
+        db.conn.execute(statement)
+    have = {row[1] for row in db.conn.execute("PRAGMA table_info(imported_lists)")}
+    for column, declaration in _ADDED_LIST_COLUMNS.items():
+        if column not in have:
+            db.conn.execute(f"ALTER TABLE imported_lists ADD COLUMN {column} {declaration}")
+    ensure_audit_schema(db)
+
+
+def default_actor() -> Actor:
+    """Who an import is audited as when the caller names nobody: the local user."""
+    from sanctionwatch.storage.audit import Actor
+
+    user = getpass.getuser()
+    return Actor(user, user, "cli")
+
+
+@contextmanager
+def _transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE … COMMIT, or a savepoint when the caller already holds a transaction."""
+    conn = db.conn
+    if conn.in_transaction:
+        conn.execute(f"SAVEPOINT {_SAVEPOINT}")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute(f"ROLLBACK TO {_SAVEPOINT}")
+            conn.execute(f"RELEASE {_SAVEPOINT}")
+            raise
+        conn.execute(f"RELEASE {_SAVEPOINT}")
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def fingerprint(entry: Entry) -> str:
+    """Hash of everything an analyst would see change in an entry (not its id or list)."""
+    content = [
+        entry.name,
+        entry.type,
+        list(entry.aliases),
+        list(entry.tags),
+        entry.source,
+        entry.source_id,
+        list(entry.programs),
+        entry.notes,
+        entry.strict,
+    ]
+    raw = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
+
+
+def _row(entry: Entry, list_name: str) -> tuple[Any, ...]:
+    return (
+        list_name,
+        entry.id,
+        entry.name,
+        entry.type,
+        json.dumps(list(entry.aliases), ensure_ascii=False),
+        json.dumps(list(entry.tags), ensure_ascii=False),
+        entry.source,
+        entry.source_id,
+        json.dumps(list(entry.programs), ensure_ascii=False),
+        entry.notes,
+        fingerprint(entry),
+        int(entry.strict),
+    )
+
+
+def _entry(row: Sequence[Any]) -> Entry:
+    (
+        list_name,
+        entry_id,
+        name,
+        etype,
+        aliases,
+        tags,
+        source,
+        source_id,
+        programs,
+        notes,
+        _fp,
+        strict,
+    ) = row
+    return Entry(
+        id=entry_id,
+        name=name,
+        type=etype,
+        list=list_name,
+        aliases=tuple(json.loads(aliases)),
+        tags=tuple(json.loads(tags)),
+        source=source,
+        source_id=source_id,
+        programs=tuple(json.loads(programs)),
+        notes=notes,
+        strict=bool(strict),
+        curated=False,
+    )
+
+
+def _stored(conn: sqlite3.Connection, list_name: str) -> dict[str, tuple[str, Sequence[Any]]]:
+    """entry_id → (fingerprint, row) of the stored version of one list."""
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM imported_entries WHERE list = ?", [list_name]
+    ).fetchall()
+    return {r[1]: (r[10], r) for r in rows}
+
+
+def _meta(conn: sqlite3.Connection, list_name: str) -> dict[str, Any] | None:
+    cursor = conn.execute(
+        "SELECT version, entry_count, source_file, list_date_kind, list_date, files "
+        "FROM imported_lists WHERE name = ?",
+        [list_name],
+    )
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return dict(zip([d[0] for d in cursor.description], row, strict=True))
+
+
+def replace_list(
+    db: sqlite_utils.Database,
+    entries: Sequence[Entry],
+    *,
+    list_name: str,
+    fmt: str,
+    source_file: str,
+    min_ratio: float = DEFAULT_MIN_RATIO,
+    force: bool = False,
+    max_delist_fraction: float = DEFAULT_MAX_DELIST_FRACTION,
+    list_version: ListVersion | None = None,
+    files: tuple[SourceFile, ...] = (),
+    warnings: tuple[str, ...] = (),
+    actor: Actor | None = None,
+) -> ImportReport:
+    """Store ``entries`` as the new version of ``list_name`` and report the differences.
+
+    Refused (ImportRefused, nothing changed, the refusal audited) without ``force`` when it
+    would de-list too much or the file is older than the stored list (listguard.py). Every
+    stored import is audited in the same transaction (listaudit.py)."""
+    from sanctionwatch.watchlists import importaudit as listaudit
+
+    ensure_schema(db)
+    actor = actor or default_actor()
+    counts = Counter(e.id for e in entries)
+    if len(counts) != len(entries):
+        dupes = sorted(i for i, n in counts.items() if n > 1)[:5]
+        raise ImportFormatError(
+            f"{source_file}: duplicate entry ids {', '.join(dupes)} (list {list_name})",
+            hint="each entry of an imported list needs its own id",
+        )
+    if not entries and not force:
+        raise ImportFormatError(
+            f"{source_file}: no entries to import for list {list_name}",
+            hint="re-run with --force to empty the list on purpose",
+        )
+    version_marker = list_version or ListVersion(NO_DATE, note="not given")
+    now = datetime.now(UTC)
+    new_rows = [_row(e, list_name) for e in entries]
+    new_by_id = {e.id: e for e in entries}
+    meta: dict[str, Any] | None = None
+    diff: tuple[list[Entry], list[Entry], list[tuple[Entry, Entry]]] = ([], [], [])
+    try:
+        with _transaction(db) as conn:
+            previous = _stored(conn, list_name)
+            meta = _meta(conn, list_name)
+            diff = (
+                [e for e in entries if e.id not in previous],
+                [_entry(row) for eid, (_fp, row) in previous.items() if eid not in new_by_id],
+                [
+                    (_entry(previous[r[1]][1]), new_by_id[r[1]])
+                    for r in new_rows
+                    if r[1] in previous and previous[r[1]][0] != r[10]
+                ],
+            )
+            check = ImportCheck(
+                list_name=list_name,
+                source_file=source_file,
+                stored=len(previous),
+                in_file=len(entries),
+                would_remove=len(diff[1]),
+                new_version=version_marker,
+                stored_version=listaudit.stored_version(meta),
+            )
+            refused = refusal(
+                check,
+                max_delist_fraction=max_delist_fraction,
+                min_ratio=min_ratio,
+                warnings=warnings,
+            )
+            if refused is not None and not force:
+                raise refused
+            _write(conn, list_name, source_file, new_rows)
+            version = (meta["version"] if meta else 0) + 1
+            conn.execute(
+                "INSERT OR REPLACE INTO imported_lists (name, fmt, source_file, imported_at, "
+                "entry_count, version, list_date_kind, list_date, files) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    list_name,
+                    fmt,
+                    source_file,
+                    now.isoformat(timespec="seconds"),
+                    len(entries),
+                    version,
+                    version_marker.kind,
+                    version_marker.value,
+                    json.dumps(listaudit.files_list(files)),
+                ],
+            )
+            report = ImportReport(
+                list_name=list_name,
+                fmt=fmt,
+                source_file=source_file,
+                total=len(entries),
+                added=diff[0],
+                removed=diff[1],
+                changed=diff[2],
+                imported_at=now,
+                list_version=version_marker,
+                files=files,
+                stored_before=len(previous),
+                version=version,
+                forced=force and refused is not None,
+                warnings=warnings,
+            )
+            listaudit.record_import(db, actor, report, listaudit.before_dict(meta))
+    except ImportRefused as exc:
+        with _transaction(db):
+            listaudit.record_refused(
+                db, actor, exc, fmt=fmt, files=files, diff=diff, before=listaudit.before_dict(meta)
+            )
+        raise
+    log.info(
+        "imported list list=%s fmt=%s file=%s version=%d total=%d added=%d removed=%d "
+        "changed=%d list_date=%r forced=%s",
+        list_name,
+        fmt,
+        source_file,
+        version,
+        report.total,
+        len(report.added),
+        len(report.removed),
+        len(report.changed),
+        version_marker.label,
+        report.forced,
+    )
+    return report
+
+
+def _write(
+    conn: sqlite3.Connection, list_name: str, source_file: str, new_rows: list[tuple[Any, ...]]
+) -> None:
+    conn.execute("DELETE FROM imported_entries WHERE list = ?", [list_name])
+    try:
+        conn.executemany(
+            f"INSERT INTO imported_entries ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            new_rows,
+        )
+    except sqlite3.IntegrityError as exc:
+        raise ImportFormatError(
+            f"{source_file}: an entry id of list {list_name} already belongs to another imported list ({exc})",
+            hint="import each list under its own name",
+        ) from exc
+
+
+def load_imported(db: sqlite_utils.Database) -> list[Entry]:
+    """Every imported entry, ordered by list then id."""
+    ensure_schema(db)
+    rows = db.conn.execute(
+        f"SELECT {_COLUMNS} FROM imported_entries ORDER BY list, entry_id"
+    ).fetchall()
+    return [_entry(r) for r in rows]
+
+
+def list_imported(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """One dict per imported list: name, fmt, source_file, imported_at, entry_count, version,
+    list_date_kind, list_date (the list's own age marker), files (JSON: path, sha256)."""
+    ensure_schema(db)
+    cursor = db.conn.execute(
+        "SELECT name, fmt, source_file, imported_at, entry_count, version, list_date_kind, "
+        "list_date, files FROM imported_lists ORDER BY name"
+    )
+    keys = [d[0] for d in cursor.description]
+    return [dict(zip(keys, row, strict=True)) for row in cursor.fetchall()]
+
+
+def import_list(
+    db: sqlite_utils.Database,
+    fmt: str,
+    path: Path,
+    list_name: str | None = None,
+    *,
+    force: bool = False,
+    max_delist_fraction: float = DEFAULT_MAX_DELIST_FRACTION,
+    actor: Actor | None = None,
+) -> ImportReport:
+    """Parse ``path`` as ``fmt`` and store it; default list names: ofac-sdn, un, opensanctions."""
+    check_format(fmt)
+    name = list_name or DEFAULT_LIST_NAMES[fmt]
+    parsed = read_list(fmt, Path(path), name)
+    return replace_list(
+        db,
+        parsed.entries,
+        list_name=name,
+        fmt=fmt,
+        source_file=str(path),
+        force=force,
+        max_delist_fraction=max_delist_fraction,
+        list_version=parsed.version,
+        files=parsed.files,
+        warnings=parsed.warnings,
+        actor=actor,
+    )
