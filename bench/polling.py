@@ -48,8 +48,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sanctionwatch.alerting import pipeline  # noqa: E402
 from sanctionwatch.config.settings import Settings, load_settings  # noqa: E402
-from sanctionwatch.matching.engine import EngineCache  # noqa: E402
-from sanctionwatch.slack.format import DryRunPoster  # noqa: E402
+from sanctionwatch.runtime import engine_cache  # noqa: E402
+from sanctionwatch.slack.dryrun import DryRunPoster
 from sanctionwatch.storage.db import Store  # noqa: E402
 
 TARGET_CYCLE_S = 60.0  # issue 5: 2,000 feeds × 50 items in under a minute on 2 cores
@@ -366,7 +366,7 @@ def pipeline_setup(
     settings = load_settings(str(write_config(folder, urls, workers)), env={})
     settings = replace(settings, slack=replace(settings.slack, token=None))
     store = Store(settings.database)
-    cache = EngineCache(settings.watchlists, settings.rules)
+    cache = engine_cache(settings.watchlists, settings.rules)
     cache.get(store.db)  # built once, outside the timed cycle
     return settings, store, lambda: cache.get(store.db)
 

@@ -44,7 +44,8 @@ from bench.quality_data import BenchInputError, LabelledItem, NameCase, read_cas
 from bench.quality_score import score_items, score_names  # noqa: E402
 from sanctionwatch.config.settings import load_settings  # noqa: E402
 from sanctionwatch.errors import SanctionwatchError  # noqa: E402
-from sanctionwatch.matching.engine import Engine, build_engine  # noqa: E402
+from sanctionwatch.matching.engine import Engine  # noqa: E402
+from sanctionwatch.runtime import build_engine, open_store  # noqa: E402
 
 DEV_FILE_NAMES = ("dev.jsonl", "dev_names.jsonl")
 # The shared data sit beside the repository (../shared); on the development machine also here.
@@ -68,8 +69,6 @@ def make_engine(config: str | None, with_lists: bool) -> tuple[Engine, str, dict
         settings = load_settings(None, env={}, cwd=Path(__file__).resolve().parent)
     db = None
     if with_lists and settings.database.exists():
-        from sanctionwatch.cli.main import open_store
-
         db = open_store(settings).db
     engine = build_engine(settings.watchlists, settings.rules, db)
     about = {

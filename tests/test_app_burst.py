@@ -20,7 +20,7 @@ import pytest
 
 from sanctionwatch.alerting.jobs import once
 from sanctionwatch.cli import main as cli
-from sanctionwatch.slack.format import SlackPoster
+from sanctionwatch.slack.poster import SlackPoster
 from tests.support.response_urls import ResponseUrls
 from tests.support.slack_api import TEST_TOKEN, SlackApiStub
 from tests.support.slack_signing import signed_headers, slash_body

@@ -20,12 +20,13 @@ from slack_sdk.signature import SignatureVerifier
 
 from sanctionwatch.alerting.jobs import export_range, once
 from sanctionwatch.cli import main as cli
+from sanctionwatch.clock import utcnow
 from sanctionwatch.config.settings import Settings, load_settings
-from sanctionwatch.slack.format import SlackPoster
+from sanctionwatch.slack.poster import SlackPoster
 from sanctionwatch.slackapp.app import ThreadStores, build_app
 from sanctionwatch.slackapp.server import HttpServer, wsgi_app
 from sanctionwatch.slackapp.work import AfterAck
-from sanctionwatch.storage.db import Store, utcnow
+from sanctionwatch.storage.db import Store
 from tests.support.response_urls import ResponseUrls
 from tests.support.slack_api import TEST_TOKEN, SlackApiStub
 from tests.support.slack_signing import (

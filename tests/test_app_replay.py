@@ -12,8 +12,9 @@ import httpx
 import pytest
 
 from sanctionwatch.cli import main as cli
+from sanctionwatch.clock import utcnow
 from sanctionwatch.slackapp.review import REVIEWERS_ONLY
-from sanctionwatch.storage.db import Store, utcnow
+from sanctionwatch.storage.db import Store
 from sanctionwatch.storage.replay import (
     SEEN_TABLE,
     DuplicateRequest,

@@ -16,13 +16,14 @@ from sanctionwatch.config import settings as config
 from sanctionwatch.config.ranges import RANGES, markdown_table, preflight
 from sanctionwatch.config.settings import (
     FeedConfig,
+    FetchSettings,
     PollSettings,
     SlackSettings,
     default_for,
     load_settings,
 )
 from sanctionwatch.errors import ConfigError
-from sanctionwatch.ingest.fetch import FetchSettings, FetchState, fetch
+from sanctionwatch.ingest.fetch import FetchState, fetch
 from tests.pipeline_helpers import run_cli
 from tests.support.feedserver import FeedServer
 

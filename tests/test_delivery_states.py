@@ -23,9 +23,10 @@ from sanctionwatch.alerting.delivery import (
     backoff,
     deliver_all,
 )
+from sanctionwatch.clock import iso, utcnow
 from sanctionwatch.models import Alert, Item
-from sanctionwatch.slack.format import SlackPoster
-from sanctionwatch.storage.db import Store, iso, utcnow
+from sanctionwatch.slack.poster import SlackPoster
+from sanctionwatch.storage.db import Store
 from tests.pipeline_helpers import (
     ALERTING,
     QUIET,

@@ -13,7 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sanctionwatch.ingest.fetch import DEFAULT_USER_AGENT, parse_retry_after
+from sanctionwatch.config.settings import DEFAULT_USER_AGENT
+from sanctionwatch.ingest.fetch import parse_retry_after
 from sanctionwatch.ingest.parse import FetchSettings, FetchState, fetch, make_client
 from tests.support.feedserver import FeedServer  # fixture feed_server: conftest.py
 

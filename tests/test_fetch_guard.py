@@ -17,7 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from sanctionwatch.ingest.fetch import FetchSettings, FetchState, fetch, make_client
+from sanctionwatch.config.settings import FetchSettings
+from sanctionwatch.ingest.fetch import FetchState, fetch, make_client
 from sanctionwatch.ingest.netguard import AddressPolicy, AddressRefused, refusal, resolve_checked
 from tests.pipeline_helpers import QUIET, rss, run_cli, slack_env, write_config
 from tests.support.feedserver import FeedServer

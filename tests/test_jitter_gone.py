@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from sanctionwatch.alerting.jobs import once
-from sanctionwatch.cli.main import engine_getter
 from sanctionwatch.config.settings import load_settings
-from sanctionwatch.slack.format import DryRunPoster
+from sanctionwatch.runtime import engine_getter
+from sanctionwatch.slack.dryrun import DryRunPoster
 from sanctionwatch.storage.db import Store
 from tests.pipeline_helpers import QUIET, rss, run_cli, write_config
 from tests.support.feedserver import FeedServer

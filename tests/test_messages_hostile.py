@@ -27,17 +27,16 @@ from sanctionwatch.models import Entry, Match
 from sanctionwatch.slack.blockkit import MAX_FALLBACK_TEXT, MAX_SECTION_TEXT, problems, slack_len
 from sanctionwatch.slack.format import (
     AlertView,
-    SlackDeliveryError,
-    SlackPoster,
     escape,
     escape_fit,
     format_alert,
     format_alert_reduced,
 )
+from sanctionwatch.slack.poster import SlackDeliveryError, SlackPoster
 from sanctionwatch.slackapp.review import apply_review
+from sanctionwatch.storage.audit import Actor
 from sanctionwatch.storage.db import Store
 from sanctionwatch.watchlists.importers import ImportReport
-from sanctionwatch.watchlists.overlay import Actor
 from tests.pipeline_helpers import write_config
 from tests.support.slack_api import TEST_TOKEN, SlackApiStub, block_errors
 

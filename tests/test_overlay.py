@@ -12,20 +12,20 @@ from pathlib import Path
 
 import pytest
 
+from sanctionwatch.clock import utcnow
 from sanctionwatch.config.settings import DEFAULT_WATCHLISTS, REPO_ROOT
-from sanctionwatch.matching.engine import EngineCache
-from sanctionwatch.storage.db import Store, utcnow
+from sanctionwatch.reporting.companions import write_changes
+from sanctionwatch.runtime import engine_cache
+from sanctionwatch.storage.audit import Actor, audit_rows
+from sanctionwatch.storage.db import Store
 from sanctionwatch.watchlists.overlay import (
-    Actor,
     EditError,
     add_entry,
-    audit_rows,
     baseline_entries,
     clean_name,
     list_defaults,
     overlay_entries,
     remove_entry,
-    write_changes,
 )
 from tests.test_app_http import SKY_TEXT, write_feed
 
@@ -68,7 +68,7 @@ def test_list_defaults_inherit_usual_type_and_shared_tags(baseline: list) -> Non
 
 
 def test_edits_reach_the_engine_without_restart(store: Store, baseline: list) -> None:
-    cache = EngineCache(DEFAULT_WATCHLISTS, REPO_ROOT / "rules")
+    cache = engine_cache(DEFAULT_WATCHLISTS, REPO_ROOT / "rules")
     before = cache.get(store.db)
     assert not [m for m in before.match("", SKY_TEXT) if m.entity == "Sky Aries"]
     assert not before.evaluate(before.match("", SKY_TEXT), "#c")
@@ -83,7 +83,7 @@ def test_edits_reach_the_engine_without_restart(store: Store, baseline: list) ->
 
 
 def test_fingerprint_never_repeats_after_remove_and_add(store: Store, baseline: list) -> None:
-    cache = EngineCache(DEFAULT_WATCHLISTS, REPO_ROOT / "rules")
+    cache = engine_cache(DEFAULT_WATCHLISTS, REPO_ROOT / "rules")
     add_entry(store, baseline, ADMIN, "misc", "Alpha Ship")
     add_entry(store, baseline, ADMIN, "misc", "Bravo Ship")
     cache.get(store.db)

@@ -21,7 +21,8 @@ from sanctionwatch.alerting.pipeline import FeedOutcome, poll
 from sanctionwatch.alerting.workers import AnalysisPool, PoolUnavailable
 from sanctionwatch.config.settings import Settings, load_settings
 from sanctionwatch.ingest.fetch import DEFAULT_SETTINGS
-from sanctionwatch.matching.engine import Engine, EngineCache, build_engine
+from sanctionwatch.matching.engine import Engine, EngineCache
+from sanctionwatch.runtime import build_engine, engine_cache
 from sanctionwatch.storage.db import Store
 from tests.pipeline_helpers import ALERTING, QUIET, FeedItem, rss, write_config
 from tests.support.feedserver import FeedServer
@@ -68,7 +69,7 @@ def _setup(folder: Path, urls: list[tuple[str, str]]) -> tuple[Settings, Store, 
     settings = load_settings(str(cfg), env={})
     store = Store(settings.database)
     store.sync_feeds((f.name, f.url) for f in settings.feeds)
-    return settings, store, EngineCache(settings.watchlists, settings.rules)
+    return settings, store, engine_cache(settings.watchlists, settings.rules)
 
 
 def _poll(

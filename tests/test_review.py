@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from sanctionwatch.errors import DeliveryError
-from sanctionwatch.slack.format import SlackPoster
+from sanctionwatch.slack.poster import SlackPoster
 from sanctionwatch.slackapp.review import ReviewError, apply_review, history, record_disposition
+from sanctionwatch.storage.audit import Actor
 from sanctionwatch.storage.db import Store
-from sanctionwatch.watchlists.overlay import Actor
 from tests.support.slack_api import TEST_TOKEN, SlackApiStub
 
 ANALYST = Actor("U0ANALYST1", "Analyst")

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from sanctionwatch.ingest.fetch import FetchSettings, FetchState, fetch, make_client
+from sanctionwatch.config.settings import FetchSettings
+from sanctionwatch.ingest.fetch import FetchState, fetch, make_client
 from sanctionwatch.ingest.netdeadline import ABORT_CHECK_S
 from tests.pipeline_helpers import ALERTING, TOKEN, rss, write_config
 from tests.support.feedserver import FeedServer

@@ -10,8 +10,8 @@ import pytest
 from slack_sdk import WebClient
 
 from sanctionwatch.errors import DeliveryError
-from sanctionwatch.slack.format import Poster, SlackPoster, format_alert
-from sanctionwatch.slack.poster import SlackDeliveryError
+from sanctionwatch.slack.format import format_alert
+from sanctionwatch.slack.poster import Poster, SlackDeliveryError, SlackPoster
 from tests.support import slack_api as slack_support
 from tests.support.slack_api import TEST_TOKEN, SlackApiStub
 from tests.test_slack_format import make_view

@@ -10,19 +10,19 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from sanctionwatch.models import Match
+from sanctionwatch.slack.dryrun import DryRunPoster
 from sanctionwatch.slack.format import (
     MAX_BLOCKS,
     MAX_FALLBACK_TEXT,
     MAX_HEADER_TEXT,
     MAX_SECTION_TEXT,
     AlertView,
-    DryRunPoster,
-    Poster,
     escape,
     escape_fit,
     format_alert,
     safe_link,
 )
+from sanctionwatch.slack.poster import Poster
 
 DETECTED = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 

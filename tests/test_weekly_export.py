@@ -10,7 +10,7 @@ import sanctionwatch.cli.watchlist  # noqa: F401 - registers the watchlist-chang
 from sanctionwatch.alerting.jobs import export_due, week_bounds, weekly_export_job
 from sanctionwatch.config.settings import load_settings
 from sanctionwatch.models import Alert, Item, Match
-from sanctionwatch.slack.format import SlackPoster
+from sanctionwatch.slack.poster import SlackPoster
 from sanctionwatch.storage.audit import Actor
 from sanctionwatch.storage.db import Store
 from sanctionwatch.watchlists.overlay import add_entry

@@ -37,9 +37,11 @@ from sanctionwatch.alerting.outbox import (
     set_state,
     waiting_channels,
 )
+from sanctionwatch.clock import iso, parse_iso, utcnow
 from sanctionwatch.errors import DeliveryError
-from sanctionwatch.slack.format import AlertView, Poster, escape, format_alert, format_alert_reduced
-from sanctionwatch.storage.db import Store, iso, matches_from_json, parse_iso, utcnow
+from sanctionwatch.slack.format import AlertView, escape, format_alert, format_alert_reduced
+from sanctionwatch.slack.poster import Poster
+from sanctionwatch.storage.db import Store, matches_from_json
 
 log = logging.getLogger(__name__)
 

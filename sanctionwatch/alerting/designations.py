@@ -13,7 +13,8 @@ from sanctionwatch.alerting.delivery import deliver_all
 from sanctionwatch.alerting.outbox import enqueue
 from sanctionwatch.models import Entry
 from sanctionwatch.slack.blockkit import checked
-from sanctionwatch.slack.format import Poster, escape, escape_fit
+from sanctionwatch.slack.format import escape, escape_fit
+from sanctionwatch.slack.poster import Poster
 from sanctionwatch.storage.db import Store
 from sanctionwatch.watchlists.importers import ImportReport
 

@@ -19,12 +19,15 @@ import schedule
 from sanctionwatch.alerting.delivery import deliver_all
 from sanctionwatch.alerting.outbox import enqueue, outbox_row
 from sanctionwatch.alerting.pipeline import RunReport, run_cycle
+from sanctionwatch.clock import iso, utcnow
 from sanctionwatch.config.settings import WEEKDAYS, Settings
 from sanctionwatch.errors import DeliveryError, SanctionwatchError
 from sanctionwatch.matching.engine import Engine
+from sanctionwatch.reporting.companions import write_changes
 from sanctionwatch.reporting.export import ExportRow, format_entities, write_csv
-from sanctionwatch.slack.format import Poster, escape_fit
-from sanctionwatch.storage.db import Store, iso, matches_from_json, utcnow
+from sanctionwatch.slack.format import escape_fit
+from sanctionwatch.slack.poster import Poster
+from sanctionwatch.storage.db import Store, matches_from_json
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +61,9 @@ def export_rows(store: Store, since: datetime, until: datetime) -> list[ExportRo
                 channel=r["channel"],
                 entities=format_entities(matches_from_json(r["matches"])),
                 delivered="yes" if r["status"] == "delivered" else "no",
-                disposition=r.get("disposition") or "",
-                disposition_by=r.get("disposition_by") or "",
-                disposition_at=r.get("disposition_at") or "",
+                disposition=r["disposition"] or "",
+                disposition_by=r["disposition_by"] or "",
+                disposition_at=r["disposition_at"] or "",
             )
         )
     return rows
@@ -69,7 +72,7 @@ def export_rows(store: Store, since: datetime, until: datetime) -> list[ExportRo
 # Extra files uploaded beside the weekly CSV (e.g. the watchlist-changes companion):
 # functions (store, since, until, exports_dir) -> Path | None.
 CompanionWriter = Callable[[Store, datetime, datetime, Path], "Path | None"]
-COMPANIONS: list[CompanionWriter] = []
+COMPANIONS: tuple[CompanionWriter, ...] = (write_changes,)
 
 
 def export_range(

@@ -15,7 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sanctionwatch.storage.db import Store, iso, parse_iso, utcnow
+from sanctionwatch.clock import iso, parse_iso, utcnow
+from sanctionwatch.storage.db import Store
 
 log = logging.getLogger(__name__)
 

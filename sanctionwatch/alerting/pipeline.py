@@ -33,11 +33,12 @@ from sanctionwatch.alerting.workers import (
     scoped,
     start_pool,
 )
+from sanctionwatch.clock import iso, parse_iso, utcnow
 from sanctionwatch.config.settings import FeedConfig, Settings
 from sanctionwatch.ingest.fetch import FetchState, make_client
 from sanctionwatch.matching.engine import Engine
-from sanctionwatch.slack.format import Poster
-from sanctionwatch.storage.db import Store, iso, parse_iso, utcnow
+from sanctionwatch.slack.poster import Poster
+from sanctionwatch.storage.db import Store
 
 __all__ = [
     "POOL_MIN_FEEDS",

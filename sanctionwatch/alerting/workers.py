@@ -32,9 +32,9 @@ from urllib.parse import urlsplit
 import httpx
 import sqlite_utils
 
-from sanctionwatch.config.settings import FeedConfig, Settings
+from sanctionwatch.config.settings import FeedConfig, FetchSettings, Settings
 from sanctionwatch.errors import FeedError
-from sanctionwatch.ingest.fetch import FetchResult, FetchSettings, FetchState, fetch
+from sanctionwatch.ingest.fetch import FetchResult, FetchState, fetch
 from sanctionwatch.ingest.parse import normalize_link, parse
 from sanctionwatch.matching.engine import Engine
 from sanctionwatch.models import Alert, Item, Match

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from sanctionwatch.cli.common import settings_from_args
 from sanctionwatch.storage.db import BUSY_TIMEOUT_MS
 from sanctionwatch.storage.dbfile import DatabaseFileError, check_existing, side_files
 
@@ -151,9 +152,8 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def cmd_backup(args: argparse.Namespace, out: TextIO) -> int:
-    from sanctionwatch.cli.main import _settings
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     result = backup_database(settings.database, Path(args.path), force=args.force)
     print(
         f"backed up {result.source} to {result.target}"

@@ -15,6 +15,8 @@ from sanctionwatch.alerting.outbox import (
     failed_messages,
     requeue_failed,
 )
+from sanctionwatch.cli.common import settings_from_args
+from sanctionwatch.runtime import make_poster, open_store
 
 Handler = Callable[[argparse.Namespace, TextIO], int]
 Command = Callable[[str, Handler, str], argparse.ArgumentParser]
@@ -35,9 +37,8 @@ def _alert_dict(row: dict[str, Any]) -> dict[str, Any]:
 
 def cmd_alerts(args: argparse.Namespace, out: TextIO) -> int:
     """``alerts --failed``: one line per failed alert (or JSON); exit 1 when there are any."""
-    from sanctionwatch.cli.main import _settings, open_store
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     store = open_store(settings)
     if not args.failed:
         print(
@@ -69,10 +70,9 @@ def cmd_alerts(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_deliver(args: argparse.Namespace, out: TextIO) -> int:
     """Deliver what is due now; ``--retry-failed`` first re-queues failed alerts/messages."""
-    from sanctionwatch.cli.main import _settings, make_poster, open_store
     from sanctionwatch.storage.lock import RunLock
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     if args.channel and not args.retry_failed:
         print("--channel only goes with --retry-failed", file=sys.stderr)
         return 2

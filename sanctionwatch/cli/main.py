@@ -16,75 +16,25 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from sanctionwatch import __version__
 from sanctionwatch.cli.backup import add_backup_command
+from sanctionwatch.cli.common import parse_date, settings_from_args
 from sanctionwatch.cli.ops import cmd_feeds, cmd_status
-from sanctionwatch.config.settings import Settings, load_settings
+from sanctionwatch.config.settings import Settings
 from sanctionwatch.errors import SanctionwatchError
 from sanctionwatch.logfields import one_line
 from sanctionwatch.logsetup import setup_logging, write_event
-from sanctionwatch.matching.engine import Engine, EngineCache
+from sanctionwatch.matching.engine import Engine
 from sanctionwatch.models import Match
-from sanctionwatch.slack.format import DryRunPoster, Poster, SlackPoster
+from sanctionwatch.runtime import engine_getter, make_poster, open_store, read_only_engine
+from sanctionwatch.slack.poster import Poster
 from sanctionwatch.storage.db import Store
 from sanctionwatch.storage.dbfile import preflight as check_database
 
 Handler = Callable[[argparse.Namespace, TextIO], int]
-
-
-def _date(value: str) -> datetime:
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    settings = load_settings(getattr(args, "config", None))
-    level = settings.log_level
-    if getattr(args, "verbose", False):
-        level = "DEBUG"
-    elif getattr(args, "quiet", False):
-        level = "WARNING"
-    setup_logging(level, settings.log_json or getattr(args, "log_json", False))
-    return settings
-
-
-def _config_name(settings: Settings) -> str:
-    return str(settings.config_path) if settings.config_path else "built-in defaults"
-
-
-def make_poster(settings: Settings, out: TextIO) -> Poster:
-    if settings.slack.dry_run:
-        return DryRunPoster(out)
-    assert settings.slack.token is not None
-    return SlackPoster(
-        settings.slack.token,
-        settings.slack.api_url,
-        max_retries=settings.slack.max_retries,
-        max_retry_after_s=settings.slack.retry_after_cap_s,
-        timeout_s=settings.slack.timeout_s,
-    )
-
-
-def open_store(settings: Settings) -> Store:
-    return Store(settings.database)
-
-
-def read_only_engine(settings: Settings) -> Engine:
-    """The engine for commands that only read (match, check): file watchlists and rules,
-    plus imported lists and Slack edits when the database already exists (never creates it)."""
-    store = open_store(settings) if settings.database.exists() else None
-    return EngineCache(settings.watchlists, settings.rules).get(store.db if store else None)
-
-
-def engine_getter(settings: Settings, store: Store) -> Callable[[], Engine]:
-    cache = EngineCache(settings.watchlists, settings.rules)
-    return lambda: cache.get(store.db)
 
 
 # ---- run -------------------------------------------------------------------------------
@@ -92,7 +42,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from sanctionwatch.alerting.jobs import run_forever
     from sanctionwatch.storage.lock import RunLock
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     check_database(settings.database)
     with RunLock(settings.database):
         store = open_store(settings)
@@ -220,7 +170,7 @@ def _match_one(engine: Engine, settings: Settings, title: str, text: str) -> dic
 def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
     from sanctionwatch.matching.rules import explain
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     engine = read_only_engine(settings)
     source = sys.stdin if args.path in (None, "-") else None
     if source is None:
@@ -279,7 +229,7 @@ def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     from sanctionwatch.alerting.jobs import export_range
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     store = open_store(settings)
     poster = make_poster(settings, out) if args.to_slack else None
     path, rows = export_range(
@@ -303,7 +253,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     from sanctionwatch.matching.rules import lint_rules, run_examples
     from sanctionwatch.slackapp.review import reviewers_summary
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     # Everything `run` would die of on this config: the ranges and date arithmetic are
     # checked by load_settings, the database location here.
     check_database(settings.database)
@@ -373,8 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
         " channel and Slack error)",
     )
     p = command("export", cmd_export, "write the compliance CSV for a date range (UTC)")
-    p.add_argument("--since", type=_date, required=True, help="YYYY-MM-DD, inclusive")
-    p.add_argument("--until", type=_date, required=True, help="YYYY-MM-DD, exclusive")
+    p.add_argument("--since", type=parse_date, required=True, help="YYYY-MM-DD, inclusive")
+    p.add_argument("--until", type=parse_date, required=True, help="YYYY-MM-DD, exclusive")
     p.add_argument("--out", metavar="FILE", help="CSV path (default: exports folder)")
     p.add_argument("--to-slack", metavar="CHANNEL", help="also upload it to this channel")
     command("check", cmd_check, "validate config, watchlists and rules; run rule examples")

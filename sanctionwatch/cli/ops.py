@@ -7,7 +7,9 @@ import json
 from datetime import datetime
 from typing import TextIO
 
-from sanctionwatch.storage.db import parse_iso, utcnow
+from sanctionwatch.cli.common import settings_from_args
+from sanctionwatch.clock import parse_iso, utcnow
+from sanctionwatch.runtime import open_store
 
 
 def _ago(value: str | None, now: datetime) -> str:
@@ -30,9 +32,8 @@ def _ago(value: str | None, now: datetime) -> str:
 
 
 def cmd_feeds(args: argparse.Namespace, out: TextIO) -> int:
-    from sanctionwatch.cli.main import _settings, open_store
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     store = open_store(settings)
     store.sync_feeds((f.name, f.url) for f in settings.feeds)
     now = utcnow()
@@ -67,9 +68,8 @@ def cmd_feeds(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
     """Exit 0 healthy, 1 when feeds fail, alerts wait or failed (monitoring checks use this)."""
     from sanctionwatch.cli.delivery import status_lines
-    from sanctionwatch.cli.main import _settings, open_store
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     store = open_store(settings)
     store.sync_feeds((f.name, f.url) for f in settings.feeds)
     rows = store.feeds()

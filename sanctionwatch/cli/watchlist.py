@@ -14,16 +14,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from sanctionwatch.cli.main import _date
+from sanctionwatch.cli.common import parse_date, settings_from_args
 from sanctionwatch.errors import SanctionwatchError
+from sanctionwatch.runtime import make_poster, open_store
 from sanctionwatch.slackapp import commands as slash  # noqa: F401 - registers tables, entry source, CSV companion
 from sanctionwatch.slackapp.commands import CommandContext
+from sanctionwatch.storage.audit import Actor, audit_rows
 from sanctionwatch.watchlists import overlay
 from sanctionwatch.watchlists.importers import FORMATS as IMPORT_FORMATS
 from sanctionwatch.watchlists.overlay import (
-    Actor,
     add_entry,
-    audit_rows,
     baseline_entries,
     overlay_entries,
     remove_entry,
@@ -31,13 +31,11 @@ from sanctionwatch.watchlists.overlay import (
 
 
 def _setup(args: argparse.Namespace) -> Any:
-    from sanctionwatch.cli.main import _settings
 
-    return _settings(args)
+    return settings_from_args(args)
 
 
 def _store(settings: Any) -> Any:
-    from sanctionwatch.cli.main import open_store
 
     return open_store(settings)
 
@@ -215,7 +213,6 @@ def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
         print(f"delisted: {_shown([e.name for e in report.removed])}", file=out)
     if settings.slack.alert_designations and not args.no_announce:
         from sanctionwatch.alerting.designations import announce
-        from sanctionwatch.cli.main import make_poster
 
         channel = settings.slack.default_channel
         if announce(report, make_poster(settings, out), channel, first_import, store):
@@ -270,7 +267,7 @@ def add_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> N
     p = action("show", cmd_show, "which lists hold a name, its aliases and source")
     p.add_argument("name", nargs="+")
     p = action("log", cmd_log, "the audit log: who changed what, when")
-    p.add_argument("--since", type=_date, help="YYYY-MM-DD (UTC), inclusive")
+    p.add_argument("--since", type=parse_date, help="YYYY-MM-DD (UTC), inclusive")
     p.add_argument("--all", action="store_true", help="include alert review decisions")
     p.add_argument(
         "--json",

@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sanctionwatch import __version__
 from sanctionwatch.config.ranges import check_ranges, check_url, check_user_agent, preflight
 from sanctionwatch.errors import ConfigError
-from sanctionwatch.ingest.fetch import FetchSettings
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 REPO_ROOT = PACKAGE_DIR.parent
@@ -36,6 +36,24 @@ SEVERITIES = ("low", "medium", "high", "critical")
 # The demo feed's items carry fixed (past) dates; the demo must still alert on a fresh
 # machine, so the built-in demo feed ignores the backfill window.
 DEMO_BACKFILL_DAYS = 100_000
+
+
+DEFAULT_USER_AGENT = f"sanctionwatch/{__version__} (+https://github.com/sanctionwatch)"
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    connect_timeout_s: float = 10.0
+    total_timeout_s: float = 30.0  # wall-clock cap for the whole fetch, enforced while streaming
+    max_bytes: int = 10 * 1024 * 1024  # cap on DECOMPRESSED bytes, enforced while streaming
+    max_redirects: int = 5
+    user_agent: str = DEFAULT_USER_AGENT
+    max_items: int = 500  # items kept per feed document
+    max_title_chars: int = 500
+    max_text_chars: int = 20_000
+    # Private address ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) may be fetched
+    # only when set; loopback is always allowed (local feeds), link-local and metadata never.
+    allow_private: bool = False
 
 
 @dataclass(frozen=True)

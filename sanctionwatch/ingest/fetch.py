@@ -38,7 +38,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 
-from sanctionwatch import __version__
+from sanctionwatch.config.settings import DEFAULT_USER_AGENT, FetchSettings
 from sanctionwatch.ingest.netdeadline import (
     ABORTED_MESSAGE,
     FETCH_ABORT,
@@ -50,7 +50,6 @@ from sanctionwatch.logfields import one_line
 
 log = logging.getLogger(__name__)
 
-DEFAULT_USER_AGENT = f"sanctionwatch/{__version__} (+https://github.com/sanctionwatch)"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 # Accept only what we can decode with a bounded output size (see _decoded_chunks).
@@ -59,21 +58,6 @@ ACCEPT = (
     "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
 MIB = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class FetchSettings:
-    connect_timeout_s: float = 10.0
-    total_timeout_s: float = 30.0  # wall-clock cap for the whole fetch, enforced while streaming
-    max_bytes: int = 10 * 1024 * 1024  # cap on DECOMPRESSED bytes, enforced while streaming
-    max_redirects: int = 5
-    user_agent: str = DEFAULT_USER_AGENT
-    max_items: int = 500  # items kept per feed document
-    max_title_chars: int = 500
-    max_text_chars: int = 20_000
-    # Private address ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) may be fetched
-    # only when set; loopback is always allowed (local feeds), link-local and metadata never.
-    allow_private: bool = False
 
 
 DEFAULT_SETTINGS = FetchSettings()

@@ -29,16 +29,10 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import feedparser
 
+from sanctionwatch.config.settings import FetchSettings
 from sanctionwatch.errors import FeedError
 from sanctionwatch.ingest import dates  # noqa: F401 - registers the localised-date handler
-from sanctionwatch.ingest.fetch import (
-    DEFAULT_SETTINGS,
-    FetchResult,
-    FetchSettings,
-    FetchState,
-    fetch,
-    make_client,
-)
+from sanctionwatch.ingest.fetch import DEFAULT_SETTINGS, FetchResult, FetchState, fetch, make_client
 from sanctionwatch.ingest.xmlsafe import defuse
 from sanctionwatch.models import Item
 

@@ -1,12 +1,14 @@
-"""The matching engine as the pipeline sees it: watchlists + rules → matches + alerts.
+"""The matching engine as the pipeline sees it: entries + rules → matches + alerts.
 
-The engine is rebuilt only when its inputs change (watchlist/rule files, imported lists,
-Slack edits), so edits take effect on the next poll without a restart.
+Where entries come from (watchlist files, imported official lists, Slack edits) is not known
+here: each source is an ``EntrySource`` with a cheap fingerprint and a loader, and the list of
+sources is assembled once, in ``sanctionwatch.runtime``. The engine is rebuilt only when a
+source's fingerprint or the rule files change, so edits take effect on the next poll without
+a restart.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -15,25 +17,24 @@ from pathlib import Path
 
 import sqlite_utils
 
+from sanctionwatch.config.yamlfiles import folder_fingerprint
 from sanctionwatch.matching.matcher import Matcher
 from sanctionwatch.matching.rules import evaluate, load_rules
 from sanctionwatch.models import Alert, Entry, Match, Rule
-from sanctionwatch.storage.db import register_migration
-from sanctionwatch.watchlists import imported as liststore
-from sanctionwatch.watchlists.files import load_watchlists
 
 log = logging.getLogger(__name__)
 
-# Extra entry sources (imported official lists, Slack edits) register here: each provides
-# a cheap fingerprint and a loader taking the sqlite-utils Database.
-EntrySource = tuple[Callable[[object], str], Callable[[object], list[Entry]]]
-_SOURCES: dict[str, EntrySource] = {}
+Database = sqlite_utils.Database
 
 
-def register_entry_source(
-    name: str, fingerprint: Callable[[object], str], load: Callable[[object], list[Entry]]
-) -> None:
-    _SOURCES[name] = (fingerprint, load)
+@dataclass(frozen=True)
+class EntrySource:
+    """Where some of the engine's entries come from. Both functions take the database (None
+    for commands that never create one); ``fingerprint`` must be cheap (it runs per poll)."""
+
+    name: str
+    fingerprint: Callable[[Database | None], str]
+    load: Callable[[Database | None], list[Entry]]
 
 
 @dataclass(frozen=True)
@@ -50,49 +51,36 @@ class Engine:
         return evaluate(self.rules, matches, default_channel)
 
 
-def _files_fingerprint(*folders: Path) -> str:
-    h = hashlib.sha256()
-    for folder in folders:
-        for path in sorted(folder.glob("*.y*ml")) if folder.is_dir() else []:
-            st = path.stat()
-            h.update(f"{path}:{st.st_mtime_ns}:{st.st_size};".encode())
-    return h.hexdigest()
-
-
-def build_engine(watchlists: Path, rules: Path, db: object | None = None) -> Engine:
+def build_engine(sources: Sequence[EntrySource], rules: Path, db: Database | None = None) -> Engine:
     """Load every entry source and every rule, and build the matcher."""
-    entries = list(load_watchlists(watchlists))
-    if db is not None:
-        for name, (_fp, load) in _SOURCES.items():
-            extra = load(db)
-            log.debug("loaded entries source=%s count=%d", name, len(extra))
-            entries.extend(extra)
+    entries: list[Entry] = []
+    for source in sources:
+        loaded = source.load(db)
+        log.debug("loaded entries source=%s count=%d", source.name, len(loaded))
+        entries.extend(loaded)
     rule_list = tuple(load_rules(rules))
     matcher = Matcher.build(entries)
-    return Engine(matcher, rule_list, tuple(entries), fingerprint(watchlists, rules, db))
+    return Engine(matcher, rule_list, tuple(entries), fingerprint(sources, rules, db))
 
 
-def fingerprint(watchlists: Path, rules: Path, db: object | None) -> str:
-    parts = [_files_fingerprint(watchlists, rules)]
-    if db is not None:
-        parts.extend(fp(db) for fp, _load in _SOURCES.values())
-    return "|".join(parts)
+def fingerprint(sources: Sequence[EntrySource], rules: Path, db: Database | None) -> str:
+    return "|".join([folder_fingerprint(rules), *(s.fingerprint(db) for s in sources)])
 
 
 class EngineCache:
     """Holds the current engine; ``get`` rebuilds it when any input changed."""
 
-    def __init__(self, watchlists: Path, rules: Path) -> None:
-        self.watchlists = watchlists
+    def __init__(self, sources: Sequence[EntrySource], rules: Path) -> None:
+        self.sources = tuple(sources)
         self.rules = rules
         self._engine: Engine | None = None
         self._lock = threading.Lock()
 
-    def get(self, db: object | None = None) -> Engine:
+    def get(self, db: Database | None = None) -> Engine:
         with self._lock:
-            fp = fingerprint(self.watchlists, self.rules, db)
+            fp = fingerprint(self.sources, self.rules, db)
             if self._engine is None or self._engine.fingerprint != fp:
-                self._engine = build_engine(self.watchlists, self.rules, db)
+                self._engine = build_engine(self.sources, self.rules, db)
                 log.info(
                     "engine built entries=%d rules=%d names=%d",
                     len(self._engine.entries),
@@ -100,25 +88,3 @@ class EngineCache:
                     len(self._engine.matcher),
                 )
             return self._engine
-
-
-def _imported_fingerprint(db: object) -> str:
-    """Changes whenever an official list is (re)imported: names and version counters."""
-    assert isinstance(db, sqlite_utils.Database)
-    if "imported_lists" not in db.table_names():
-        return ""
-    row = db.execute(
-        "SELECT group_concat(name || ':' || version, ',') FROM imported_lists"
-    ).fetchone()
-    return str(row[0] or "")
-
-
-def _imported_load(db: object) -> list[Entry]:
-    assert isinstance(db, sqlite_utils.Database)
-    if "imported_lists" not in db.table_names():
-        return []
-    return liststore.load_imported(db)
-
-
-register_migration("imported_lists", liststore.ensure_schema)
-register_entry_source("imported", _imported_fingerprint, _imported_load)

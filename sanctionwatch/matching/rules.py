@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from sanctionwatch.config.yamlfiles import YAML_SUFFIXES, item_lines, read_yaml
 from sanctionwatch.errors import RuleError
 from sanctionwatch.matching.evaluate import (
     CLAUSE_KEYS,
@@ -29,7 +30,6 @@ from sanctionwatch.matching.evaluate import (
     run_examples,
 )
 from sanctionwatch.models import ENTRY_TYPES, Clause, Entry, Example, Rule
-from sanctionwatch.watchlists.files import YAML_SUFFIXES, item_lines, read_yaml
 
 log = logging.getLogger(__name__)
 

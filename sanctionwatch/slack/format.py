@@ -1,7 +1,6 @@
 """Slack alert messages: mrkdwn escaping and Block Kit formatting as pure functions.
 
-Delivery (``SlackPoster``, ``DryRunPoster``, ``Poster``) lives in ``sanctionwatch.slack.poster`` and
-is re-exported here, so ``from sanctionwatch.slack.format import SlackPoster`` works.
+Delivery lives beside it: ``poster`` (Slack) and ``dryrun`` (a terminal).
 
 Everything that comes from a feed or a watchlist is untrusted: it goes through ``escape`` so that
 ``<!channel>``, ``<@U123>`` or ``<http://evil|click>`` in a headline shows as text and pings or
@@ -332,20 +331,8 @@ def format_alert_reduced(view: AlertView) -> tuple[str, list[dict]]:
     return checked(fallback, blocks, f"reduced alert {view.alert_id}")
 
 
-# Delivery classes live in their own module (size); re-exported for the documented import path.
-from sanctionwatch.slack.poster import (  # noqa: E402
-    DryRunPoster,
-    Poster,
-    SlackDeliveryError,
-    SlackPoster,
-)
-
 __all__ = [
     "AlertView",
-    "DryRunPoster",
-    "Poster",
-    "SlackDeliveryError",
-    "SlackPoster",
     "escape",
     "format_alert",
     "format_alert_reduced",

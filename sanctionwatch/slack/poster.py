@@ -1,5 +1,5 @@
-"""Delivering messages: ``SlackPoster`` (slack-sdk WebClient); ``DryRunPoster`` (a terminal,
-in ``slack_dryrun``) is re-exported here.
+"""Delivering messages: ``SlackPoster`` (slack-sdk WebClient) and the ``Poster`` protocol it
+shares with ``dryrun.DryRunPoster`` (a terminal).
 
 Retries are slack-sdk's own RetryHandlers, tuned: short exponential backoff for 5xx, and a
 rate-limit handler that honours ``Retry-After`` only up to a cap. A longer wait is not slept
@@ -347,6 +347,4 @@ def _channel_key(channel: str) -> str:
     return channel.lstrip("#").lower()
 
 
-from sanctionwatch.slack.dryrun import DryRunPoster  # noqa: E402  (re-exported)
-
-__all__ = ["DryRunPoster", "NotSentRetryHandler", "Poster", "SlackDeliveryError", "SlackPoster"]
+__all__ = ["NotSentRetryHandler", "Poster", "SlackDeliveryError", "SlackPoster"]

@@ -29,7 +29,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from sanctionwatch.config.settings import Settings
 from sanctionwatch.models import Entry
-from sanctionwatch.slack.format import Poster
+from sanctionwatch.slack.poster import Poster
 from sanctionwatch.slackapp.commands import COMMAND
 from sanctionwatch.slackapp.work import AfterAck, AppDeps, run_review, run_slash
 from sanctionwatch.storage.db import Store

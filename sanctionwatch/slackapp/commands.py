@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from sanctionwatch.errors import SlackCommandError
 from sanctionwatch.models import ENTRY_TYPES, Entry
 from sanctionwatch.slack.format import escape
+from sanctionwatch.storage.audit import Actor
 from sanctionwatch.storage.db import Store
 from sanctionwatch.storage.replay import RequestKey
 from sanctionwatch.watchlists.overlay import (
     SOURCE_SLACK,
-    Actor,
     EditError,
     add_entry,
     find_in,

@@ -25,16 +25,19 @@ from typing import Any
 import sqlite_utils
 
 from sanctionwatch.alerting.pipeline import alert_view
+from sanctionwatch.clock import iso, parse_iso, utcnow
 from sanctionwatch.errors import DeliveryError, SlackCommandError
-from sanctionwatch.slack.format import REVIEW_ACTIONS, AlertView, Poster, format_alert
+from sanctionwatch.slack.format import REVIEW_ACTIONS, AlertView, format_alert
+from sanctionwatch.slack.poster import Poster
 from sanctionwatch.storage.audit import Actor, audit
-from sanctionwatch.storage.db import Store, iso, parse_iso, register_migration, utcnow
+from sanctionwatch.storage.db import Store
 from sanctionwatch.storage.replay import RequestKey, claim
+from sanctionwatch.storage.schema import DISPOSITION_COLUMNS, DISPOSITIONS_TABLE
 
 log = logging.getLogger(__name__)
 
-HISTORY_TABLE = "alert_dispositions"
-ALERT_COLUMNS = ("disposition", "disposition_by", "disposition_at")
+HISTORY_TABLE = DISPOSITIONS_TABLE
+ALERT_COLUMNS = DISPOSITION_COLUMNS
 # action_id of each button → the disposition stored
 ACTION_DISPOSITIONS = {action_id: disp for action_id, _label, disp, _style in REVIEW_ACTIONS}
 DISPOSITIONS = tuple(ACTION_DISPOSITIONS.values())
@@ -69,31 +72,6 @@ class ReviewResult:
     view: AlertView
     message_updated: bool
     update_error: str | None = None
-
-
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    """The history table, and the latest-disposition columns on alerts (idempotent)."""
-    db.table(HISTORY_TABLE).create(
-        {
-            "id": int,
-            "alert_id": int,
-            "disposition": str,
-            "user_id": str,
-            "user_name": str,
-            "via": str,
-            "at": str,
-        },
-        pk="id",
-        not_null={"alert_id", "disposition", "user_id", "at"},
-        if_not_exists=True,
-    )
-    db.execute(f"CREATE INDEX IF NOT EXISTS idx_dispositions_alert ON {HISTORY_TABLE} (alert_id)")
-    if "alerts" in db.table_names():
-        alerts = db.table("alerts")
-        have = alerts.columns_dict
-        for column in ALERT_COLUMNS:
-            if column not in have:
-                alerts.add_column(column, str)
 
 
 def history(db: sqlite_utils.Database, alert_id: int) -> list[dict[str, Any]]:
@@ -237,6 +215,3 @@ def apply_review(
         log.warning("review message update failed alert=%d error=%r", alert_id, exc.message)
         return ReviewResult(alert_id, disposition, previous, view, False, exc.message)
     return ReviewResult(alert_id, disposition, previous, view, True)
-
-
-register_migration("alert_review", ensure_schema)

@@ -21,6 +21,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from sanctionwatch.config.settings import Settings
 from sanctionwatch.errors import ConfigError
+from sanctionwatch.runtime import engine_getter, make_poster, open_store
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,6 @@ class HttpServer:
 def _poller(settings: Settings, out: TextIO, stop: threading.Event) -> threading.Thread:
     """The polling schedule in a background thread with its own Store; holds the run lock."""
     from sanctionwatch.alerting.jobs import run_forever
-    from sanctionwatch.cli.main import engine_getter, make_poster, open_store
     from sanctionwatch.storage.lock import RunLock
 
     lock = RunLock(settings.database)
@@ -124,7 +124,6 @@ def serve(
     stop: threading.Event | None = None,
 ) -> int:
     """Run until SIGTERM/SIGINT (or ``stop`` is set). Returns the exit code."""
-    from sanctionwatch.cli.main import make_poster
     from sanctionwatch.slackapp.app import ThreadStores, build_app, web_client
     from sanctionwatch.slackapp.work import AfterAck
 

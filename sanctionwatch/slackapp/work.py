@@ -28,12 +28,13 @@ from slack_sdk.webhook import WebhookClient
 from sanctionwatch.config.settings import Settings
 from sanctionwatch.errors import SlackCommandError
 from sanctionwatch.models import Entry
-from sanctionwatch.slack.format import Poster, escape
+from sanctionwatch.slack.format import escape
+from sanctionwatch.slack.poster import Poster
 from sanctionwatch.slackapp.commands import CommandContext, run_command
 from sanctionwatch.slackapp.review import apply_review
+from sanctionwatch.storage.audit import Actor
 from sanctionwatch.storage.db import Store
 from sanctionwatch.storage.replay import DuplicateRequest, RequestKey
-from sanctionwatch.watchlists.overlay import Actor
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,8 @@
 Watchlist edits (overlay.py) and review decisions (review.py) append a record here in the same
 transaction as the change. SQLite triggers refuse UPDATE and DELETE on the table, so no code
 path (ours or a stray SQL shell session) can rewrite history. The weekly export uploads the
-watchlist part as ``watchlist-changes-YYYY-Www.csv`` beside the alerts CSV.
+watchlist part as ``watchlist-changes-YYYY-Www.csv`` beside the alerts CSV
+(reporting/companions.py).
 """
 
 from __future__ import annotations
@@ -12,14 +13,13 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
-from sanctionwatch.storage.db import Store, iso, register_migration
+from sanctionwatch.clock import iso
+from sanctionwatch.storage.schema import AUDIT_TABLE, create_audit_table
 
-AUDIT_TABLE = "audit_log"
 WATCHLIST_ACTIONS = ("watchlist.add", "watchlist.remove")
 CHANGES_COLUMNS = (
     "id",
@@ -49,21 +49,8 @@ class Actor:
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
-    """The audit table, its indexes and the append-only triggers (idempotent)."""
-    db.execute(
-        f"CREATE TABLE IF NOT EXISTS {AUDIT_TABLE} ("
-        " id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor_id TEXT NOT NULL,"
-        " actor_name TEXT, via TEXT NOT NULL, action TEXT NOT NULL, list TEXT, target TEXT,"
-        " before TEXT, after TEXT)"
-    )
-    db.execute(f"CREATE INDEX IF NOT EXISTS idx_audit_action ON {AUDIT_TABLE} (action, id)")
-    db.execute(f"CREATE INDEX IF NOT EXISTS idx_audit_at ON {AUDIT_TABLE} (at)")
-    for op in ("UPDATE", "DELETE"):
-        db.execute(
-            f"CREATE TRIGGER IF NOT EXISTS {AUDIT_TABLE}_no_{op.lower()}"
-            f" BEFORE {op} ON {AUDIT_TABLE}"
-            f" BEGIN SELECT RAISE(ABORT, '{AUDIT_TABLE} is append-only'); END"
-        )
+    """The audit table, for a database that did not come through ``Store`` (tools, tests)."""
+    create_audit_table(db)
 
 
 def audit(
@@ -112,25 +99,3 @@ def audit_rows(
         params.extend(actions)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     return list(db.query(f"SELECT * FROM {AUDIT_TABLE} {where} ORDER BY id", params))
-
-
-def write_changes(store: Store, since: datetime, until: datetime, exports_dir: Path) -> Path:
-    """The weekly companion ``watchlist-changes-YYYY-Www.csv`` (header only when quiet)."""
-    from sanctionwatch.reporting.export import write_changes_csv
-
-    year, week, _ = since.isocalendar()
-    path = exports_dir / f"watchlist-changes-{year}-W{week:02d}.csv"
-    rows = audit_rows(store.db, since, until, WATCHLIST_ACTIONS)
-    write_changes_csv(rows, path, CHANGES_COLUMNS)
-    return path
-
-
-def _register() -> None:
-    from sanctionwatch.alerting import jobs
-
-    register_migration("audit_log", ensure_schema)
-    if write_changes not in jobs.COMPANIONS:
-        jobs.COMPANIONS.append(write_changes)
-
-
-_register()

@@ -9,15 +9,16 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
+from sanctionwatch.clock import iso
 from sanctionwatch.models import Alert, Item, Match
 from sanctionwatch.storage.dbfile import (
     OPEN_INODES,
@@ -34,31 +35,6 @@ log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 15_000  # long enough for a concurrent Slack edit or export to finish
 SQL_CHUNK = 500  # stays below SQLite's host-parameter limit on every build
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def iso(dt: datetime | None) -> str | None:
-    if dt is None:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def parse_iso(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-_EXTRA_MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = []
-
-
-def register_migration(name: str, fn: Callable[[sqlite_utils.Database], None]) -> None:
-    """Let a feature module add its own tables (idempotent functions, keyed by name)."""
-    if name not in {n for n, _ in _EXTRA_MIGRATIONS}:
-        _EXTRA_MIGRATIONS.append((name, fn))
 
 
 class Store:
@@ -134,9 +110,6 @@ class Store:
                     [str(number + 1)],
                 )
             log.info("migrated database path=%s version=%d", self.path, number + 1)
-        for _name, fn in _EXTRA_MIGRATIONS:
-            with self.transaction() as db:
-                fn(db)
 
     # ---- meta -------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

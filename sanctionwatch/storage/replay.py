@@ -32,11 +32,12 @@ from typing import Any
 
 import sqlite_utils
 
-from sanctionwatch.storage.db import iso, register_migration, utcnow
+from sanctionwatch.clock import iso, utcnow
+from sanctionwatch.storage.schema import SEEN_REQUESTS_TABLE
 
 log = logging.getLogger(__name__)
 
-SEEN_TABLE = "slack_requests_seen"
+SEEN_TABLE = SEEN_REQUESTS_TABLE
 # Slack's signature window (bolt's SignatureVerifier rejects older timestamps).
 SIGNATURE_WINDOW = timedelta(minutes=5)
 # Slack retries after ~1 and ~5 minutes; clocks drift. Rows this much past the window go.
@@ -90,13 +91,6 @@ def request_key(headers: Mapping[str, Sequence[str] | str], body: Mapping[str, A
     )
 
 
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    db.table(SEEN_TABLE).create(
-        {"key": str, "seen_at": str}, pk="key", not_null={"seen_at"}, if_not_exists=True
-    )
-    db.execute(f"CREATE INDEX IF NOT EXISTS idx_requests_seen_at ON {SEEN_TABLE} (seen_at)")
-
-
 def _seen(db: sqlite_utils.Database, key: str) -> bool:
     return db.execute(f"SELECT 1 FROM {SEEN_TABLE} WHERE key = ?", [key]).fetchone() is not None
 
@@ -124,6 +118,3 @@ def claim(db: sqlite_utils.Database, key: RequestKey | None, now: datetime | Non
         db.execute(
             f"INSERT OR IGNORE INTO {SEEN_TABLE} (key, seen_at) VALUES (?, ?)", [k, iso(now)]
         )
-
-
-register_migration("slack_requests_seen", ensure_schema)

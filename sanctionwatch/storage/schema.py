@@ -1,8 +1,10 @@
-"""The database schema as ordered migrations. Version N is produced by MIGRATIONS[N - 1].
+"""The database schema as one ordered list of migrations: version N is made by MIGRATIONS[N - 1].
 
-Append only: never edit a migration that has shipped; add the next one. Feature modules
-(imported lists, Slack edits, reviews) add their own idempotent tables through
-``store.register_migration``.
+Append only: never edit a migration that has shipped; add the next one. Every table lives
+here, whichever stage uses it, so opening a database gives the same schema whatever was
+imported first. Migrations from v3 on are idempotent (IF NOT EXISTS, columns added only when
+missing): databases from releases that created the feature tables on the fly take them as
+they are.
 """
 
 from __future__ import annotations
@@ -171,5 +173,142 @@ def _v2(db: sqlite_utils.Database) -> None:
     )
 
 
+# ---- feature tables (v3) ------------------------------------------------------------------
+AUDIT_TABLE = "audit_log"  # append-only: who changed watchlists, imported lists, dispositions
+OVERLAY_TABLE = "watchlist_overlay"  # Slack/terminal edits on top of the watchlist files
+DISPOSITIONS_TABLE = "alert_dispositions"  # every review click, latest one on the alert
+DISPOSITION_COLUMNS = ("disposition", "disposition_by", "disposition_at")  # on alerts
+SEEN_REQUESTS_TABLE = "slack_requests_seen"  # signed Slack requests already applied
+IMPORTED_LISTS_TABLE = "imported_lists"
+IMPORTED_ENTRIES_TABLE = "imported_entries"
+# imported_lists columns added after the first release: name → declaration
+IMPORTED_LIST_ADDED_COLUMNS = {"list_date_kind": "TEXT", "list_date": "TEXT", "files": "TEXT"}
+
+
+def create_audit_table(db: sqlite_utils.Database) -> None:
+    """The audit table, its indexes and the triggers that make it append-only."""
+    db.execute(
+        f"CREATE TABLE IF NOT EXISTS {AUDIT_TABLE} ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor_id TEXT NOT NULL,"
+        " actor_name TEXT, via TEXT NOT NULL, action TEXT NOT NULL, list TEXT, target TEXT,"
+        " before TEXT, after TEXT)"
+    )
+    db.execute(f"CREATE INDEX IF NOT EXISTS idx_audit_action ON {AUDIT_TABLE} (action, id)")
+    db.execute(f"CREATE INDEX IF NOT EXISTS idx_audit_at ON {AUDIT_TABLE} (at)")
+    for op in ("UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER IF NOT EXISTS {AUDIT_TABLE}_no_{op.lower()}"
+            f" BEFORE {op} ON {AUDIT_TABLE}"
+            f" BEGIN SELECT RAISE(ABORT, '{AUDIT_TABLE} is append-only'); END"
+        )
+
+
+def create_imported_list_tables(db: sqlite_utils.Database) -> None:
+    """Official lists (one row per list) and their entries, plus the audit table."""
+    db.conn.execute(
+        f"""CREATE TABLE IF NOT EXISTS {IMPORTED_LISTS_TABLE} (
+        name TEXT PRIMARY KEY,
+        fmt TEXT NOT NULL,
+        source_file TEXT NOT NULL,
+        imported_at TEXT NOT NULL,
+        entry_count INTEGER NOT NULL,
+        version INTEGER NOT NULL
+    )"""
+    )
+    db.conn.execute(
+        f"""CREATE TABLE IF NOT EXISTS {IMPORTED_ENTRIES_TABLE} (
+        list TEXT NOT NULL,
+        entry_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        type TEXT NOT NULL,
+        aliases TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        source TEXT NOT NULL,
+        source_id TEXT NOT NULL,
+        programs TEXT NOT NULL,
+        notes TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        strict INTEGER NOT NULL DEFAULT 0
+    )"""
+    )
+    db.conn.execute(
+        f"CREATE INDEX IF NOT EXISTS imported_entries_list ON {IMPORTED_ENTRIES_TABLE}"
+        " (list, entry_id)"
+    )
+    have = {row[1] for row in db.conn.execute(f"PRAGMA table_info({IMPORTED_LISTS_TABLE})")}
+    for column, declaration in IMPORTED_LIST_ADDED_COLUMNS.items():
+        if column not in have:
+            db.conn.execute(f"ALTER TABLE {IMPORTED_LISTS_TABLE} ADD COLUMN {column} {declaration}")
+    create_audit_table(db)
+
+
+def _create_overlay_table(db: sqlite_utils.Database) -> None:
+    db.table(OVERLAY_TABLE).create(
+        {
+            "id": int,
+            "entry_id": str,
+            "list": str,
+            "name": str,
+            "type": str,
+            "aliases": str,  # JSON list
+            "tags": str,  # JSON list
+            "strict": int,
+            "notes": str,
+            "added_by": str,
+            "added_by_id": str,
+            "added_at": str,
+        },
+        pk="id",
+        not_null={"entry_id", "list", "name", "type"},
+        if_not_exists=True,
+    )
+    db.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS idx_overlay_entry ON {OVERLAY_TABLE} (entry_id)")
+
+
+def _create_dispositions(db: sqlite_utils.Database) -> None:
+    db.table(DISPOSITIONS_TABLE).create(
+        {
+            "id": int,
+            "alert_id": int,
+            "disposition": str,
+            "user_id": str,
+            "user_name": str,
+            "via": str,
+            "at": str,
+        },
+        pk="id",
+        not_null={"alert_id", "disposition", "user_id", "at"},
+        if_not_exists=True,
+    )
+    db.execute(
+        f"CREATE INDEX IF NOT EXISTS idx_dispositions_alert ON {DISPOSITIONS_TABLE} (alert_id)"
+    )
+    alerts = db.table("alerts")
+    have = alerts.columns_dict
+    for column in DISPOSITION_COLUMNS:
+        if column not in have:
+            alerts.add_column(column, str)
+
+
+def _create_seen_requests(db: sqlite_utils.Database) -> None:
+    db.table(SEEN_REQUESTS_TABLE).create(
+        {"key": str, "seen_at": str}, pk="key", not_null={"seen_at"}, if_not_exists=True
+    )
+    db.execute(
+        f"CREATE INDEX IF NOT EXISTS idx_requests_seen_at ON {SEEN_REQUESTS_TABLE} (seen_at)"
+    )
+
+
+def _v3(db: sqlite_utils.Database) -> None:
+    """The feature tables that earlier releases created on the fly when their module was
+    imported: the audit trail, imported official lists, watchlist edits, review dispositions
+    and the Slack requests already applied."""
+    create_audit_table(db)
+    create_imported_list_tables(db)
+    _create_overlay_table(db)
+    _create_dispositions(db)
+    _create_seen_requests(db)
+
+
 # Ordered migrations; index + 1 is the schema version it produces. Append only.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import sqlite_utils
 
+from sanctionwatch.config.yamlfiles import YAML_SUFFIXES
 from sanctionwatch.models import Entry
 from sanctionwatch.watchlists import imported as liststore
-from sanctionwatch.watchlists.files import YAML_SUFFIXES, load_watchlists
+from sanctionwatch.watchlists.files import load_watchlists
 
 log = logging.getLogger(__name__)
 

@@ -27,12 +27,13 @@ from typing import Any
 import yaml
 from anyascii import anyascii
 
-from sanctionwatch.errors import SanctionwatchError, WatchlistError
+from sanctionwatch.config.yamlfiles import YAML_SUFFIXES, folder_fingerprint, item_lines, read_yaml
+from sanctionwatch.errors import WatchlistError
+from sanctionwatch.matching.engine import EntrySource
 from sanctionwatch.models import ENTRY_TYPES, Entry
 
 log = logging.getLogger(__name__)
 
-YAML_SUFFIXES = (".yaml", ".yml")
 FILE_KEYS = ("list", "source", "description", "entries")
 ENTRY_KEYS = (
     "name",
@@ -57,40 +58,6 @@ def slugify(name: str) -> str:
     ascii_name = re.sub(r"['\u2019`]", "", anyascii(name).lower())
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_name).strip("-")
     return slug or "entry"
-
-
-def read_yaml(path: Path, error_cls: type[SanctionwatchError]) -> tuple[Any, yaml.Node | None]:
-    """Parse a YAML file; return (data, node tree). Syntax errors name the file and line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise error_cls(f"{path}: not UTF-8 text ({exc.reason})", hint="save it as UTF-8") from exc
-    except OSError as exc:
-        raise error_cls(f"{path}: cannot read ({exc.strerror})", hint="check the path") from exc
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise error_cls(
-            f"{path}: YAML syntax error at {where}: {problem}",
-            hint="check indentation and quoting near that line (strings with ': ' need quotes)",
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise error_cls(f"{path}: YAML error: {exc}", hint="check the file's syntax") from exc
-    return data, node
-
-
-def item_lines(node: yaml.Node | None, key: str) -> list[int]:
-    """1-based line numbers of the items of the sequence under `key` of a mapping node."""
-    if not isinstance(node, yaml.MappingNode):
-        return []
-    for key_node, value_node in node.value:
-        if getattr(key_node, "value", None) == key and isinstance(value_node, yaml.SequenceNode):
-            return [item.start_mark.line + 1 for item in value_node.value]
-    return []
 
 
 def _text(value: Any, where: str, key: str) -> str:
@@ -278,3 +245,12 @@ def dump_watchlist(entries: Sequence[Entry], list_name: str) -> str:
         out.append(item)
     doc["entries"] = out
     return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=100)
+
+
+def file_source(folder: Path) -> EntrySource:
+    """The versioned baseline as an engine entry source: every YAML file in ``folder``."""
+    return EntrySource(
+        name="files",
+        fingerprint=lambda _db: folder_fingerprint(folder),
+        load=lambda _db: load_watchlists(folder),
+    )

@@ -1,18 +1,17 @@
 """Imported official lists in SQLite: one version per list, replaced atomically.
 
-Tables (created idempotently by ``ensure_schema``):
+Tables (defined in storage/schema.py, migration v3):
 - ``imported_lists(name PK, fmt, source_file, imported_at, entry_count, version)``
 - ``imported_entries(list, entry_id PK, name, type, aliases JSON, tags JSON, source, source_id,
   programs JSON, notes, fingerprint, strict)`` — ``strict`` is an addition to the brief's
   column list so Entry.strict (aircraft registration marks) survives a round trip.
 
 ``imported_lists`` also keeps the list's own age marker (``list_date_kind``, ``list_date``:
-see importers/version.py) and the ``files`` read with their SHA-256 (JSON), added by
-``ensure_schema`` to databases created before.
+see importers/version.py) and the ``files`` read with their SHA-256 (JSON).
 
 ``replace_list`` swaps a list's entries, bumps its version, audits the import and reports what
 changed in one transaction; a broken, cut-off or older list leaves the stored version untouched
-(listguard.py) and the refusal is audited.
+(guard.py) and the refusal is audited.
 """
 
 from __future__ import annotations
@@ -32,7 +31,9 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 
 from sanctionwatch.errors import ImportFormatError
+from sanctionwatch.matching.engine import EntrySource
 from sanctionwatch.models import Entry
+from sanctionwatch.storage.schema import IMPORTED_LISTS_TABLE, create_imported_list_tables
 from sanctionwatch.watchlists.guard import ImportCheck, ImportRefused, refusal
 from sanctionwatch.watchlists.importers import (
     DEFAULT_LIST_NAMES,
@@ -59,34 +60,6 @@ DEFAULT_MAX_DELIST_FRACTION = 0.05
 
 _SAVEPOINT = "sanctionwatch_liststore"
 
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS imported_lists (
-        name TEXT PRIMARY KEY,
-        fmt TEXT NOT NULL,
-        source_file TEXT NOT NULL,
-        imported_at TEXT NOT NULL,
-        entry_count INTEGER NOT NULL,
-        version INTEGER NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS imported_entries (
-        list TEXT NOT NULL,
-        entry_id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        type TEXT NOT NULL,
-        aliases TEXT NOT NULL,
-        tags TEXT NOT NULL,
-        source TEXT NOT NULL,
-        source_id TEXT NOT NULL,
-        programs TEXT NOT NULL,
-        notes TEXT NOT NULL,
-        fingerprint TEXT NOT NULL,
-        strict INTEGER NOT NULL DEFAULT 0
-    )""",
-    "CREATE INDEX IF NOT EXISTS imported_entries_list ON imported_entries (list, entry_id)",
-)
-# columns added after the first release: name → declaration
-_ADDED_LIST_COLUMNS = {"list_date_kind": "TEXT", "list_date": "TEXT", "files": "TEXT"}
-
 _COLUMNS = (
     "list, entry_id, name, type, aliases, tags, source, source_id, programs, notes, "
     "fingerprint, strict"
@@ -94,17 +67,9 @@ _COLUMNS = (
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create the imported-list tables (and the audit table) if they are missing, and add
-    columns newer releases need (safe to call at any time)."""
-    from sanctionwatch.watchlists.importaudit import ensure_schema as ensure_audit_schema
-
-    for statement in _SCHEMA:
-        db.conn.execute(statement)
-    have = {row[1] for row in db.conn.execute("PRAGMA table_info(imported_lists)")}
-    for column, declaration in _ADDED_LIST_COLUMNS.items():
-        if column not in have:
-            db.conn.execute(f"ALTER TABLE imported_lists ADD COLUMN {column} {declaration}")
-    ensure_audit_schema(db)
+    """The imported-list tables, for a database that did not come through ``Store`` (tools,
+    tests); ``Store`` creates them in its migrations. Safe to call at any time."""
+    create_imported_list_tables(db)
 
 
 def default_actor() -> Actor:
@@ -241,7 +206,7 @@ def replace_list(
     """Store ``entries`` as the new version of ``list_name`` and report the differences.
 
     Refused (ImportRefused, nothing changed, the refusal audited) without ``force`` when it
-    would de-list too much or the file is older than the stored list (listguard.py). Every
+    would de-list too much or the file is older than the stored list (guard.py). Every
     stored import is audited in the same transaction (listaudit.py)."""
     from sanctionwatch.watchlists import importaudit as listaudit
 
@@ -417,3 +382,22 @@ def import_list(
         warnings=parsed.warnings,
         actor=actor,
     )
+
+
+def _fingerprint(db: sqlite_utils.Database | None) -> str:
+    """Changes whenever an official list is (re)imported: names and version counters."""
+    if db is None or IMPORTED_LISTS_TABLE not in db.table_names():
+        return ""
+    row = db.execute(
+        f"SELECT group_concat(name || ':' || version, ',') FROM {IMPORTED_LISTS_TABLE}"
+    ).fetchone()
+    return str(row[0] or "")
+
+
+def _load(db: sqlite_utils.Database | None) -> list[Entry]:
+    if db is None or IMPORTED_LISTS_TABLE not in db.table_names():
+        return []
+    return load_imported(db)
+
+
+ENTRY_SOURCE = EntrySource("imported", _fingerprint, _load)

@@ -26,24 +26,18 @@ from typing import Any
 
 import sqlite_utils
 
+from sanctionwatch.clock import iso, utcnow
 from sanctionwatch.errors import SlackCommandError
-from sanctionwatch.matching.engine import register_entry_source
+from sanctionwatch.matching.engine import EntrySource
 from sanctionwatch.models import ENTRY_TYPES, Entry
-from sanctionwatch.storage.audit import (  # noqa: F401 - re-exported: overlay is the watchlist edit API
-    AUDIT_TABLE,
-    WATCHLIST_ACTIONS,
-    Actor,
-    audit,
-    audit_rows,
-    write_changes,
-)
-from sanctionwatch.storage.db import Store, iso, register_migration, utcnow
+from sanctionwatch.storage.audit import WATCHLIST_ACTIONS, Actor, audit
+from sanctionwatch.storage.db import Store
 from sanctionwatch.storage.replay import RequestKey, claim
+from sanctionwatch.storage.schema import AUDIT_TABLE, OVERLAY_TABLE
 from sanctionwatch.watchlists.files import slugify
 
 log = logging.getLogger(__name__)
 
-OVERLAY_TABLE = "watchlist_overlay"
 # Longer than any real name or alias (the longest OFAC SDN names are ~150 characters); a
 # longer "name" is a pasted paragraph, which would only produce noise.
 MAX_NAME_CHARS = 200
@@ -82,36 +76,10 @@ class AddResult:
     created_list: bool
 
 
-# ---- schema -----------------------------------------------------------------------------
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create the overlay table (idempotent)."""
-    db.table(OVERLAY_TABLE).create(
-        {
-            "id": int,
-            "entry_id": str,
-            "list": str,
-            "name": str,
-            "type": str,
-            "aliases": str,  # JSON list
-            "tags": str,  # JSON list
-            "strict": int,
-            "notes": str,
-            "added_by": str,
-            "added_by_id": str,
-            "added_at": str,
-        },
-        pk="id",
-        not_null={"entry_id", "list", "name", "type"},
-        if_not_exists=True,
-    )
-    db.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS idx_overlay_entry ON {OVERLAY_TABLE} (entry_id)")
-
-
 # ---- entry source -----------------------------------------------------------------------
-def _fingerprint(db: object) -> str:
+def _fingerprint(db: sqlite_utils.Database | None) -> str:
     """Changes with every watchlist edit: the newest watchlist audit id (never reused)."""
-    assert isinstance(db, sqlite_utils.Database)
-    if AUDIT_TABLE not in db.table_names():  # a Store opened before this module was imported
+    if db is None or AUDIT_TABLE not in db.table_names():  # a bare database (tools, tests)
         return "overlay:none"
     row = db.execute(
         f"SELECT max(id) FROM {AUDIT_TABLE} WHERE action IN (?, ?)", list(WATCHLIST_ACTIONS)
@@ -125,9 +93,8 @@ def overlay_entries(db: sqlite_utils.Database, list_name: str | None = None) -> 
     return [_entry(r) for r in rows]
 
 
-def _load(db: object) -> list[Entry]:
-    assert isinstance(db, sqlite_utils.Database)
-    if OVERLAY_TABLE not in db.table_names():
+def _load(db: sqlite_utils.Database | None) -> list[Entry]:
+    if db is None or OVERLAY_TABLE not in db.table_names():
         return []
     return overlay_entries(db)
 
@@ -381,9 +348,4 @@ def baseline_entries(watchlists: Path, db: sqlite_utils.Database | None) -> list
     return entries
 
 
-def _register() -> None:
-    register_migration("watchlist_overlay", ensure_schema)
-    register_entry_source("overlay", _fingerprint, _load)
-
-
-_register()
+ENTRY_SOURCE = EntrySource("overlay", _fingerprint, _load)
