@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from sanctionwatch.config.settings import DEFAULT_USER_AGENT
-from sanctionwatch.ingest.fetch import parse_retry_after
 from sanctionwatch.ingest.parse import FetchSettings, FetchState, fetch, make_client
+from sanctionwatch.ingest.retryafter import parse_retry_after
 from tests.support.feedserver import FeedServer  # fixture feed_server: conftest.py
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
