@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from sanctionwatch.matching.matcher import Matcher  # noqa: E402
 from sanctionwatch.models import Entry  # noqa: E402
-from tests.test_variants import load_variants  # noqa: E402
+from tests.matching.test_variants import load_variants  # noqa: E402
 
 OFAC = ROOT.parent / "shared" / "data" / "sanctions" / "ofac"
 for _candidate in (ROOT / "shared", Path("/work/shared")):

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from sanctionwatch.logsetup import JsonFormatter, KeyValueFormatter, setup_logging
-from tests.pipeline_helpers import QUIET, rss, run_cli, write_config
 from tests.support.feedserver import FeedServer
+from tests.support.paths import REPO
+from tests.support.pipeline import QUIET, rss, run_cli, write_config
 
-REPO = Path(__file__).resolve().parents[1]
 RUN_TIMEOUT_S = 120
 FORGED = " level=ERROR msg=forged"
 _KEY = re.compile(r"[A-Za-z_][\w.-]*=")

@@ -17,6 +17,9 @@ with a one-line `error`. Guarantees, all enforced while streaming:
 * an optional `abort` event (set when the poll is stopping, e.g. on SIGTERM): socket reads
   wait in slices of at most `ABORT_CHECK_S` and give up once it is set, so an abandoned
   fetch of a hanging server ends within about a second instead of at its total timeout.
+
+The HTTP flow (conditional GET, redirect hops, status handling) lives here; the bounded body
+reader is `fetchbody`, the failure texts `fetchmessages`, Retry-After parsing `retryafter`.
 """
 
 from __future__ import annotations
@@ -24,40 +27,39 @@ from __future__ import annotations
 import email.utils
 import logging
 import os
-import socket
-import ssl
 import threading
 import time
 import weakref
-import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 
 from sanctionwatch.config.settings import DEFAULT_USER_AGENT, FetchSettings
-from sanctionwatch.ingest.netdeadline import (
-    ABORTED_MESSAGE,
-    FETCH_ABORT,
-    FETCH_DEADLINE,
-    DeadlineTransport,
+from sanctionwatch.ingest.fetchbody import read_body
+from sanctionwatch.ingest.fetchmessages import (
+    FetchFailed,
+    exc_line,
+    human_size,
+    secs,
+    timeout_message,
+    transport_message,
 )
+from sanctionwatch.ingest.netdeadline import FETCH_ABORT, FETCH_DEADLINE, DeadlineTransport
 from sanctionwatch.ingest.netguard import FETCH_POLICY, AddressPolicy, AddressRefused, check_url
+from sanctionwatch.ingest.retryafter import parse_retry_after
 from sanctionwatch.logfields import one_line
 
 log = logging.getLogger(__name__)
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
-# Accept only what we can decode with a bounded output size (see _decoded_chunks).
+# Accept only what we can decode with a bounded output size (see fetchbody.decoded_chunks).
 ACCEPT_ENCODING = "gzip, deflate"
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
-MIB = 1024 * 1024
 
 
 DEFAULT_SETTINGS = FetchSettings()
@@ -90,15 +92,6 @@ class FetchResult:
     retry_after_s: float | None  # from Retry-After on 429/503
     gone: bool  # 410 Gone: caller stops polling this feed
     elapsed_s: float
-
-
-class _FetchFailed(Exception):
-    """Internal: ends a fetch with this message (and maybe a status)."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
 
 
 def make_client(settings: FetchSettings | None = None) -> httpx.Client:
@@ -214,7 +207,7 @@ def _fetch_file(
     except OSError as exc:
         return _failure(url, f"cannot read file {path}: {exc.strerror or exc}", started)
     if len(body) > settings.max_bytes:
-        return _failure(url, f"body exceeds {_human_size(settings.max_bytes)} cap", started)
+        return _failure(url, f"body exceeds {human_size(settings.max_bytes)} cap", started)
     return FetchResult(
         url, 200, body, None, None, last_modified, False, None, None, False,
         time.monotonic() - started,
@@ -252,21 +245,21 @@ def _fetch_http(
         return _failure(
             current, f"too many redirects (more than {settings.max_redirects})", started
         )
-    except _FetchFailed as exc:
+    except FetchFailed as exc:
         return _failure(current, exc.message, started, exc.status)
     except AddressRefused as exc:
         where = "feed URL host" if current == url else "redirect to"  # loops end earlier
         return _failure(current, exc.describe(where), started)
     except httpx.TimeoutException as exc:
-        return _failure(current, _timeout_message(exc, settings, deadline), started)
+        return _failure(current, timeout_message(exc, settings, deadline), started)
     except httpx.TransportError as exc:
-        return _failure(current, _transport_message(exc, current), started)
+        return _failure(current, transport_message(exc, current), started)
     except (httpx.HTTPError, httpx.InvalidURL) as exc:  # e.g. a malformed Location header
-        return _failure(current, f"HTTP error: {_one_line(exc)}", started)
+        return _failure(current, f"HTTP error: {exc_line(exc)}", started)
     except Exception as exc:  # never let one feed's oddity escape into the poll loop
         log.exception("unexpected fetch failure url=%s", current)
         return _failure(
-            current, f"unexpected error: {type(exc).__name__}: {_one_line(exc)}", started
+            current, f"unexpected error: {type(exc).__name__}: {exc_line(exc)}", started
         )
     finally:
         FETCH_DEADLINE.reset(token)
@@ -294,7 +287,7 @@ def _one_request(
         headers["If-Modified-Since"] = state.last_modified
     left = deadline - time.monotonic()
     if left <= 0:
-        raise _FetchFailed(f"timed out after {_secs(settings.total_timeout_s)}s (total)")
+        raise FetchFailed(f"timed out after {secs(settings.total_timeout_s)}s (total)")
     timeout = httpx.Timeout(left, connect=min(settings.connect_timeout_s, left))
     request = http.build_request("GET", url, headers=headers, timeout=timeout)
     response = http.send(request, stream=True, follow_redirects=False)
@@ -317,12 +310,12 @@ def _one_request(
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
             message = f"HTTP {status} {response.reason_phrase or ''}".rstrip()
             if retry_after is not None:
-                message += f" (retry after {_secs(retry_after)}s)"
+                message += f" (retry after {secs(retry_after)}s)"
             return FetchResult(
                 url, status, None, content_type, None, None, False, message, retry_after,
                 status == 410, time.monotonic() - started,
             )  # fmt: skip
-        body = _read_body(response, settings, deadline)
+        body = read_body(response, settings, deadline)
         return FetchResult(
             url, status, body, content_type, etag, last_modified, False, None, None, False,
             time.monotonic() - started,
@@ -334,151 +327,11 @@ def _one_request(
 def _redirect_target(response: httpx.Response, url: str) -> str:
     location = response.headers.get("location")
     if not location:
-        raise _FetchFailed(f"HTTP {response.status_code} redirect without a Location header")
+        raise FetchFailed(f"HTTP {response.status_code} redirect without a Location header")
     target = urljoin(url, location.strip())
     if urlsplit(target).scheme.lower() not in ("http", "https"):
-        raise _FetchFailed(f"redirect to a non-http(s) URL refused: {target[:200]}")
+        raise FetchFailed(f"redirect to a non-http(s) URL refused: {target[:200]}")
     return target
-
-
-def _read_body(response: httpx.Response, settings: FetchSettings, deadline: float) -> bytes:
-    declared = response.headers.get("content-length", "")
-    encoding = response.headers.get("content-encoding", "identity").strip().lower()
-    if encoding in ("", "identity") and declared.isdigit() and int(declared) > settings.max_bytes:
-        raise _FetchFailed(
-            f"body exceeds {_human_size(settings.max_bytes)} cap", response.status_code
-        )
-    parts: list[bytes] = []
-    total = 0
-    for chunk in _decoded_chunks(response, encoding, settings.max_bytes + 1):
-        total += len(chunk)
-        if total > settings.max_bytes:
-            raise _FetchFailed(
-                f"body exceeds {_human_size(settings.max_bytes)} cap", response.status_code
-            )
-        if time.monotonic() > deadline:
-            raise _FetchFailed(f"timed out after {_secs(settings.total_timeout_s)}s (total)")
-        abort = FETCH_ABORT.get()
-        if abort is not None and abort.is_set():
-            raise _FetchFailed(ABORTED_MESSAGE)
-        parts.append(chunk)
-    return b"".join(parts)
-
-
-def _decoded_chunks(response: httpx.Response, encoding: str, limit: int) -> Iterator[bytes]:
-    """The body decoded per Content-Encoding, never producing more than `limit` bytes.
-
-    We decode ourselves (instead of httpx's iter_bytes) so that one small raw chunk of a
-    compression bomb cannot expand to ~1000x its size in memory before we count it.
-    """
-    if encoding in ("", "identity"):
-        yield from response.iter_raw()
-        return
-    if encoding in ("gzip", "x-gzip"):
-        decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    elif encoding == "deflate":
-        decoder = zlib.decompressobj()
-    else:
-        raise _FetchFailed(f"unsupported Content-Encoding '{encoding[:40]}'", response.status_code)
-    produced = 0
-    first = True
-    for raw in response.iter_raw():
-        if first and encoding == "deflate" and raw:
-            first = False
-            try:  # some servers send raw deflate without the zlib header
-                zlib.decompressobj().decompress(raw[:2])
-            except zlib.error:
-                decoder = zlib.decompressobj(-zlib.MAX_WBITS)
-        pending = raw
-        while pending:
-            try:
-                out = decoder.decompress(pending, max(1, limit - produced))
-            except zlib.error as exc:
-                raise _FetchFailed(
-                    f"corrupt {encoding} body: {exc}", response.status_code
-                ) from None
-            pending = decoder.unconsumed_tail
-            produced += len(out)
-            if out:
-                yield out
-            if produced >= limit:
-                return
-            if decoder.eof:
-                break
-
-
-# --------------------------------------------------------------------------- messages
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After value (delta-seconds or an HTTP-date); None if absent/bad."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    return max(0.0, seconds)
-
-
-def _timeout_message(exc: httpx.TimeoutException, settings: FetchSettings, deadline: float) -> str:
-    if time.monotonic() >= deadline - 0.05 or "total deadline" in str(exc):
-        return f"timed out after {_secs(settings.total_timeout_s)}s (total)"
-    if isinstance(exc, httpx.ConnectTimeout):
-        return f"connect timed out after {_secs(settings.connect_timeout_s)}s"
-    return f"timed out ({type(exc).__name__})"
-
-
-def _transport_message(exc: httpx.TransportError, url: str) -> str:
-    host = urlsplit(url).hostname or url
-    chain = _causes(exc)
-    if any(isinstance(c, socket.gaierror) for c in chain) or _dns_text(str(exc)):
-        return f"DNS lookup failed for host {host}"
-    if any(isinstance(c, ssl.SSLError) for c in chain) or "SSL" in str(exc):
-        return f"TLS error with {host}: {_one_line(exc)}"
-    if any(isinstance(c, ConnectionRefusedError) for c in chain) or "refused" in str(exc).lower():
-        return f"connection refused by {urlsplit(url).netloc}"
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return f"server broke the HTTP protocol: {_one_line(exc)}"
-    return f"network error with {host}: {_one_line(exc)}"
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    chain: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and len(chain) < 10:
-        chain.append(current)
-        current = current.__cause__ or current.__context__
-    return chain
-
-
-def _dns_text(text: str) -> bool:
-    markers = ("Name or service not known", "nodename nor servname", "getaddrinfo failed",
-               "Temporary failure in name resolution", "No address associated")  # fmt: skip
-    return any(m in text for m in markers)
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:300]
-
-
-def _secs(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
-
-
-def _human_size(n: int) -> str:
-    if n >= MIB and n % MIB == 0:
-        return f"{n // MIB} MB"
-    if n >= MIB:
-        return f"{n / MIB:.1f} MB"
-    return f"{n} bytes" if n < 1024 or n % 1024 else f"{n // 1024} KB"
 
 
 __all__ = [
@@ -487,7 +340,6 @@ __all__ = [
     "FetchState",
     "fetch",
     "make_client",
-    "parse_retry_after",
     "DEFAULT_SETTINGS",
     "DEFAULT_USER_AGENT",
 ]

@@ -11,13 +11,13 @@ see importers/version.py) and the ``files`` read with their SHA-256 (JSON).
 
 ``replace_list`` swaps a list's entries, bumps its version, audits the import and reports what
 changed in one transaction; a broken, cut-off or older list leaves the stored version untouched
-(guard.py) and the refusal is audited.
+(guard.py) and the refusal is audited. The row layout of ``imported_entries`` is
+`importedrows`.
 """
 
 from __future__ import annotations
 
 import getpass
-import hashlib
 import json
 import logging
 import sqlite3
@@ -35,6 +35,14 @@ from sanctionwatch.matching.engine import EntrySource
 from sanctionwatch.models import Entry
 from sanctionwatch.storage.schema import IMPORTED_LISTS_TABLE, create_imported_list_tables
 from sanctionwatch.watchlists.guard import ImportCheck, ImportRefused, refusal
+from sanctionwatch.watchlists.importedrows import (
+    COLUMNS,
+    from_row,
+    list_meta,
+    stored_rows,
+    to_row,
+    write_rows,
+)
 from sanctionwatch.watchlists.importers import (
     DEFAULT_LIST_NAMES,
     ImportReport,
@@ -59,11 +67,6 @@ DEFAULT_MIN_RATIO = 0.5
 DEFAULT_MAX_DELIST_FRACTION = 0.05
 
 _SAVEPOINT = "sanctionwatch_liststore"
-
-_COLUMNS = (
-    "list, entry_id, name, type, aliases, tags, source, source_id, programs, notes, "
-    "fingerprint, strict"
-)
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
@@ -101,91 +104,6 @@ def _transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
-
-
-def fingerprint(entry: Entry) -> str:
-    """Hash of everything an analyst would see change in an entry (not its id or list)."""
-    content = [
-        entry.name,
-        entry.type,
-        list(entry.aliases),
-        list(entry.tags),
-        entry.source,
-        entry.source_id,
-        list(entry.programs),
-        entry.notes,
-        entry.strict,
-    ]
-    raw = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
-
-
-def _row(entry: Entry, list_name: str) -> tuple[Any, ...]:
-    return (
-        list_name,
-        entry.id,
-        entry.name,
-        entry.type,
-        json.dumps(list(entry.aliases), ensure_ascii=False),
-        json.dumps(list(entry.tags), ensure_ascii=False),
-        entry.source,
-        entry.source_id,
-        json.dumps(list(entry.programs), ensure_ascii=False),
-        entry.notes,
-        fingerprint(entry),
-        int(entry.strict),
-    )
-
-
-def _entry(row: Sequence[Any]) -> Entry:
-    (
-        list_name,
-        entry_id,
-        name,
-        etype,
-        aliases,
-        tags,
-        source,
-        source_id,
-        programs,
-        notes,
-        _fp,
-        strict,
-    ) = row
-    return Entry(
-        id=entry_id,
-        name=name,
-        type=etype,
-        list=list_name,
-        aliases=tuple(json.loads(aliases)),
-        tags=tuple(json.loads(tags)),
-        source=source,
-        source_id=source_id,
-        programs=tuple(json.loads(programs)),
-        notes=notes,
-        strict=bool(strict),
-        curated=False,
-    )
-
-
-def _stored(conn: sqlite3.Connection, list_name: str) -> dict[str, tuple[str, Sequence[Any]]]:
-    """entry_id → (fingerprint, row) of the stored version of one list."""
-    rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM imported_entries WHERE list = ?", [list_name]
-    ).fetchall()
-    return {r[1]: (r[10], r) for r in rows}
-
-
-def _meta(conn: sqlite3.Connection, list_name: str) -> dict[str, Any] | None:
-    cursor = conn.execute(
-        "SELECT version, entry_count, source_file, list_date_kind, list_date, files "
-        "FROM imported_lists WHERE name = ?",
-        [list_name],
-    )
-    row = cursor.fetchone()
-    if row is None:
-        return None
-    return dict(zip([d[0] for d in cursor.description], row, strict=True))
 
 
 def replace_list(
@@ -226,19 +144,19 @@ def replace_list(
         )
     version_marker = list_version or ListVersion(NO_DATE, note="not given")
     now = datetime.now(UTC)
-    new_rows = [_row(e, list_name) for e in entries]
+    new_rows = [to_row(e, list_name) for e in entries]
     new_by_id = {e.id: e for e in entries}
     meta: dict[str, Any] | None = None
     diff: tuple[list[Entry], list[Entry], list[tuple[Entry, Entry]]] = ([], [], [])
     try:
         with _transaction(db) as conn:
-            previous = _stored(conn, list_name)
-            meta = _meta(conn, list_name)
+            previous = stored_rows(conn, list_name)
+            meta = list_meta(conn, list_name)
             diff = (
                 [e for e in entries if e.id not in previous],
-                [_entry(row) for eid, (_fp, row) in previous.items() if eid not in new_by_id],
+                [from_row(row) for eid, (_fp, row) in previous.items() if eid not in new_by_id],
                 [
-                    (_entry(previous[r[1]][1]), new_by_id[r[1]])
+                    (from_row(previous[r[1]][1]), new_by_id[r[1]])
                     for r in new_rows
                     if r[1] in previous and previous[r[1]][0] != r[10]
                 ],
@@ -260,7 +178,7 @@ def replace_list(
             )
             if refused is not None and not force:
                 raise refused
-            _write(conn, list_name, source_file, new_rows)
+            write_rows(conn, list_name, source_file, new_rows)
             version = (meta["version"] if meta else 0) + 1
             conn.execute(
                 "INSERT OR REPLACE INTO imported_lists (name, fmt, source_file, imported_at, "
@@ -318,29 +236,13 @@ def replace_list(
     return report
 
 
-def _write(
-    conn: sqlite3.Connection, list_name: str, source_file: str, new_rows: list[tuple[Any, ...]]
-) -> None:
-    conn.execute("DELETE FROM imported_entries WHERE list = ?", [list_name])
-    try:
-        conn.executemany(
-            f"INSERT INTO imported_entries ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            new_rows,
-        )
-    except sqlite3.IntegrityError as exc:
-        raise ImportFormatError(
-            f"{source_file}: an entry id of list {list_name} already belongs to another imported list ({exc})",
-            hint="import each list under its own name",
-        ) from exc
-
-
 def load_imported(db: sqlite_utils.Database) -> list[Entry]:
     """Every imported entry, ordered by list then id."""
     ensure_schema(db)
     rows = db.conn.execute(
-        f"SELECT {_COLUMNS} FROM imported_entries ORDER BY list, entry_id"
+        f"SELECT {COLUMNS} FROM imported_entries ORDER BY list, entry_id"
     ).fetchall()
-    return [_entry(r) for r in rows]
+    return [from_row(r) for r in rows]
 
 
 def list_imported(db: sqlite_utils.Database) -> list[dict[str, Any]]:
