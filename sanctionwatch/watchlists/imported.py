@@ -30,11 +30,11 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from sanctionwatch.errors import ImportFormatError
+from sanctionwatch.errors import ImportFormatError, ImportRefused
 from sanctionwatch.matching.engine import EntrySource
 from sanctionwatch.models import Entry
 from sanctionwatch.storage.schema import IMPORTED_LISTS_TABLE, create_imported_list_tables
-from sanctionwatch.watchlists.guard import ImportCheck, ImportRefused, refusal
+from sanctionwatch.watchlists.guard import ImportCheck, refusal
 from sanctionwatch.watchlists.importers import (
     DEFAULT_LIST_NAMES,
     ImportReport,

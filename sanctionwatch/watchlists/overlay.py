@@ -27,7 +27,7 @@ from typing import Any
 import sqlite_utils
 
 from sanctionwatch.clock import iso, utcnow
-from sanctionwatch.errors import SlackCommandError
+from sanctionwatch.errors import EditError
 from sanctionwatch.matching.engine import EntrySource
 from sanctionwatch.models import ENTRY_TYPES, Entry
 from sanctionwatch.storage.audit import WATCHLIST_ACTIONS, Actor, audit
@@ -64,10 +64,6 @@ STOP_WORDS = frozenset(
     і в на з до та що це як не але
     """.split()
 )
-
-
-class EditError(SlackCommandError):
-    """A watchlist edit was refused; the message is shown to the user as it stands."""
 
 
 @dataclass(frozen=True)
