@@ -34,7 +34,8 @@ from sanctionwatch.storage.audit import WATCHLIST_ACTIONS, Actor, audit
 from sanctionwatch.storage.db import Store
 from sanctionwatch.storage.replay import RequestKey, claim
 from sanctionwatch.storage.schema import AUDIT_TABLE, OVERLAY_TABLE
-from sanctionwatch.watchlists.files import slugify
+from sanctionwatch.watchlists import imported as liststore
+from sanctionwatch.watchlists.files import load_watchlists, slugify
 
 log = logging.getLogger(__name__)
 
@@ -335,9 +336,6 @@ def remove_entry(
 
 def baseline_entries(watchlists: Path, db: sqlite_utils.Database | None) -> list[Entry]:
     """The versioned baseline: the watchlist files plus imported official lists."""
-    from sanctionwatch.watchlists import imported as liststore
-    from sanctionwatch.watchlists.files import load_watchlists
-
     entries = list(load_watchlists(watchlists))
     if db is not None and "imported_lists" in db.table_names():
         entries.extend(liststore.load_imported(db))
