@@ -20,7 +20,6 @@ from sanctionwatch.config.settings import Settings
 from sanctionwatch.errors import CommandError, SanctionwatchError
 from sanctionwatch.models import Entry
 from sanctionwatch.runtime import make_poster, open_store
-from sanctionwatch.slackapp.server import serve
 from sanctionwatch.storage.audit import WATCHLIST_ACTIONS, Actor, audit_rows
 from sanctionwatch.watchlists import commands
 from sanctionwatch.watchlists.commands import AddRequest, Refused
@@ -43,6 +42,10 @@ def local_actor() -> Actor:
 
 # ---- handlers ----------------------------------------------------------------------------
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    # Lazy on purpose: slack_bolt and waitress take about half a second to import and only
+    # `serve` needs them; `run --once` from cron and every other command should not pay that.
+    from sanctionwatch.slackapp.server import serve
+
     settings = settings_from_args(args)
     return serve(
         settings,
