@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import TextIO
 
 from sanctionwatch.cli.common import settings_from_args
+from sanctionwatch.errors import DatabaseFileError
 from sanctionwatch.storage.db import BUSY_TIMEOUT_MS
-from sanctionwatch.storage.dbfile import DatabaseFileError, check_existing, side_files
+from sanctionwatch.storage.dbfile import check_existing, side_files
 
 log = logging.getLogger(__name__)
 

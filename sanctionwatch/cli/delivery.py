@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from sanctionwatch.alerting.delivery import deliver_all
 from sanctionwatch.alerting.outbox import (
     count_waiting,
     failed_alerts,
@@ -17,6 +18,7 @@ from sanctionwatch.alerting.outbox import (
 )
 from sanctionwatch.cli.common import settings_from_args
 from sanctionwatch.runtime import make_poster, open_store
+from sanctionwatch.storage.lock import RunLock
 
 Handler = Callable[[argparse.Namespace, TextIO], int]
 Command = Callable[[str, Handler, str], argparse.ArgumentParser]
@@ -70,8 +72,6 @@ def cmd_alerts(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_deliver(args: argparse.Namespace, out: TextIO) -> int:
     """Deliver what is due now; ``--retry-failed`` first re-queues failed alerts/messages."""
-    from sanctionwatch.storage.lock import RunLock
-
     settings = settings_from_args(args)
     if args.channel and not args.retry_failed:
         print("--channel only goes with --retry-failed", file=sys.stderr)
@@ -81,8 +81,6 @@ def cmd_deliver(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _deliver(args: argparse.Namespace, settings: Any, store: Any, poster: Any, out: TextIO) -> int:
-    from sanctionwatch.alerting.delivery import deliver_all
-
     if args.retry_failed:
         alerts, messages = requeue_failed(store, args.channel)
         print(

@@ -20,28 +20,31 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from sanctionwatch import __version__
+from sanctionwatch.alerting.jobs import export_range, once, run_forever
 from sanctionwatch.cli.backup import add_backup_command
 from sanctionwatch.cli.common import parse_date, settings_from_args
+from sanctionwatch.cli.delivery import add_commands as add_delivery_commands
 from sanctionwatch.cli.ops import cmd_feeds, cmd_status
+from sanctionwatch.cli.watchlist import add_commands as add_watchlist_commands
 from sanctionwatch.config.settings import Settings
 from sanctionwatch.errors import SanctionwatchError
 from sanctionwatch.logfields import one_line
 from sanctionwatch.logsetup import setup_logging, write_event
 from sanctionwatch.matching.engine import Engine
+from sanctionwatch.matching.rules import explain, lint_rules, run_examples
 from sanctionwatch.models import Match
 from sanctionwatch.runtime import engine_getter, make_poster, open_store, read_only_engine
 from sanctionwatch.slack.poster import Poster
+from sanctionwatch.slackapp.review import reviewers_summary
 from sanctionwatch.storage.db import Store
 from sanctionwatch.storage.dbfile import preflight as check_database
+from sanctionwatch.storage.lock import RunLock
 
 Handler = Callable[[argparse.Namespace, TextIO], int]
 
 
 # ---- run -------------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
-    from sanctionwatch.alerting.jobs import run_forever
-    from sanctionwatch.storage.lock import RunLock
-
     settings = settings_from_args(args)
     check_database(settings.database)
     with RunLock(settings.database):
@@ -77,8 +80,6 @@ def _run_once(
     all_feeds: bool,
     stop: threading.Event,
 ) -> None:
-    from sanctionwatch.alerting.jobs import once
-
     report = once(settings, store, engine_for, poster, all_feeds=all_feeds, stop=stop)
     failed = report.failed_feeds
     new_items = sum(f.new_items for f in report.feeds)
@@ -168,8 +169,6 @@ def _match_one(engine: Engine, settings: Settings, title: str, text: str) -> dic
 
 
 def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
-    from sanctionwatch.matching.rules import explain
-
     settings = settings_from_args(args)
     engine = read_only_engine(settings)
     source = sys.stdin if args.path in (None, "-") else None
@@ -227,8 +226,6 @@ def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
 
 # ---- export / check --------------------------------------------------------------------
 def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
-    from sanctionwatch.alerting.jobs import export_range
-
     settings = settings_from_args(args)
     store = open_store(settings)
     poster = make_poster(settings, out) if args.to_slack else None
@@ -250,9 +247,6 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
-    from sanctionwatch.matching.rules import lint_rules, run_examples
-    from sanctionwatch.slackapp.review import reviewers_summary
-
     settings = settings_from_args(args)
     # Everything `run` would die of on this config: the ranges and date arithmetic are
     # checked by load_settings, the database location here.
@@ -329,14 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to-slack", metavar="CHANNEL", help="also upload it to this channel")
     command("check", cmd_check, "validate config, watchlists and rules; run rule examples")
     add_backup_command(command)
-    from sanctionwatch.cli.delivery import add_commands as add_delivery_commands
-
     add_delivery_commands(sub, command)
-    # serve + watchlist group; importing it also registers the Slack-edit entry source,
-    # the audit tables and the watchlist-changes CSV companion.
-    from sanctionwatch.cli.watchlist import add_commands
-
-    add_commands(sub, command)
+    add_watchlist_commands(sub, command)  # serve and the watchlist group
     return parser
 
 

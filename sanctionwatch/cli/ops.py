@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TextIO
 
 from sanctionwatch.cli.common import settings_from_args
+from sanctionwatch.cli.delivery import status_lines
 from sanctionwatch.clock import parse_iso, utcnow
 from sanctionwatch.runtime import open_store
 
@@ -67,8 +68,6 @@ def cmd_feeds(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
     """Exit 0 healthy, 1 when feeds fail, alerts wait or failed (monitoring checks use this)."""
-    from sanctionwatch.cli.delivery import status_lines
-
     settings = settings_from_args(args)
     store = open_store(settings)
     store.sync_feeds((f.name, f.url) for f in settings.feeds)

@@ -12,32 +12,27 @@ import getpass
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
+from sanctionwatch.alerting.designations import announce
 from sanctionwatch.cli.common import parse_date, settings_from_args
-from sanctionwatch.errors import SanctionwatchError
+from sanctionwatch.config.settings import Settings
+from sanctionwatch.errors import CommandError, SanctionwatchError
+from sanctionwatch.models import Entry
 from sanctionwatch.runtime import make_poster, open_store
-from sanctionwatch.slackapp import commands as slash  # noqa: F401 - registers tables, entry source, CSV companion
-from sanctionwatch.slackapp.commands import CommandContext
-from sanctionwatch.storage.audit import Actor, audit_rows
-from sanctionwatch.watchlists import overlay
+from sanctionwatch.storage.audit import WATCHLIST_ACTIONS, Actor, audit_rows
+from sanctionwatch.watchlists import commands
+from sanctionwatch.watchlists.commands import AddRequest, Refused
+from sanctionwatch.watchlists.files import dump_watchlist
+from sanctionwatch.watchlists.importaudit import LIST_IMPORT_ACTIONS, decoded, describe
+from sanctionwatch.watchlists.imported import import_list
 from sanctionwatch.watchlists.importers import FORMATS as IMPORT_FORMATS
-from sanctionwatch.watchlists.overlay import (
-    add_entry,
-    baseline_entries,
-    overlay_entries,
-    remove_entry,
-)
+from sanctionwatch.watchlists.overlay import SOURCE_SLACK, baseline_entries, overlay_entries
 
-
-def _setup(args: argparse.Namespace) -> Any:
-
-    return settings_from_args(args)
-
-
-def _store(settings: Any) -> Any:
-
-    return open_store(settings)
+T = TypeVar("T")
+# A terminal has no reply limit, but a list longer than a screen is better read with
+# `watchlist dump`; the same cut as in Slack.
+MAX_LINES_SHOWN = 40
 
 
 def local_actor() -> Actor:
@@ -45,17 +40,13 @@ def local_actor() -> Actor:
     return Actor(user, user, "cli")
 
 
-def _plain(mrkdwn: str) -> str:
-    """Slack reply text for a terminal: drop emphasis marks and entities."""
-    text = mrkdwn.replace("*", "").replace("`", "")
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
 # ---- handlers ----------------------------------------------------------------------------
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    # Lazy on purpose: slack_bolt and waitress take about half a second to import and only
+    # `serve` needs them; `run --once` from cron and every other command should not pay that.
     from sanctionwatch.slackapp.server import serve
 
-    settings = _setup(args)
+    settings = settings_from_args(args)
     return serve(
         settings,
         out,
@@ -67,18 +58,17 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_add(args: argparse.Namespace, out: TextIO) -> int:
-    settings = _setup(args)
-    store = _store(settings)
-    result = add_entry(
-        store,
-        baseline_entries(settings.watchlists, store.db),
-        local_actor(),
+    settings = settings_from_args(args)
+    store = open_store(settings)
+    request = AddRequest(
         args.list,
         args.name,
-        args.alias or (),
-        etype=args.type,
-        tags=args.tags.split(",") if args.tags is not None else None,
+        tuple(args.alias or ()),
+        args.type,
+        tuple(args.tags.split(",")) if args.tags is not None else None,
     )
+    baseline = baseline_entries(settings.watchlists, store.db)
+    result = _accepted(commands.add(store, baseline, local_actor(), request))
     e = result.entry
     new = " (new list)" if result.created_list else ""
     print(f"added {e.name!r} to {e.list}{new} as {e.type}; id {e.id}", file=out)
@@ -87,49 +77,74 @@ def cmd_add(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_remove(args: argparse.Namespace, out: TextIO) -> int:
-    settings = _setup(args)
-    store = _store(settings)
-    entry = remove_entry(
-        store, baseline_entries(settings.watchlists, store.db), local_actor(), args.list, args.name
-    )
-    print(f"removed {entry.name!r} from {entry.list}", file=out)
+    settings = settings_from_args(args)
+    store = open_store(settings)
+    baseline = baseline_entries(settings.watchlists, store.db)
+    result = _accepted(commands.remove(store, baseline, local_actor(), args.list, args.name))
+    print(f"removed {result.entry.name!r} from {result.entry.list}", file=out)
     return 0
-
-
-def _context(settings: Any) -> CommandContext:
-    store = _store(settings)
-    return CommandContext(
-        store, lambda s: baseline_entries(settings.watchlists, s.db), settings.slack.admins
-    )
 
 
 def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
-    settings = _setup(args)
-    print(_plain(cmd_list_text(_context(settings), args.list or "")), file=out)
+    settings = settings_from_args(args)
+    entries = _entries(settings)
+    if not args.list:
+        result = commands.lists(entries)
+        print(f"{len(result.lists)} watchlists", file=out)
+        for c in result.lists:
+            extra = f", {c.from_slack} added from Slack" if c.from_slack else ""
+            print(f"• {c.name} — {c.entries} entries{extra}", file=out)
+        return 0
+    listed = _accepted(commands.list_entries(entries, args.list))
+    tags = ", ".join(listed.new_tags)
+    head = f"{listed.name} — {len(listed.entries)} entries (new entries: {listed.new_type}"
+    head += f", tags {tags})" if tags else ", no shared tags)"
+    lines = [head, *(f"• {_describe(e)}" for e in listed.entries)]
+    shown, left_off = commands.cut(lines, MAX_LINES_SHOWN)
+    if left_off:
+        shown.append(
+            f"… and {left_off} more. `python bot.py watchlist dump {listed.name}` prints them all."
+        )
+    print("\n".join(shown), file=out)
     return 0
-
-
-def cmd_list_text(ctx: CommandContext, list_name: str) -> str:
-    from sanctionwatch.watchlists.overlay import EditError
-
-    try:
-        return slash.cmd_list(ctx, list_name)
-    except EditError as exc:
-        raise SanctionwatchError(_plain(exc.message)) from exc
 
 
 def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
-    settings = _setup(args)
-    print(_plain(slash.cmd_show(_context(settings), " ".join(args.name))), file=out)
+    settings = settings_from_args(args)
+    found = _accepted(commands.show(_entries(settings), " ".join(args.name)))
+    if not found.entries:
+        print(f"{found.name} is not on any watchlist (exact name or alias).", file=out)
+        return 0
+    print(f"{found.name} is on {len(found.entries)} list(s):", file=out)
+    for e in found.entries:
+        tags = f" · tags: {', '.join(e.tags)}" if e.tags else ""
+        print(f"• {e.list}: {_describe(e)}{tags}", file=out)
     return 0
 
 
-def cmd_log(args: argparse.Namespace, out: TextIO) -> int:
-    from sanctionwatch.watchlists.importaudit import LIST_IMPORT_ACTIONS, decoded, describe
+def _entries(settings: Settings) -> list[Entry]:
+    store = open_store(settings)
+    return commands.current_entries(store, baseline_entries(settings.watchlists, store.db))
 
-    settings = _setup(args)
-    store = _store(settings)
-    actions = None if args.all else (*overlay.WATCHLIST_ACTIONS, *LIST_IMPORT_ACTIONS)
+
+def _describe(e: Entry) -> str:
+    origin = f"added by {e.added_by}" if e.source == SOURCE_SLACK else f"from {e.source}"
+    aliases = f" — {', '.join(e.aliases)}" if e.aliases else ""
+    return f"{e.name} ({e.type}, {origin}){aliases}"
+
+
+def _accepted(result: T | Refused) -> T:
+    """The result, or the refusal raised as a CommandError (printed by cli.main, exit 1)."""
+    if isinstance(result, Refused):
+        usage = f"usage: python bot.py watchlist {result.usage}" if result.usage else ""
+        raise CommandError(result.reason or usage, hint=usage if result.reason else "")
+    return result
+
+
+def cmd_log(args: argparse.Namespace, out: TextIO) -> int:
+    settings = settings_from_args(args)
+    store = open_store(settings)
+    actions = None if args.all else (*WATCHLIST_ACTIONS, *LIST_IMPORT_ACTIONS)
     rows = audit_rows(store.db, since=args.since, actions=actions)
     if args.json:
         for row in rows:
@@ -161,10 +176,8 @@ def cmd_log(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_dump(args: argparse.Namespace, out: TextIO) -> int:
-    from sanctionwatch.watchlists.files import dump_watchlist
-
-    settings = _setup(args)
-    store = _store(settings)
+    settings = settings_from_args(args)
+    store = open_store(settings)
     name = args.list.lower()
     entries = [e for e in baseline_entries(settings.watchlists, store.db) if e.list == name]
     entries += overlay_entries(store.db, name)
@@ -186,10 +199,8 @@ def _shown(names: list[str], limit: int = 10) -> str:
 
 
 def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
-    from sanctionwatch.watchlists.imported import import_list
-
-    settings = _setup(args)
-    store = _store(settings)
+    settings = settings_from_args(args)
+    store = open_store(settings)
     report = import_list(
         store.db,
         args.format,
@@ -212,8 +223,6 @@ def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
     if report.removed:
         print(f"delisted: {_shown([e.name for e in report.removed])}", file=out)
     if settings.slack.alert_designations and not args.no_announce:
-        from sanctionwatch.alerting.designations import announce
-
         channel = settings.slack.default_channel
         if announce(report, make_poster(settings, out), channel, first_import, store):
             print(

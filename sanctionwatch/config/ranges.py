@@ -24,7 +24,7 @@ import httpx
 
 from sanctionwatch.errors import ConfigError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # settings.py imports this module to check ranges: types only here
     from sanctionwatch.config.settings import Settings
 
 MINUTES_PER_WEEK = 7 * 24 * 60
@@ -246,6 +246,7 @@ def markdown_table(default_of: Callable[[str], object]) -> str:
 
 
 if __name__ == "__main__":  # pragma: no cover - prints the README table
+    # Here, not at the top: settings.py imports this module, so a top import would be a cycle.
     from sanctionwatch.config.settings import default_for
 
     print(markdown_table(default_for))

@@ -23,7 +23,7 @@ from typing import Any
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 
-from sanctionwatch.errors import DeliveryError
+from sanctionwatch.errors import InvalidMessageError
 
 log = logging.getLogger(__name__)
 
@@ -56,16 +56,6 @@ _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
 # mrkdwn tokens a cut must not split: an entity (&amp;) or a <link|mention>.
 _MRKDWN_TOKEN_RE = re.compile(r"&[a-zA-Z]{2,4};|<[^<>]*>")
 _ZWJ = "\u200d"
-
-
-class InvalidMessageError(DeliveryError):
-    """A message Slack would refuse (``invalid_blocks`` / ``msg_too_long`` / ``no_text``)."""
-
-    retryable = False
-
-    def __init__(self, message: str, hint: str = "", *, error: str = "invalid_blocks") -> None:
-        super().__init__(message, hint)
-        self.error = error
 
 
 def slack_len(text: str) -> int:

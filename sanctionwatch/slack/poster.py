@@ -35,7 +35,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 from slack_sdk.http_retry.response import HttpResponse
 
-from sanctionwatch.errors import DeliveryError
+from sanctionwatch.errors import SlackDeliveryError
 from sanctionwatch.slack.retry import (
     CappedRateLimitRetryHandler,
     GatewayErrorRetryHandler,
@@ -86,27 +86,6 @@ HINTS = {
 }
 RETRY_HINT = "Slack or the network failed; the alert stays pending and is retried on the next run"
 _CHANNEL_ID_RE = re.compile(r"^[CGD][A-Z0-9]{2,}$")
-
-
-class SlackDeliveryError(DeliveryError):
-    """``DeliveryError`` with ``retryable`` (try again later?) and the Slack error code."""
-
-    def __init__(
-        self,
-        message: str,
-        hint: str = "",
-        *,
-        retryable: bool,
-        error: str = "",
-        retry_after_s: float | None = None,
-        unknown: bool = False,
-    ) -> None:
-        super().__init__(message, hint)
-        self.retryable = retryable
-        self.error = error
-        self.retry_after_s = retry_after_s
-        # The request may have reached Slack (answer lost): look before posting again.
-        self.unknown = unknown
 
 
 class Poster(Protocol):
@@ -347,4 +326,4 @@ def _channel_key(channel: str) -> str:
     return channel.lstrip("#").lower()
 
 
-__all__ = ["NotSentRetryHandler", "Poster", "SlackDeliveryError", "SlackPoster"]
+__all__ = ["NotSentRetryHandler", "Poster", "SlackPoster"]

@@ -1,7 +1,7 @@
 """The Slack app (slack-bolt): the /watchlist slash command and the alert review buttons.
 
 Listeners are thin: they ``ack()`` first, then hand the payload and the request's replay key to
-the work pool (app_work.py), which calls ``slash.run_command`` or ``review.apply_review`` and
+the work pool (work.py), which calls ``commands.run_command`` or ``review.apply_review`` and
 replies through the command's response_url or ``chat.postEphemeral``. So the ack never waits
 for SQLite, the Web API or the watchlist files, and arrives inside Slack's 3 seconds even in a
 burst of commands during a poll. Bolt verifies every request's v0 signature (five-minute

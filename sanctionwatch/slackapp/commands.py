@@ -1,35 +1,35 @@
-"""The /watchlist command as plain functions: parse the text, apply it, return the reply.
+"""The /watchlist command in Slack: parse the text, run the command, render the reply.
 
-No Slack framework here: ``app_work.py`` calls ``run_command`` after the listener has acked and
-sends the returned mrkdwn to the command's response_url as an ephemeral reply. Every piece of user or watchlist text in a reply goes
-through ``escape`` so a name like ``<!channel>`` cannot ping anyone.
+The commands themselves are watchlists/commands.py (shared with ``bot.py watchlist``); this
+module reads Slack's text syntax, keeps edits to ``[slack] admins`` and renders each result
+as mrkdwn. No Slack framework here: ``work.py`` calls ``run_command`` after the listener has
+acked and sends the returned mrkdwn to the command's response_url as an ephemeral reply.
+Every piece of user or watchlist text in a reply goes through ``escape`` so a name like
+``<!channel>`` cannot ping anyone.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import sqlite3
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sanctionwatch.errors import SlackCommandError
 from sanctionwatch.models import ENTRY_TYPES, Entry
 from sanctionwatch.slack.format import escape
 from sanctionwatch.storage.audit import Actor
 from sanctionwatch.storage.db import Store
 from sanctionwatch.storage.replay import RequestKey
-from sanctionwatch.watchlists.overlay import (
-    SOURCE_SLACK,
-    EditError,
-    add_entry,
-    find_in,
-    list_defaults,
-    list_names,
-    overlay_entries,
-    remove_entry,
+from sanctionwatch.watchlists import commands
+from sanctionwatch.watchlists.commands import (
+    Added,
+    Holders,
+    ListEntries,
+    Lists,
+    Refused,
+    Removed,
 )
+from sanctionwatch.watchlists.overlay import SOURCE_SLACK
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,6 @@ watch the list watch it too). Override with `type=` ({", ".join(ENTRY_TYPES)}) a
 In a new list, entries are `{ENTRY_TYPES[-1]}`s (exact matching) unless you give a type.
 Entries from the versioned watchlist files are changed by pull request \
 (`python bot.py watchlist dump <list>` writes a list out)."""
-_OPTION_RE = re.compile(r"^(type|tags)=(\S*)$", re.IGNORECASE)
 _SLACK_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
 
 Baseline = Callable[[Store], Sequence[Entry]]
@@ -86,6 +85,9 @@ def refusal(ctx: CommandContext) -> str:
     )
 
 
+Result = Added | Removed | Lists | ListEntries | Holders | Refused
+
+
 def run_command(ctx: CommandContext, text: str, actor: Actor) -> str:
     """Apply one /watchlist command; return the reply (mrkdwn). Never raises for user errors.
 
@@ -93,20 +95,18 @@ def run_command(ctx: CommandContext, text: str, actor: Actor) -> str:
     words = unescape(text).strip().split(None, 1)
     sub = words[0].lower() if words else "help"
     rest = words[1].strip() if len(words) > 1 else ""
+    if sub in ("help", "?", "-h", "--help"):
+        return HELP
+    if sub not in ("list", "show", "add", "remove"):
+        return (
+            f"I don't know `{escape(sub)}`. Try `{COMMAND} add`, `remove`, `list`, `show` or"
+            f" `help`.\n\n{HELP}"
+        )
+    if sub in ("add", "remove") and actor.id not in ctx.admins:
+        log.info("watchlist edit refused user=%s sub=%s (not an admin)", actor.id, sub)
+        return refusal(ctx)
     try:
-        if sub in ("help", "?", "-h", "--help"):
-            return HELP
-        if sub == "list":
-            return cmd_list(ctx, rest)
-        if sub == "show":
-            return cmd_show(ctx, rest)
-        if sub in ("add", "remove"):
-            if actor.id not in ctx.admins:
-                log.info("watchlist edit refused user=%s sub=%s (not an admin)", actor.id, sub)
-                return refusal(ctx)
-            return cmd_add(ctx, rest, actor) if sub == "add" else cmd_remove(ctx, rest, actor)
-    except SlackCommandError as exc:
-        return f":warning: {escape(exc.message)}"
+        return render(execute(ctx, sub, rest, actor))
     except sqlite3.OperationalError as exc:
         if "locked" in str(exc) or "busy" in str(exc):
             log.warning("watchlist command hit a busy database sub=%s", sub)
@@ -114,50 +114,61 @@ def run_command(ctx: CommandContext, text: str, actor: Actor) -> str:
                 ":hourglass: The database is busy (a poll is writing). Nothing changed; try again."
             )
         raise
-    return (
-        f"I don't know `{escape(sub)}`. Try `{COMMAND} add`, `remove`, `list`, `show` or `help`."
-        f"\n\n{HELP}"
-    )
 
 
-def parse_add(rest: str) -> tuple[str, str, list[str], str | None, list[str] | None]:
-    """``<list> [type=T] [tags=a,b] <name> [| alias …]`` → (list, name, aliases, type, tags)."""
-    parts = rest.split(None, 1)
-    if len(parts) < 2:
-        raise EditError(f"Usage: `{COMMAND} add <list> <name> [| alias | alias …]`")
-    list_name, remainder = parts
-    etype: str | None = None
-    tags: list[str] | None = None
-    while True:
-        head = remainder.split(None, 1)
-        m = _OPTION_RE.match(head[0]) if head else None
-        if not m:
-            break
-        key, value = m.group(1).lower(), m.group(2)
-        if key == "type":
-            etype = value.lower()
-        else:
-            tags = [t.strip().lower() for t in value.split(",") if t.strip()]
-        remainder = head[1] if len(head) > 1 else ""
-    name, *aliases = (p.strip() for p in remainder.split("|"))
-    if not name:
-        raise EditError(f"Which name? Usage: `{COMMAND} add <list> <name> [| alias …]`")
-    return list_name, name, [a for a in aliases if a], etype, tags
+def execute(ctx: CommandContext, sub: str, rest: str, actor: Actor) -> Result:
+    """Run sub-command ``sub`` (list, show, add or remove) with its text ``rest``."""
+    if sub == "add":
+        args = commands.parse_add(rest)
+        if isinstance(args, Refused):
+            return args
+        return commands.add(ctx.store, ctx.baseline(ctx.store), actor, args, ctx.request)
+    if sub == "remove":
+        target = commands.split_remove(rest)
+        if isinstance(target, Refused):
+            return target
+        list_name, name = target
+        baseline = ctx.baseline(ctx.store)
+        return commands.remove(ctx.store, baseline, actor, list_name, name, ctx.request)
+    entries = commands.current_entries(ctx.store, ctx.baseline(ctx.store))
+    if sub == "show":
+        return commands.show(entries, rest)
+    return commands.list_entries(entries, rest) if rest else commands.lists(entries)
 
 
-def cmd_add(ctx: CommandContext, rest: str, actor: Actor) -> str:
-    list_name, name, aliases, etype, tags = parse_add(rest)
-    result = add_entry(
-        ctx.store,
-        ctx.baseline(ctx.store),
-        actor,
-        list_name,
-        name,
-        aliases,
-        etype=etype,
-        tags=tags,
-        request=ctx.request,
-    )
+# ---- rendering ------------------------------------------------------------------------------
+def render(result: Result) -> str:
+    """One command result as mrkdwn, every user or watchlist text escaped."""
+    if isinstance(result, Refused):
+        usage = f"Usage: `{COMMAND} {result.usage}`" if result.usage else ""
+        return f":warning: {escape(' '.join(p for p in (result.reason, usage) if p))}"
+    if isinstance(result, Added):
+        return _added(result)
+    if isinstance(result, Removed):
+        e = result.entry
+        return (
+            f":wastebasket: Removed *{escape(e.name)}* from `{escape(e.list)}`."
+            " It stops matching from the next poll."
+        )
+    if isinstance(result, Lists):
+        lines = [f"*{len(result.lists)} watchlists*"]
+        for c in result.lists:
+            extra = f", {c.from_slack} added from Slack" if c.from_slack else ""
+            lines.append(f"• `{escape(c.name)}` — {c.entries} entries{extra}")
+        return _fit(lines, f"Use `{COMMAND} list <list>`.")
+    if isinstance(result, ListEntries):
+        head = f"*{escape(result.name)}* — {len(result.entries)} entries (new entries: "
+        head += escape(result.new_type)
+        tags = ", ".join(escape(t) for t in result.new_tags)
+        head += f", tags {tags})" if tags else ", no shared tags)"
+        return _fit(
+            [head, *(f"• {_describe(e)}" for e in result.entries)],
+            f"`python bot.py watchlist dump {escape(result.name)}` prints them all.",
+        )
+    return _holders(result)
+
+
+def _added(result: Added) -> str:
     e = result.entry
     lines = [
         f":white_check_mark: Added *{escape(e.name)}* to "
@@ -177,80 +188,30 @@ def cmd_add(ctx: CommandContext, rest: str, actor: Actor) -> str:
     return "\n".join(lines)
 
 
-def cmd_remove(ctx: CommandContext, rest: str, actor: Actor) -> str:
-    parts = rest.split(None, 1)
-    if len(parts) < 2:
-        raise EditError(f"Usage: `{COMMAND} remove <list> <name>`")
-    entry = remove_entry(
-        ctx.store, ctx.baseline(ctx.store), actor, parts[0], parts[1], request=ctx.request
-    )
-    return (
-        f":wastebasket: Removed *{escape(entry.name)}* from `{escape(entry.list)}`."
-        " It stops matching from the next poll."
-    )
-
-
-def all_entries(ctx: CommandContext) -> list[Entry]:
-    return [*ctx.baseline(ctx.store), *overlay_entries(ctx.store.db)]
+def _holders(result: Holders) -> str:
+    if not result.entries:
+        return f"*{escape(result.name)}* is not on any watchlist (exact name or alias)."
+    lines = [f"*{escape(result.name)}* is on {len(result.entries)} list(s):"]
+    for e in result.entries:
+        line = f"• `{escape(e.list)}`: {_describe(e)}"
+        if e.tags:
+            line += f" · tags: {', '.join(escape(t) for t in e.tags)}"
+        lines.append(line)
+    return _fit(lines, "")
 
 
 def _describe(e: Entry) -> str:
     origin = (
         f"added by {escape(e.added_by)}" if e.source == SOURCE_SLACK else f"from {escape(e.source)}"
     )
-    line = f"• *{escape(e.name)}* ({escape(e.type)}, {origin})"
+    line = f"*{escape(e.name)}* ({escape(e.type)}, {origin})"
     if e.aliases:
         line += " — " + ", ".join(escape(a) for a in e.aliases)
     return line
 
 
 def _fit(lines: list[str], more_hint: str) -> str:
-    out: list[str] = []
-    used = 0
-    for i, line in enumerate(lines):
-        if used + len(line) + 1 > MAX_REPLY_CHARS or i >= MAX_LIST_ENTRIES_SHOWN:
-            out.append(f"… and {len(lines) - i} more. {more_hint}")
-            break
-        out.append(line)
-        used += len(line) + 1
-    return "\n".join(out)
-
-
-def cmd_list(ctx: CommandContext, rest: str) -> str:
-    entries = all_entries(ctx)
-    if not rest:
-        counts = Counter(e.list for e in entries)
-        slack = Counter(e.list for e in entries if e.source == SOURCE_SLACK)
-        lines = [f"*{len(counts)} watchlists*"]
-        for name in sorted(counts):
-            extra = f", {slack[name]} added from Slack" if slack[name] else ""
-            lines.append(f"• `{escape(name)}` — {counts[name]} entries{extra}")
-        return _fit(lines, f"Use `{COMMAND} list <list>`.")
-    list_name = rest.split()[0].lower()
-    members = [e for e in entries if e.list == list_name]
-    if not members:
-        known = ", ".join(f"`{escape(n)}`" for n in list_names(entries))
-        raise EditError(f"There is no list {list_name!r}. Lists: {known or 'none'}.")
-    etype, tags, _strict = list_defaults(members)
-    head = f"*{escape(list_name)}* — {len(members)} entries (new entries: {escape(etype)}"
-    head += f", tags {', '.join(escape(t) for t in tags)})" if tags else ", no shared tags)"
-    return _fit(
-        [head, *(_describe(e) for e in members)],
-        f"`python bot.py watchlist dump {escape(list_name)}` prints them all.",
-    )
-
-
-def cmd_show(ctx: CommandContext, rest: str) -> str:
-    name = " ".join(rest.split())
-    if not name:
-        raise EditError(f"Usage: `{COMMAND} show <name>`")
-    found = find_in(all_entries(ctx), name)
-    if not found:
-        return f"*{escape(name)}* is not on any watchlist (exact name or alias)."
-    lines = [f"*{escape(name)}* is on {len(found)} list(s):"]
-    for e in found:
-        line = f"• `{escape(e.list)}`: {_describe(e)[2:]}"
-        if e.tags:
-            line += f" · tags: {', '.join(escape(t) for t in e.tags)}"
-        lines.append(line)
-    return _fit(lines, "")
+    shown, left_off = commands.cut(lines, MAX_LIST_ENTRIES_SHOWN, MAX_REPLY_CHARS)
+    if left_off:
+        shown.append(f"… and {left_off} more. {more_hint}")
+    return "\n".join(shown)

@@ -26,7 +26,7 @@ import sqlite_utils
 
 from sanctionwatch.alerting.pipeline import alert_view
 from sanctionwatch.clock import iso, parse_iso, utcnow
-from sanctionwatch.errors import DeliveryError, SlackCommandError
+from sanctionwatch.errors import DeliveryError, ReviewError, ReviewRefused
 from sanctionwatch.slack.format import REVIEW_ACTIONS, AlertView, format_alert
 from sanctionwatch.slack.poster import Poster
 from sanctionwatch.storage.audit import Actor, audit
@@ -42,14 +42,6 @@ ALERT_COLUMNS = DISPOSITION_COLUMNS
 ACTION_DISPOSITIONS = {action_id: disp for action_id, _label, disp, _style in REVIEW_ACTIONS}
 DISPOSITIONS = tuple(ACTION_DISPOSITIONS.values())
 REVIEWERS_ONLY = "only the reviewers listed in [slack] reviewers may judge alerts"
-
-
-class ReviewError(SlackCommandError):
-    """A review click could not be recorded; the message is shown to the clicking user."""
-
-
-class ReviewRefused(ReviewError):
-    """The user may not set dispositions (not in ``[slack] reviewers``)."""
 
 
 def may_review(reviewers: Sequence[str], user_id: str) -> bool:

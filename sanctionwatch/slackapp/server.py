@@ -17,11 +17,16 @@ from typing import Any, TextIO
 
 import waitress
 from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+from sanctionwatch.alerting.jobs import run_forever
 from sanctionwatch.config.settings import Settings
 from sanctionwatch.errors import ConfigError
 from sanctionwatch.runtime import engine_getter, make_poster, open_store
+from sanctionwatch.slackapp.app import ThreadStores, build_app, web_client
+from sanctionwatch.slackapp.work import AfterAck
+from sanctionwatch.storage.lock import RunLock
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +97,6 @@ class HttpServer:
 
 def _poller(settings: Settings, out: TextIO, stop: threading.Event) -> threading.Thread:
     """The polling schedule in a background thread with its own Store; holds the run lock."""
-    from sanctionwatch.alerting.jobs import run_forever
-    from sanctionwatch.storage.lock import RunLock
-
     lock = RunLock(settings.database)
     lock.acquire()  # fails now, in the foreground, if `run` already polls this database
 
@@ -124,9 +126,6 @@ def serve(
     stop: threading.Event | None = None,
 ) -> int:
     """Run until SIGTERM/SIGINT (or ``stop`` is set). Returns the exit code."""
-    from sanctionwatch.slackapp.app import ThreadStores, build_app, web_client
-    from sanctionwatch.slackapp.work import AfterAck
-
     slack = settings.slack
     if not slack.token:
         raise ConfigError(
@@ -173,8 +172,6 @@ def serve(
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         if socket_mode:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
             handler = SocketModeHandler(app, slack.app_token)
             handler.connect()
             log.info("socket mode connected")

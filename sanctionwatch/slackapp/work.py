@@ -26,7 +26,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
 from sanctionwatch.config.settings import Settings
-from sanctionwatch.errors import SlackCommandError
+from sanctionwatch.errors import CommandError
 from sanctionwatch.models import Entry
 from sanctionwatch.slack.format import escape
 from sanctionwatch.slack.poster import Poster
@@ -170,7 +170,7 @@ def run_review(
         )
     except DuplicateRequest:
         return
-    except SlackCommandError as exc:
+    except CommandError as exc:
         ephemeral(deps.client, channel_id, user_id, f":warning: {escape(exc.message)}")
         return
     if not result.message_updated:

@@ -19,6 +19,7 @@ from typing import Any
 import sqlite_utils
 
 from sanctionwatch.clock import iso
+from sanctionwatch.errors import StoreError
 from sanctionwatch.models import Alert, Item, Match
 from sanctionwatch.storage.dbfile import (
     OPEN_INODES,
@@ -27,8 +28,6 @@ from sanctionwatch.storage.dbfile import (
     prepare_file,
     quick_check,
 )
-from sanctionwatch.storage.dbfile import DatabaseFileError as DatabaseFileError  # re-exported
-from sanctionwatch.storage.dbfile import StoreError as StoreError  # re-exported
 from sanctionwatch.storage.schema import MIGRATIONS
 
 log = logging.getLogger(__name__)

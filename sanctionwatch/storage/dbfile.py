@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from sanctionwatch.errors import SanctionwatchError
+from sanctionwatch.errors import DatabaseFileError
 
 log = logging.getLogger(__name__)
 
@@ -29,16 +29,6 @@ RESTORE_HINT = (
     "restore the latest backup (made with `bot.py backup PATH`): stop sanctionwatch, replace"
     " the file, delete any -wal and -shm files beside it, start again"
 )
-
-
-class StoreError(SanctionwatchError):
-    """The database cannot be used (re-exported by ``sanctionwatch.storage.db``)."""
-
-    exit_code = 2
-
-
-class DatabaseFileError(StoreError):
-    """The database file is missing, empty, not SQLite, read-only or damaged."""
 
 
 def side_files(path: Path) -> tuple[Path, Path]:

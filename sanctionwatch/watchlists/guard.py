@@ -16,7 +16,7 @@ import logging
 import math
 from dataclasses import dataclass
 
-from sanctionwatch.errors import ImportFormatError
+from sanctionwatch.errors import ImportRefused
 from sanctionwatch.watchlists.importers.version import ListVersion, is_older
 
 log = logging.getLogger(__name__)
@@ -28,15 +28,6 @@ MAX_DELIST_ENTRIES = 500
 
 # absorbs float error in fraction × count (0.29 × 100 = 28.999…)
 _EPSILON = 1e-9
-
-
-class ImportRefused(ImportFormatError):
-    """A parseable list refused against the stored one; carries the counts for the audit."""
-
-    def __init__(self, message: str, hint: str, check: ImportCheck, reasons: list[str]) -> None:
-        super().__init__(message, hint)
-        self.check = check
-        self.reasons = reasons
 
 
 @dataclass(frozen=True)
@@ -63,7 +54,7 @@ def refusal(
     max_delist_fraction: float,
     min_ratio: float,
     warnings: tuple[str, ...] = (),
-) -> ImportRefused | None:
+) -> ImportRefused[ImportCheck] | None:
     """The error to raise for this re-import, or None when it may go ahead."""
     if not check.stored and check.stored_version is None:
         return None  # first import: nothing to lose, nothing to compare with

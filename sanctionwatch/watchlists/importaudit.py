@@ -18,10 +18,11 @@ from typing import Any
 
 import sqlite_utils
 
+from sanctionwatch.errors import ImportRefused
 from sanctionwatch.models import Entry
 from sanctionwatch.storage.audit import Actor, audit
 from sanctionwatch.storage.audit import ensure_schema as ensure_audit_schema
-from sanctionwatch.watchlists.guard import ImportRefused
+from sanctionwatch.watchlists.guard import ImportCheck
 from sanctionwatch.watchlists.importers import ImportReport, SourceFile
 from sanctionwatch.watchlists.importers.version import ListVersion
 
@@ -117,7 +118,7 @@ def record_import(
 def record_refused(
     db: sqlite_utils.Database,
     actor: Actor,
-    refused: ImportRefused,
+    refused: ImportRefused[ImportCheck],
     *,
     fmt: str,
     files: tuple[SourceFile, ...],

@@ -26,15 +26,17 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlite_utils
 
-from sanctionwatch.errors import ImportFormatError
+from sanctionwatch.errors import ImportFormatError, ImportRefused
 from sanctionwatch.matching.engine import EntrySource
 from sanctionwatch.models import Entry
+from sanctionwatch.storage.audit import Actor
 from sanctionwatch.storage.schema import IMPORTED_LISTS_TABLE, create_imported_list_tables
-from sanctionwatch.watchlists.guard import ImportCheck, ImportRefused, refusal
+from sanctionwatch.watchlists import importaudit as listaudit
+from sanctionwatch.watchlists.guard import ImportCheck, refusal
 from sanctionwatch.watchlists.importedrows import (
     COLUMNS,
     from_row,
@@ -52,9 +54,6 @@ from sanctionwatch.watchlists.importers import (
     read_list,
 )
 from sanctionwatch.watchlists.importers.version import NO_DATE
-
-if TYPE_CHECKING:  # audit.py imports the job machinery, which imports this module
-    from sanctionwatch.storage.audit import Actor
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +76,6 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
 
 def default_actor() -> Actor:
     """Who an import is audited as when the caller names nobody: the local user."""
-    from sanctionwatch.storage.audit import Actor
-
     user = getpass.getuser()
     return Actor(user, user, "cli")
 
@@ -126,8 +123,6 @@ def replace_list(
     Refused (ImportRefused, nothing changed, the refusal audited) without ``force`` when it
     would de-list too much or the file is older than the stored list (guard.py). Every
     stored import is audited in the same transaction (listaudit.py)."""
-    from sanctionwatch.watchlists import importaudit as listaudit
-
     ensure_schema(db)
     actor = actor or default_actor()
     counts = Counter(e.id for e in entries)

@@ -27,14 +27,15 @@ from typing import Any
 import sqlite_utils
 
 from sanctionwatch.clock import iso, utcnow
-from sanctionwatch.errors import SlackCommandError
+from sanctionwatch.errors import EditError
 from sanctionwatch.matching.engine import EntrySource
 from sanctionwatch.models import ENTRY_TYPES, Entry
 from sanctionwatch.storage.audit import WATCHLIST_ACTIONS, Actor, audit
 from sanctionwatch.storage.db import Store
 from sanctionwatch.storage.replay import RequestKey, claim
 from sanctionwatch.storage.schema import AUDIT_TABLE, OVERLAY_TABLE
-from sanctionwatch.watchlists.files import slugify
+from sanctionwatch.watchlists import imported as liststore
+from sanctionwatch.watchlists.files import load_watchlists, slugify
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +65,6 @@ STOP_WORDS = frozenset(
     і в на з до та що це як не але
     """.split()
 )
-
-
-class EditError(SlackCommandError):
-    """A watchlist edit was refused; the message is shown to the user as it stands."""
 
 
 @dataclass(frozen=True)
@@ -339,9 +336,6 @@ def remove_entry(
 
 def baseline_entries(watchlists: Path, db: sqlite_utils.Database | None) -> list[Entry]:
     """The versioned baseline: the watchlist files plus imported official lists."""
-    from sanctionwatch.watchlists import imported as liststore
-    from sanctionwatch.watchlists.files import load_watchlists
-
     entries = list(load_watchlists(watchlists))
     if db is not None and "imported_lists" in db.table_names():
         entries.extend(liststore.load_imported(db))
