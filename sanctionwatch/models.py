@@ -110,3 +110,4 @@ class Alert:
     channel: str
     matches: tuple[Match, ...] = field(default_factory=tuple)
     explanation: str = ""
+    description: str = ""  # the rule's description, in words, for the message

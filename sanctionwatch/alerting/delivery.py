@@ -37,11 +37,13 @@ from sanctionwatch.alerting.outbox import (
     set_state,
     waiting_channels,
 )
-from sanctionwatch.clock import iso, parse_iso, utcnow
+from sanctionwatch.alerting.threads import after_delivery, alert_view, copy_parent_ts, parent_of
+from sanctionwatch.clock import iso, utcnow
 from sanctionwatch.errors import DeliveryError
-from sanctionwatch.slack.format import AlertView, escape, format_alert, format_alert_reduced
+from sanctionwatch.slack.format import escape
 from sanctionwatch.slack.poster import Poster
-from sanctionwatch.storage.db import Store, matches_from_json
+from sanctionwatch.slack.storyformat import format_copy, render_alert
+from sanctionwatch.storage.db import Store
 
 log = logging.getLogger(__name__)
 
@@ -90,25 +92,6 @@ def backoff(attempts: int) -> timedelta:
     return min(BACKOFF_BASE * 2**steps, BACKOFF_MAX)
 
 
-def alert_view(store: Store, alert_id: int) -> AlertView | None:
-    row = store.alert_with_item(alert_id)
-    if row is None:
-        return None
-    return AlertView(
-        alert_id=row["id"],
-        rule=row["rule"],
-        severity=row["severity"],
-        channel=row["channel"],
-        title=row["title"] or "",
-        link=row["link"],
-        feed=row["feed"],
-        published_at=parse_iso(row["published_at"]),
-        detected_at=parse_iso(row["created_at"]) or utcnow(),
-        matches=matches_from_json(row["matches"]),
-        explanation=row["explanation"] or "",
-    )
-
-
 class _Round:
     def __init__(self, store: Store, poster: Poster, now: datetime) -> None:
         self.store = store
@@ -122,6 +105,8 @@ class _Round:
     # ---- one job ----------------------------------------------------------------------------
     def handle(self, job: Job) -> None:
         if self.report.stopped or job.channel in self.skip:
+            return
+        if job.table == "alerts" and job.row.get("thread_of") and self._held(job):
             return
         attempt_at = utcnow()
         try:
@@ -144,19 +129,53 @@ class _Round:
             return
         self._delivered(job, ts, attempt_at)
 
+    def _held(self, job: Job) -> bool:
+        """A story copy waits while its first message waits; a copy of a story judged a false
+        positive is never posted (recorded as suppressed)."""
+        parent = parent_of(self.store, job.row)
+        if parent is None:
+            return False
+        if parent.get("disposition") == "false_positive":
+            self.store.db.execute(
+                "UPDATE alerts SET status = 'suppressed', suppressed = ? WHERE id = ?",
+                ["story judged a false positive", job.id],
+            )
+            log.info("story copy quieted alert=%d story_alert=%d", job.id, parent["id"])
+            return True
+        return parent["status"] in ("pending", "retrying", "unknown")
+
+    def _thread_ts(self, job: Job) -> str | None:
+        if job.table == "alerts":
+            return copy_parent_ts(self.store, job.row)
+        return str(job.row["thread_ts"]) if job.row.get("thread_ts") else None
+
     def _find(self, job: Job) -> str | None:
         assert job.unknown_since is not None
         event, key = (ALERT_EVENT, "alert_id") if job.table == "alerts" else (NOTICE_EVENT, "id")
+        thread = self._thread_ts(job)
+        if thread:
+            return self.poster.find_message(
+                job.channel, event, key, job.id, job.unknown_since, thread_ts=thread
+            )
         return self.poster.find_message(job.channel, event, key, job.id, job.unknown_since)
+
+    def _post(self, job: Job, text: str, blocks: list[dict], meta: dict) -> str:
+        thread = self._thread_ts(job)
+        if thread:
+            return self.poster.post(job.channel, text, blocks, meta, thread_ts=thread)
+        return self.poster.post(job.channel, text, blocks, meta)
 
     def _send(self, job: Job) -> str:
         if job.table == "alerts":
             view = alert_view(self.store, job.id)
             if view is None:  # the item is gone: nothing left to say
                 raise DeliveryError(f"alert {job.id} has no item to show")
-            text, blocks = format_alert_reduced(view) if job.reduced else format_alert(view)
+            if self._thread_ts(job) and not job.reduced:
+                text, blocks = format_copy(view)
+            else:
+                text, blocks = render_alert(view, reduced=job.reduced)
             meta = {"event_type": ALERT_EVENT, "event_payload": {"alert_id": job.id}}
-            return self.poster.post(job.channel, text, blocks, meta)
+            return self._post(job, text, blocks, meta)
         row = job.row
         if job.kind == "upload":
             path = Path(str(row["file_path"]))
@@ -169,7 +188,7 @@ class _Round:
         if job.reduced:
             text = text[:NOTICE_TEXT_CHARS]
         meta = {"event_type": NOTICE_EVENT, "event_payload": {"id": job.id, "kind": job.kind}}
-        return self.poster.post(job.channel, text, blocks, meta)
+        return self._post(job, text, blocks, meta)
 
     # ---- outcomes ---------------------------------------------------------------------------
     def _delivered(self, job: Job, ts: str, at: datetime, attempt: bool = True) -> None:
@@ -192,6 +211,7 @@ class _Round:
                 job.channel,
                 ts,
             )
+            after_delivery(self.store, self.poster, job.row, ts)
         else:
             set_state(
                 self.store,

@@ -45,7 +45,22 @@ def week_bounds(now: datetime) -> tuple[datetime, datetime]:
     return this_monday - timedelta(days=7), this_monday
 
 
+def _sources(store: Store, story_id: int | None, cache: dict[int, str]) -> str:
+    """``Reuters; AP`` — the feeds whose items joined the story, in the order they came."""
+    if not story_id:
+        return ""
+    if story_id not in cache:
+        feeds = store.db.execute(
+            "SELECT i.feed FROM story_items s JOIN items i ON i.item_id = s.item_id"
+            " WHERE s.story_id = ? ORDER BY s.joined_at, s.rowid",
+            [story_id],
+        ).fetchall()
+        cache[story_id] = "; ".join(dict.fromkeys(str(f[0]) for f in feeds))
+    return cache[story_id]
+
+
 def export_rows(store: Store, since: datetime, until: datetime) -> list[ExportRow]:
+    sources: dict[int, str] = {}
     rows = []
     for r in store.alerts_between(since, until):
         rows.append(
@@ -56,7 +71,9 @@ def export_rows(store: Store, since: datetime, until: datetime) -> list[ExportRo
                 feed=r["feed"] or "",
                 title=r["title"] or "",
                 link=r["link"] or "",
-                rule=r["rule"],
+                rule="; ".join(x["rule"] for x in json.loads(r["rules"]))
+                if r.get("rules")
+                else r["rule"],
                 severity=r["severity"],
                 channel=r["channel"],
                 entities=format_entities(matches_from_json(r["matches"])),
@@ -64,6 +81,9 @@ def export_rows(store: Store, since: datetime, until: datetime) -> list[ExportRo
                 disposition=r["disposition"] or "",
                 disposition_by=r["disposition_by"] or "",
                 disposition_at=r["disposition_at"] or "",
+                story_id=r.get("story_id"),
+                story_first=bool(r["story_first"]) if r.get("story_id") else None,
+                story_sources=_sources(store, r.get("story_id"), sources),
             )
         )
     return rows

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 TABLES = ("alerts", "outbox")
 WAITING = ("pending", "retrying", "unknown")  # not delivered yet, will be tried again
-STATES = (*WAITING, "delivered", "failed")
+STATES = (*WAITING, "delivered", "failed", "suppressed")  # suppressed: recorded, never posted
 MAX_ERROR_CHARS = 1000
 
 

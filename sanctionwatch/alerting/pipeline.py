@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sanctionwatch.alerting.delivery import alert_view, deliver_all
+from sanctionwatch.alerting.messages import record_alerts
 from sanctionwatch.alerting.workers import (
     POOL_MIN_FEEDS,
     Analysis,
@@ -287,6 +288,7 @@ def _record_items(
     backfill = feed.backfill_days if feed.backfill_days is not None else settings.backfill_days
     oldest = now - timedelta(days=backfill)
     n_alerts = 0
+    window = timedelta(hours=settings.story_window_hours)
     with store.transaction() as db:
         for a in fresh:
             if a.duplicate:  # same link twice in one document
@@ -294,7 +296,13 @@ def _record_items(
             alerts = a.alerts
             if first_poll and a.item.published is not None and a.item.published < oldest:
                 alerts = ()  # backfill: recorded as seen, not alerted
-            n_alerts += len(store.record_item(db, a.item, a.link_key, a.matches, alerts, now))
+            present = db.execute(
+                "SELECT 1 FROM items WHERE item_id = ?", [a.item.item_id]
+            ).fetchone()
+            store.record_item(db, a.item, a.link_key, a.matches, (), now)
+            if present is None:  # one message per channel, grouped into stories
+                queued = record_alerts(db, a.item, a.matches, alerts, now, window)
+                n_alerts += len(queued)
     return len(fresh), n_alerts
 
 

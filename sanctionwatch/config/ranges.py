@@ -93,6 +93,13 @@ RANGES: dict[str, Range] = {
     "max_delist_fraction": Range(
         0, 1, "share of entries", "0: any removal needs --force; 1: never asks"
     ),
+    "story_window_hours": Range(
+        1,
+        24 * 30,
+        "hours",
+        "items alerting this long after a story's last item may still join its thread; beyond"
+        " a month unrelated news about the same actors would be folded into old threads",
+    ),
     "feeds.interval_minutes": Range(
         1,
         MINUTES_PER_WEEK,

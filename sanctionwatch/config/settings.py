@@ -83,6 +83,8 @@ class SlackSettings:
     max_retries: int = 3
     # per-request timeout of Slack calls; see slack_post.DEFAULT_TIMEOUT_S
     timeout_s: float = 10.0
+    # where Escalate posts the story, who escalated it and why; None: nowhere but the message
+    escalation_channel: str | None = None
 
     @property
     def dry_run(self) -> bool:
@@ -110,6 +112,8 @@ class Settings:
     match_retention_days: int = 365  # items with matches that never alerted
     # A list re-import removing more than this share of the stored entries needs --force.
     max_delist_fraction: float = 0.05
+    # Items alerting within this many hours of a story's last item may join it (stories.py).
+    story_window_hours: int = 72
     feeds: tuple[FeedConfig, ...] = ()
     slack: SlackSettings = SlackSettings()
     fetch: FetchSettings = FetchSettings()
@@ -128,6 +132,7 @@ _TOP_KEYS: dict[str, type | tuple[type, ...]] = {
     "retention_days": int,
     "match_retention_days": int,
     "max_delist_fraction": (int, float),
+    "story_window_hours": int,
     "log_level": str,
     "log_json": bool,
     "slack": dict,
@@ -148,6 +153,7 @@ _SLACK_KEYS: dict[str, type | tuple[type, ...]] = {
     "retry_after_cap_s": (int, float),
     "max_retries": int,
     "timeout_s": (int, float),
+    "escalation_channel": str,
 }
 _FEED_KEYS: dict[str, type | tuple[type, ...]] = {
     "name": str,
@@ -351,7 +357,7 @@ def _slack_settings(raw: dict[str, Any], src: str, env: Mapping[str, str]) -> Sl
     check_url(api_url, "slack.api_url", src)
     if not api_url.endswith("/"):
         api_url += "/"
-    for key in ("default_channel", "export_channel", "ops_channel"):
+    for key in ("default_channel", "export_channel", "ops_channel", "escalation_channel"):
         if key in raw and not raw[key].strip():
             raise ConfigError(f"{src}: key 'slack.{key}' must not be empty")
     handled = ("api_url", "export_weekday", "export_time", "admins", "reviewers")

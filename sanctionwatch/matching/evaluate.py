@@ -186,6 +186,7 @@ def _outcome(rule: Rule, matches: Sequence[Match], default_channel: str) -> Rule
         channel=rule.channel or default_channel,
         matches=tuple(unique),
         explanation=explanation,
+        description=rule.description,
     )
     reason = ", ".join(dict.fromkeys(m.entity for m in unique)) + proximity
     return RuleOutcome(rule.name, True, f"fired on {reason}", tuple(details), alert)

@@ -41,6 +41,10 @@ EXPORT_COLUMNS = (
     "disposition",
     "disposition_by",
     "disposition_at",
+    # stories (appended; every earlier column keeps its place): group rows by story_id
+    "story_id",
+    "story_first",  # yes on the item whose message started the story in this channel
+    "story_sources",  # the outlets (feeds) that carried the story, first first
 )
 # Columns holding text from outside (feeds, watchlists, Slack users): these get ``inert``.
 TEXT_COLUMNS = frozenset(
@@ -54,6 +58,7 @@ TEXT_COLUMNS = frozenset(
         "entities",
         "disposition",
         "disposition_by",
+        "story_sources",
     }
 )
 # Timestamp columns: ISO strings are parsed and rewritten as UTC "…Z" like datetimes.
@@ -81,6 +86,9 @@ class ExportRow:
     disposition: str | None = None
     disposition_by: str | None = None
     disposition_at: datetime | str | None = None
+    story_id: int | None = None
+    story_first: bool | None = None
+    story_sources: str | None = None
 
 
 def inert(value: str) -> str:

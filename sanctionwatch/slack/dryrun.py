@@ -20,15 +20,29 @@ class DryRunPoster:
         self._count = 0
 
     def post(
-        self, channel: str, text: str, blocks: list[dict], metadata: dict | None = None
+        self,
+        channel: str,
+        text: str,
+        blocks: list[dict],
+        metadata: dict | None = None,
+        *,
+        thread_ts: str | None = None,
     ) -> str:
         self._count += 1
         ts = f"dryrun.{self._count:06d}"
-        self._write(f"── message to {_plain(channel)} (dry run, ts {ts}) ──", blocks, text)
+        where = f" (thread {_plain(thread_ts)})" if thread_ts else ""
+        self._write(f"── message to {_plain(channel)}{where} (dry run, ts {ts}) ──", blocks, text)
         return ts
 
     def find_message(
-        self, channel: str, event_type: str, key: str, value: int, oldest: datetime
+        self,
+        channel: str,
+        event_type: str,
+        key: str,
+        value: int,
+        oldest: datetime,
+        *,
+        thread_ts: str | None = None,
     ) -> str | None:
         """A terminal keeps no history: a dry-run post never loses its answer anyway."""
         return None

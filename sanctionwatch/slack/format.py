@@ -90,6 +90,14 @@ class AlertView:
     disposition: str | None = None  # "true_match" | "false_positive" | "escalate"
     disposition_by: str | None = None  # Slack user id (rendered as a mention) or a name
     disposition_at: datetime | None = None
+    # One message per item and channel (slack/storyformat.py); empty for older alerts.
+    rules: tuple[tuple[str, str, str], ...] = ()  # (rule, severity, description), top first
+    excerpt: tuple[tuple[str, bool], ...] = ()  # (text, bold) segments
+    language: str = ""
+    actors: tuple[Match, ...] = ()  # every match in the item, for the actor lines
+    also_reported: tuple[str, ...] = ()  # the outlets whose copies went into the thread
+    disposition_reason: str | None = None
+    story_id: int | None = None
 
 
 def escape(text: str) -> str:

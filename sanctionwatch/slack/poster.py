@@ -92,14 +92,28 @@ class Poster(Protocol):
     """What the pipeline and the Slack app need from a message sink."""
 
     def post(
-        self, channel: str, text: str, blocks: list[dict], metadata: dict | None = None
+        self,
+        channel: str,
+        text: str,
+        blocks: list[dict],
+        metadata: dict | None = None,
+        *,
+        thread_ts: str | None = None,
     ) -> str: ...
 
     def find_message(
-        self, channel: str, event_type: str, key: str, value: int, oldest: datetime
+        self,
+        channel: str,
+        event_type: str,
+        key: str,
+        value: int,
+        oldest: datetime,
+        *,
+        thread_ts: str | None = None,
     ) -> str | None:
-        """The ts of a message in ``channel`` since ``oldest`` whose metadata has
-        ``event_type`` and ``event_payload[key] == value``; None if there is none."""
+        """The ts of a message in ``channel`` (in the thread of ``thread_ts``, if given) since
+        ``oldest`` whose metadata has ``event_type`` and ``event_payload[key] == value``; None
+        if there is none."""
         ...
 
     def update(self, channel: str, ts: str, text: str, blocks: list[dict]) -> None: ...
@@ -154,7 +168,13 @@ class SlackPoster:
         self._channel_ids: dict[str, str] = {}
 
     def post(
-        self, channel: str, text: str, blocks: list[dict], metadata: dict | None = None
+        self,
+        channel: str,
+        text: str,
+        blocks: list[dict],
+        metadata: dict | None = None,
+        *,
+        thread_ts: str | None = None,
     ) -> str:
         response = self._call(
             "chat.postMessage",
@@ -166,6 +186,7 @@ class SlackPoster:
                 unfurl_links=False,
                 unfurl_media=False,
                 metadata=metadata,
+                thread_ts=thread_ts,
             ),
         )
         channel_id = str(response.get("channel") or "")
@@ -206,23 +227,44 @@ class SlackPoster:
         log.info("slack uploaded channel=%s file=%s bytes=%d", channel, path, path.stat().st_size)
 
     def find_message(
-        self, channel: str, event_type: str, key: str, value: int, oldest: datetime
+        self,
+        channel: str,
+        event_type: str,
+        key: str,
+        value: int,
+        oldest: datetime,
+        *,
+        thread_ts: str | None = None,
     ) -> str | None:
         channel_id = self.channel_id(channel)
         since = f"{max(0.0, oldest.timestamp() - HISTORY_CLOCK_SKEW_S):.6f}"
         cursor = ""
         for _ in range(MAX_HISTORY_PAGES):
-            page: Any = self._call(
-                "conversations.history",
-                channel,
-                lambda after=cursor: self.client.conversations_history(
-                    channel=channel_id,
-                    oldest=since,
-                    include_all_metadata=True,
-                    limit=self.history_page_size,
-                    cursor=after or None,
-                ),
-            )
+            if thread_ts is not None:  # replies are not in the channel's history
+                page: Any = self._call(
+                    "conversations.replies",
+                    channel,
+                    lambda after=cursor: self.client.conversations_replies(
+                        channel=channel_id,
+                        ts=thread_ts,
+                        oldest=since,
+                        include_all_metadata=True,
+                        limit=self.history_page_size,
+                        cursor=after or None,
+                    ),
+                )
+            else:
+                page = self._call(
+                    "conversations.history",
+                    channel,
+                    lambda after=cursor: self.client.conversations_history(
+                        channel=channel_id,
+                        oldest=since,
+                        include_all_metadata=True,
+                        limit=self.history_page_size,
+                        cursor=after or None,
+                    ),
+                )
             for message in page.get("messages") or []:
                 meta = message.get("metadata") or {}
                 payload = meta.get("event_payload") or {}

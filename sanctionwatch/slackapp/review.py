@@ -27,8 +27,9 @@ import sqlite_utils
 from sanctionwatch.alerting.pipeline import alert_view
 from sanctionwatch.clock import iso, parse_iso, utcnow
 from sanctionwatch.errors import DeliveryError, ReviewError, ReviewRefused
-from sanctionwatch.slack.format import REVIEW_ACTIONS, AlertView, format_alert
+from sanctionwatch.slack.format import REVIEW_ACTIONS, AlertView
 from sanctionwatch.slack.poster import Poster
+from sanctionwatch.slack.storyformat import render_alert
 from sanctionwatch.storage.audit import Actor, audit
 from sanctionwatch.storage.db import Store
 from sanctionwatch.storage.replay import RequestKey, claim
@@ -200,7 +201,7 @@ def apply_review(
         return ReviewResult(
             alert_id, disposition, previous, view, False, "the alert message is not known"
         )
-    text, blocks = format_alert(view)
+    text, blocks = render_alert(view)
     try:
         poster.update(channel, ts, text, blocks)
     except DeliveryError as exc:

@@ -310,5 +310,59 @@ def _v3(db: sqlite_utils.Database) -> None:
     _create_seen_requests(db)
 
 
+# ---- stories (v4) -------------------------------------------------------------------------
+STORIES_TABLE = "stories"  # items in a window that tell one story (alerting/stories.py)
+MUTES_TABLE = "mutes"  # /watchlist mute: entities or rules kept quiet for a while
+# alerts columns added in v4: name → declaration
+ALERT_V4_COLUMNS = {
+    "rules": "TEXT",  # JSON list of every rule that fired for this item in this channel
+    "excerpt": "TEXT",  # JSON list of [text, bold] segments: where the clauses meet
+    "language": "TEXT",  # the item's language, guessed from its text (alerting/language.py)
+    "story_id": "INTEGER",
+    "story_first": "INTEGER",  # 1: this item posted the story's message in this channel
+    "thread_of": "INTEGER",  # alert id of the story's first message in this channel
+    "disposition_reason": "TEXT",  # the reason typed into the review modal
+    "suppressed": "TEXT",  # why a recorded alert is not posted (false positive, mute)
+}
+
+
+def _v4(db: sqlite_utils.Database) -> None:
+    """One alert per item and channel, grouped into stories; mutes; threads in the outbox.
+
+    An alert row is now one message: ``rule``/``severity`` are the highest-severity rule that
+    fired for the item in that channel (so the (item_id, rule) index still names one row),
+    ``rules`` all of them. A story copy's row has ``thread_of`` set and is posted into the
+    first message's thread. ``status = 'suppressed'`` rows are recorded and never posted.
+    """
+    alerts = db.table("alerts")
+    have = alerts.columns_dict
+    for column, declaration in ALERT_V4_COLUMNS.items():
+        if column not in have:
+            db.execute(f"ALTER TABLE alerts ADD COLUMN {column} {declaration}")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_alerts_story ON alerts (story_id, channel)")
+    db.execute(
+        f"CREATE TABLE IF NOT EXISTS {STORIES_TABLE} ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT, first_item_id TEXT NOT NULL,"
+        " rules_key TEXT NOT NULL, entities TEXT NOT NULL, minhash BLOB,"
+        " title TEXT, created_at TEXT NOT NULL, last_at TEXT NOT NULL)"
+    )
+    db.execute(f"CREATE INDEX IF NOT EXISTS idx_stories_last ON {STORIES_TABLE} (last_at)")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS story_items (item_id TEXT PRIMARY KEY,"
+        " story_id INTEGER NOT NULL, joined_at TEXT NOT NULL, reason TEXT NOT NULL,"
+        " text_similarity REAL, entity_similarity REAL)"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS idx_story_items_story ON story_items (story_id)")
+    db.execute(
+        f"CREATE TABLE IF NOT EXISTS {MUTES_TABLE} ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, target TEXT NOT NULL,"
+        " label TEXT, reason TEXT, until TEXT NOT NULL, created_at TEXT NOT NULL,"
+        " created_by TEXT NOT NULL, lifted_at TEXT, lifted_by TEXT)"
+    )
+    outbox = db.table("outbox")
+    if "thread_ts" not in outbox.columns_dict:
+        db.execute("ALTER TABLE outbox ADD COLUMN thread_ts TEXT")
+
+
 # Ordered migrations; index + 1 is the schema version it produces. Append only.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]

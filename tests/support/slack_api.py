@@ -10,7 +10,8 @@ requests go through slack-sdk's own encoding, retry handlers and response parsin
 
 Implemented methods (anything else answers ``{"ok": false, "error": "unknown_method"}``):
 ``auth.test``, ``chat.postMessage``, ``chat.update``, ``chat.postEphemeral``,
-``conversations.list`` (paginated with ``limit``/``cursor``), ``users.info``,
+``conversations.list`` (paginated with ``limit``/``cursor``), ``conversations.replies``
+(a thread, oldest first), ``users.info``,
 ``files.getUploadURLExternal``, the upload URL it hands out (``POST /upload/<file_id>`` on this
 same server, no token, as the real pre-signed URL), and ``files.completeUploadExternal``.
 Extra methods can be added without editing this file: ``stub.on("views.open", fn)`` where
@@ -155,6 +156,7 @@ class _Failure:
 _CHANNEL_PARAM = {
     "chat.postMessage": "channel",
     "conversations.history": "channel",
+    "conversations.replies": "channel",
     "files.completeUploadExternal": "channel_id",
 }
 HISTORY_DEFAULT_LIMIT = 100  # Slack's default page size for conversations.history
@@ -367,14 +369,22 @@ class SlackApiStub:
             return {"ok": False, "error": "channel_not_found"}
         oldest = float(params.get("oldest") or 0)
         latest = float(params.get("latest") or "inf")
+        thread = params.get("_thread")
         found = sorted(
             (
                 m
                 for (c, ts), m in self.messages.items()
-                if c == cid and oldest < float(ts) <= latest
+                if c == cid
+                and oldest < float(ts) <= latest
+                # history: top-level messages only (like Slack); replies: one thread
+                and (
+                    (m.get("thread_ts") in (None, ts))
+                    if thread is None
+                    else (ts == thread or m.get("thread_ts") == thread)
+                )
             ),
             key=lambda m: float(m["ts"]),
-            reverse=True,
+            reverse=thread is None,
         )
         limit = max(1, min(int(params.get("limit") or HISTORY_DEFAULT_LIMIT), 999))
         start = int(params.get("cursor") or 0)
@@ -393,6 +403,20 @@ class SlackApiStub:
             "has_more": more,
             "response_metadata": {"next_cursor": str(start + limit) if more else ""},
         }
+
+    def _replies(self, params: dict[str, Any]) -> dict[str, Any]:
+        """conversations.replies: the parent and its thread, oldest first."""
+        if not params.get("ts"):
+            return {"ok": False, "error": "thread_not_found"}
+        return self._history({**params, "_thread": str(params["ts"])})
+
+    def thread_of(self, channel: str, ts: str) -> list[dict[str, Any]]:
+        """Replies in the thread of ``ts`` in ``channel`` (name or id), oldest first."""
+        return [m for m in self.messages_in(channel) if m.get("thread_ts") == ts and m["ts"] != ts]
+
+    def top_level(self, channel: str) -> list[dict[str, Any]]:
+        """Top-level messages of a channel (no thread replies), oldest first."""
+        return [m for m in self.messages_in(channel) if m.get("thread_ts") in (None, m["ts"])]
 
     def _token_ok(self, authorization: str) -> bool:
         if not authorization.startswith("Bearer "):
@@ -664,6 +688,7 @@ _BUILTINS: dict[str, Callable[[SlackApiStub, dict[str, Any]], dict[str, Any]]] =
     "chat.postEphemeral": SlackApiStub._post_ephemeral,
     "conversations.list": SlackApiStub._conversations_list,
     "conversations.history": SlackApiStub._history,
+    "conversations.replies": SlackApiStub._replies,
     "users.info": SlackApiStub._users_info,
     "files.getUploadURLExternal": SlackApiStub._get_upload_url,
     "files.completeUploadExternal": SlackApiStub._complete_upload,
