@@ -24,6 +24,7 @@ from sanctionwatch.clock import utcnow
 from sanctionwatch.config.settings import Settings, load_settings
 from sanctionwatch.slack.poster import SlackPoster
 from sanctionwatch.slackapp.app import ThreadStores, build_app
+from sanctionwatch.slackapp.monitor import Monitor
 from sanctionwatch.slackapp.server import HttpServer, wsgi_app
 from sanctionwatch.slackapp.work import AfterAck
 from sanctionwatch.storage.db import Store
@@ -165,7 +166,7 @@ def running_app(
     poster = SlackPoster(TEST_TOKEN, slack_api.base_url, max_retries=0)
     work = AfterAck()
     app = build_app(settings, stores, poster, client, signing_secret=TEST_SIGNING_SECRET, work=work)
-    server = HttpServer(wsgi_app(app), "127.0.0.1", 0).start()
+    server = HttpServer(wsgi_app(app, Monitor(settings, stores.get)), "127.0.0.1", 0).start()
     try:
         with httpx.Client(timeout=10) as http:
             yield Harness(
@@ -233,7 +234,10 @@ def test_bad_signatures_get_401_and_change_nothing(harness: Harness, kind: str) 
 
 def test_healthz_and_unknown_path(harness: Harness) -> None:
     base = harness.url.rsplit("/slack/events", 1)[0]
-    assert harness.http.get(base + "/healthz").text == "ok\n"
+    health = harness.http.get(base + "/healthz")
+    assert health.status_code == 200
+    assert health.json()["status"] == "ok"
+    assert health.json()["poller"]["state"] == "disabled"  # this harness runs no poller
     assert harness.http.post(base + "/other", content=b"x").status_code == 404
 
 

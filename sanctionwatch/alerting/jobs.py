@@ -17,6 +17,7 @@ from pathlib import Path
 import schedule
 
 from sanctionwatch.alerting.delivery import deliver_all
+from sanctionwatch.alerting.health import CycleSummary, PollerState
 from sanctionwatch.alerting.outbox import enqueue, outbox_row
 from sanctionwatch.alerting.pipeline import RunReport, run_cycle
 from sanctionwatch.clock import iso, utcnow
@@ -280,18 +281,51 @@ def safe(
     return run
 
 
+def summarize(report: RunReport, started_at: datetime, ended_at: datetime) -> CycleSummary:
+    return CycleSummary(
+        started_at=started_at,
+        ended_at=ended_at,
+        feeds=len(report.feeds),
+        feeds_failed=len(report.failed_feeds),
+        new_items=sum(f.new_items for f in report.feeds),
+        alerts=sum(f.alerts for f in report.feeds),
+        held_back=sum(f.held_back for f in report.feeds),
+    )
+
+
+def tracked_once(
+    settings: Settings,
+    store: Store,
+    engine_for: Callable[[], Engine],
+    poster: Poster,
+    stop: threading.Event,
+    state: PollerState | None,
+) -> RunReport:
+    """``once`` in forever mode, telling ``state`` when the cycle starts and ends (a cycle
+    that raises never ends, so ``/healthz`` sees the loop stall)."""
+    started = utcnow()
+    if state is not None:
+        state.cycle_started(started)
+    report = once(settings, store, engine_for, poster, stop=stop, jitter=True)
+    if state is not None:
+        state.cycle_ended(summarize(report, started, utcnow()))
+    return report
+
+
 def run_forever(
     settings: Settings,
     store: Store,
     engine_for: Callable[[], Engine],
     poster: Poster,
     stop: threading.Event,
+    state: PollerState | None = None,
 ) -> None:
-    """Poll on schedule until ``stop`` is set (SIGTERM/SIGINT set it)."""
+    """Poll on schedule until ``stop`` is set (SIGTERM/SIGINT set it). ``state`` (serve's
+    health endpoint) hears of every cycle."""
     sched = schedule.Scheduler()
     # Every job checks `stop` before it starts, so a stop between jobs runs no further job.
     poll_job = safe(
-        "poll", lambda: once(settings, store, engine_for, poster, stop=stop, jitter=True), stop
+        "poll", lambda: tracked_once(settings, store, engine_for, poster, stop, state), stop
     )
     export_job = safe("export", lambda: weekly_export_job(settings, store, poster), stop)
     prune_job = safe("retention", lambda: retention_job(settings, store), stop)

@@ -19,9 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from sanctionwatch import __version__
-from sanctionwatch.config.ranges import check_ranges, check_url, check_user_agent, preflight
-from sanctionwatch.errors import ConfigError
-
 from sanctionwatch.config.defaults import (  # noqa: F401 - REPO_ROOT, PACKAGE_DIR for callers
     DEFAULT_RULES,
     DEFAULT_WATCHLISTS,
@@ -29,6 +26,8 @@ from sanctionwatch.config.defaults import (  # noqa: F401 - REPO_ROOT, PACKAGE_D
     PACKAGE_DIR,
     REPO_ROOT,
 )
+from sanctionwatch.config.ranges import check_ranges, check_url, check_user_agent, preflight
+from sanctionwatch.errors import ConfigError
 
 DEFAULT_CONFIG_NAME = "sanctionwatch.toml"
 DEFAULT_API_URL = "https://slack.com/api/"
