@@ -138,7 +138,8 @@ def test_serve_process_answers_and_stops_on_sigterm(
         )
         url = line.split(" at ", 1)[1].strip()
         base = url.rsplit("/slack/events", 1)[0]
-        assert httpx.get(base + "/healthz", timeout=5).text == "ok\n"
+        health = httpx.get(base + "/healthz", timeout=5)
+        assert health.json()["poller"]["state"] == "running"  # JSON since issue 13
         assert (
             httpx.post(url, content=b"command=%2Fwatchlist&text=list", timeout=5).status_code == 401
         )

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TextIO
 
 import schedule
 
@@ -25,7 +26,12 @@ from sanctionwatch.config.settings import WEEKDAYS, Settings
 from sanctionwatch.errors import DeliveryError, SanctionwatchError
 from sanctionwatch.matching.engine import Engine
 from sanctionwatch.reporting.companions import write_changes
-from sanctionwatch.reporting.export import ExportRow, format_entities, write_csv
+from sanctionwatch.reporting.export import (
+    ExportRow,
+    format_entities,
+    write_csv,
+    write_csv_stream,
+)
 from sanctionwatch.slack.format import escape_fit
 from sanctionwatch.slack.poster import Poster
 from sanctionwatch.storage.db import Store, matches_from_json
@@ -68,6 +74,16 @@ def export_rows(store: Store, since: datetime, until: datetime) -> list[ExportRo
             )
         )
     return rows
+
+
+def export_to_stream(store: Store, since: datetime, until: datetime, stream: TextIO) -> int:
+    """The CSV for [since, until) written to ``stream`` (stdout). Not recorded as an export:
+    nothing was kept or uploaded, so the weekly job still owes its file and upload."""
+    if until <= since:
+        raise SanctionwatchError(
+            f"export range is empty: --until {until:%Y-%m-%d} is not after --since {since:%Y-%m-%d}"
+        )
+    return write_csv_stream(export_rows(store, since, until), stream)
 
 
 # Extra files uploaded beside the weekly CSV (e.g. the watchlist-changes companion):

@@ -255,13 +255,15 @@ def record_feed(
                 fields["first_polled_at"] = iso(now)
             fields["items_seen"] = int(row.get("items_seen") or 0) + outcome.new_items
             log.info(
-                "feed polled feed=%s status=%s new=%d alerts=%d not_modified=%s%s",
+                "feed polled feed=%s status=%s new=%d alerts=%d not_modified=%s first_poll=%s"
+                " held_back=%d",
                 feed.name,
                 result.status,
                 outcome.new_items,
                 outcome.alerts,
                 result.not_modified,
-                f" first_poll=True held_back={outcome.held_back}" if first_poll else "",
+                first_poll,
+                outcome.held_back,
             )
         if result.gone:
             fields["gone"] = 1

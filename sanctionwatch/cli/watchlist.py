@@ -14,7 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from sanctionwatch.cli.common import parse_date, settings_from_args
+from sanctionwatch.cli.common import (
+    STDIO,
+    add_global_options,
+    parse_date,
+    print_json,
+    settings_from_args,
+)
 from sanctionwatch.errors import SanctionwatchError
 from sanctionwatch.runtime import make_poster, open_store
 from sanctionwatch.slackapp import commands as slash  # noqa: F401 - registers tables, entry source, CSV companion
@@ -103,9 +109,46 @@ def _context(settings: Any) -> CommandContext:
     )
 
 
+def entry_dict(e: Any) -> dict[str, Any]:
+    """An entry as JSON (``watchlist list LIST --json``, ``watchlist show --json``)."""
+    return {
+        "id": e.id,
+        "list": e.list,
+        "name": e.name,
+        "type": e.type,
+        "aliases": list(e.aliases),
+        "tags": list(e.tags),
+        "source": e.source,
+        "source_id": e.source_id,
+        "programs": list(e.programs),
+        "strict": e.strict,
+        "added_by": e.added_by,
+    }
+
+
+def _all_entries(settings: Any) -> list[Any]:
+    ctx = _context(settings)
+    return list(slash.all_entries(ctx))
+
+
 def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
     settings = _setup(args)
-    print(_plain(cmd_list_text(_context(settings), args.list or "")), file=out)
+    if not args.json:
+        print(_plain(cmd_list_text(_context(settings), args.list or "")), file=out)
+        return 0
+    entries = _all_entries(settings)
+    if not args.list:
+        names = sorted({e.list for e in entries})
+        counts = {n: sum(e.list == n for e in entries) for n in names}
+        print_json([{"list": n, "entries": counts[n]} for n in names], out)
+        return 0
+    name = args.list.lower()
+    members = [entry_dict(e) for e in entries if e.list == name]
+    if not members:
+        raise SanctionwatchError(
+            f"there is no list {name!r}", hint="`python bot.py watchlist list` shows the lists"
+        )
+    print_json({"list": name, "entries": members}, out)
     return 0
 
 
@@ -120,6 +163,11 @@ def cmd_list_text(ctx: CommandContext, list_name: str) -> str:
 
 def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     settings = _setup(args)
+    if args.json:
+        query = " ".join(" ".join(args.name).split())
+        found = overlay.find_in(_all_entries(settings), query)
+        print_json({"name": query, "entries": [entry_dict(e) for e in found]}, out)
+        return 0
     print(_plain(slash.cmd_show(_context(settings), " ".join(args.name))), file=out)
     return 0
 
@@ -173,7 +221,7 @@ def cmd_dump(args: argparse.Namespace, out: TextIO) -> int:
             f"there is no list {name!r}", hint="`python bot.py watchlist list` shows the lists"
         )
     text = dump_watchlist(entries, name)
-    if args.out:
+    if args.out and args.out != STDIO:
         Path(args.out).write_text(text, encoding="utf-8")
         print(f"wrote {len(entries)} entries of {name} to {args.out}", file=out)
     else:
@@ -225,15 +273,6 @@ def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
 
 
 # ---- parser ------------------------------------------------------------------------------
-def _common(p: argparse.ArgumentParser) -> None:
-    """--config/-v/-q/--log-json on a nested sub-command (SUPPRESS: never overrides a value
-    given before the sub-command name)."""
-    p.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="TOML config")
-    p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
-    p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS)
-    p.add_argument("--log-json", action="store_true", default=argparse.SUPPRESS)
-
-
 def add_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
     """Register ``serve`` and the ``watchlist`` group on the main parser."""
     p = command("serve", cmd_serve, "run the Slack app (HTTP or Socket Mode) and the polling")
@@ -249,7 +288,7 @@ def add_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> N
 
     def action(name: str, handler: Callable[..., int], help_text: str) -> argparse.ArgumentParser:
         p = wsub.add_parser(name, help=help_text, description=help_text)
-        _common(p)
+        add_global_options(p)
         p.set_defaults(handler=handler)
         return p
 
@@ -264,8 +303,10 @@ def add_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> N
     p.add_argument("name")
     p = action("list", cmd_list, "the lists, or the entries of one list")
     p.add_argument("list", nargs="?")
+    p.add_argument("--json", action="store_true", help="one JSON document")
     p = action("show", cmd_show, "which lists hold a name, its aliases and source")
     p.add_argument("name", nargs="+")
+    p.add_argument("--json", action="store_true", help="one JSON document")
     p = action("log", cmd_log, "the audit log: who changed what, when")
     p.add_argument("--since", type=parse_date, help="YYYY-MM-DD (UTC), inclusive")
     p.add_argument("--all", action="store_true", help="include alert review decisions")
@@ -276,7 +317,7 @@ def add_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> N
     )
     p = action("dump", cmd_dump, "write a list (files + edits merged) as watchlist YAML")
     p.add_argument("list")
-    p.add_argument("--out", metavar="FILE", help="write here instead of stdout")
+    p.add_argument("--out", metavar="FILE", help="write here instead of stdout (- is stdout)")
     p = action("import", cmd_import, "import an official sanctions list file")
     p.add_argument("--format", required=True, choices=IMPORT_FORMATS)
     p.add_argument("path", metavar="PATH")
