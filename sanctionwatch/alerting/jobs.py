@@ -127,8 +127,32 @@ def export_range(
     if to_slack:
         if poster is None:
             raise SanctionwatchError("no Slack poster to upload with")
-        _upload_export(store, poster, export_id, files, to_slack, since, until, count, out)
+        if is_dry_run(poster):
+            _show_dry_run_upload(store, poster, export_id, files, to_slack)
+        else:
+            _upload_export(store, poster, export_id, files, to_slack, since, until, count, out)
     return out, count
+
+
+def is_dry_run(poster: Poster | None) -> bool:
+    """True for the terminal poster (no SLACK_BOT_TOKEN): nothing it "sends" reaches Slack."""
+    return bool(getattr(poster, "dry_run", False))
+
+
+DRY_RUN_EXPORT_NOTE = "dry run: not uploaded to {channel}"
+
+
+def _show_dry_run_upload(
+    store: Store, poster: Poster, export_id: int, files: list[Path], channel: str
+) -> None:
+    """Show what would be uploaded, and record that it was not: the export keeps
+    ``uploaded_to`` empty (its ``error`` says why), so a run with a real token uploads it."""
+    for path in files:
+        poster.upload_file(channel, path, title=path.name)
+    note = DRY_RUN_EXPORT_NOTE.format(channel=channel)
+    with store.transaction() as db:
+        db.execute("UPDATE exports SET error = ? WHERE id = ?", [note, export_id])
+    log.warning("export not uploaded export=%d channel=%s reason=dry_run", export_id, channel)
 
 
 def _upload_export(
@@ -176,8 +200,14 @@ def _upload_export(
     )
 
 
-def export_due(settings: Settings, store: Store, now: datetime) -> tuple[datetime, datetime] | None:
-    """The week to export if this week's scheduled time has passed and it is not done yet."""
+def export_due(
+    settings: Settings, store: Store, now: datetime, dry_run: bool = False
+) -> tuple[datetime, datetime] | None:
+    """The week to export if this week's scheduled time has passed and it is not done yet.
+
+    Done: uploaded, or its uploads still queued. In a dry run a written export is done too
+    (there is nowhere to upload it); with a real token the same week is due again, so a
+    dry run before the token was set never stands in for the upload."""
     since, until = week_bounds(now)
     hour, minute = (int(x) for x in settings.slack.export_time.split(":"))
     scheduled = until + timedelta(
@@ -185,12 +215,11 @@ def export_due(settings: Settings, store: Store, now: datetime) -> tuple[datetim
     )
     if now < scheduled:
         return None
-    # done: uploaded, or its uploads are still queued in the outbox (a later run sends them)
     row = store.db.execute(
         "SELECT count(*) FROM exports e WHERE e.since = ? AND e.until = ? AND"
-        " (e.uploaded_to IS NOT NULL OR EXISTS (SELECT 1 FROM outbox o WHERE"
+        " (? OR e.uploaded_to IS NOT NULL OR EXISTS (SELECT 1 FROM outbox o WHERE"
         " o.ref = 'export:' || e.id AND o.status IN ('pending', 'retrying', 'unknown')))",
-        [iso(since), iso(until)],
+        [iso(since), iso(until), int(dry_run)],
     ).fetchone()
     return None if row[0] else (since, until)
 
@@ -198,7 +227,7 @@ def export_due(settings: Settings, store: Store, now: datetime) -> tuple[datetim
 def weekly_export_job(
     settings: Settings, store: Store, poster: Poster, now: datetime | None = None
 ) -> Path | None:
-    week = export_due(settings, store, now or utcnow())
+    week = export_due(settings, store, now or utcnow(), dry_run=is_dry_run(poster))
     if week is None:
         return None
     path, _ = export_range(

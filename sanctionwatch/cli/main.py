@@ -243,7 +243,7 @@ def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
 
 # ---- export / check --------------------------------------------------------------------
 def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
-    from sanctionwatch.alerting.jobs import export_range, export_to_stream
+    from sanctionwatch.alerting.jobs import export_range, export_to_stream, is_dry_run
 
     settings = settings_from_args(args)
     store = open_store(settings)
@@ -266,11 +266,13 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
         args.to_slack,
         poster,
     )
-    print(
-        f"wrote {rows} alerts to {path}"
-        + (f", uploaded to {args.to_slack}" if args.to_slack else ""),
-        file=out,
-    )
+    if not args.to_slack:
+        uploaded = ""
+    elif is_dry_run(poster):
+        uploaded = f"; dry run (no SLACK_BOT_TOKEN): not uploaded to {args.to_slack}"
+    else:
+        uploaded = f", uploaded to {args.to_slack}"
+    print(f"wrote {rows} alerts to {path}{uploaded}", file=out)
     return 0
 
 
