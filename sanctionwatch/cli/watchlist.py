@@ -209,18 +209,19 @@ def cmd_log(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_dump(args: argparse.Namespace, out: TextIO) -> int:
-    from sanctionwatch.watchlists.files import dump_watchlist
+    from sanctionwatch.watchlists.dump import dump_list
 
     settings = _setup(args)
     store = _store(settings)
     name = args.list.lower()
-    entries = [e for e in baseline_entries(settings.watchlists, store.db) if e.list == name]
-    entries += overlay_entries(store.db, name)
+    baseline = [e for e in baseline_entries(settings.watchlists, store.db) if e.list == name]
+    added = overlay_entries(store.db, name)
+    entries = [*baseline, *added]
     if not entries:
         raise SanctionwatchError(
             f"there is no list {name!r}", hint="`python bot.py watchlist list` shows the lists"
         )
-    text = dump_watchlist(entries, name)
+    text = dump_list(settings.watchlists, name, baseline, added)
     if args.out and args.out != STDIO:
         Path(args.out).write_text(text, encoding="utf-8")
         print(f"wrote {len(entries)} entries of {name} to {args.out}", file=out)
