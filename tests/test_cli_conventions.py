@@ -140,3 +140,8 @@ def test_first_run_summary_says_what_backfill_held_back(tmp_path: Path) -> None:
     )
     summary = [json.loads(x) for x in logged.stderr.splitlines() if '"run summary"' in x]
     assert summary and summary[0]["held_back"] == 0  # not a first poll any more
+    # --log-json: every line is one JSON object with real fields, not key=value inside msg
+    lines = [json.loads(x) for x in logged.stderr.splitlines() if x.strip()]
+    polled = [x for x in lines if x.get("event") == "feed polled"]
+    assert polled and polled[0]["feed"] == "Demo" and polled[0]["status"] in (200, 304)
+    assert polled[0]["first_poll"] is False and polled[0]["held_back"] == 0
