@@ -13,10 +13,12 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TextIO
 
 import schedule
 
 from sanctionwatch.alerting.delivery import deliver_all
+from sanctionwatch.alerting.health import CycleSummary, PollerState
 from sanctionwatch.alerting.outbox import enqueue, outbox_row
 from sanctionwatch.alerting.pipeline import RunReport, run_cycle
 from sanctionwatch.clock import iso, utcnow
@@ -24,7 +26,12 @@ from sanctionwatch.config.settings import WEEKDAYS, Settings
 from sanctionwatch.errors import DeliveryError, SanctionwatchError
 from sanctionwatch.matching.engine import Engine
 from sanctionwatch.reporting.companions import write_changes
-from sanctionwatch.reporting.export import ExportRow, format_entities, write_csv
+from sanctionwatch.reporting.export import (
+    ExportRow,
+    format_entities,
+    write_csv,
+    write_csv_stream,
+)
 from sanctionwatch.slack.format import escape_fit
 from sanctionwatch.slack.poster import Poster
 from sanctionwatch.storage.db import Store, matches_from_json
@@ -89,6 +96,16 @@ def export_rows(store: Store, since: datetime, until: datetime) -> list[ExportRo
     return rows
 
 
+def export_to_stream(store: Store, since: datetime, until: datetime, stream: TextIO) -> int:
+    """The CSV for [since, until) written to ``stream`` (stdout). Not recorded as an export:
+    nothing was kept or uploaded, so the weekly job still owes its file and upload."""
+    if until <= since:
+        raise SanctionwatchError(
+            f"export range is empty: --until {until:%Y-%m-%d} is not after --since {since:%Y-%m-%d}"
+        )
+    return write_csv_stream(export_rows(store, since, until), stream)
+
+
 # Extra files uploaded beside the weekly CSV (e.g. the watchlist-changes companion):
 # functions (store, since, until, exports_dir) -> Path | None.
 CompanionWriter = Callable[[Store, datetime, datetime, Path], "Path | None"]
@@ -130,8 +147,32 @@ def export_range(
     if to_slack:
         if poster is None:
             raise SanctionwatchError("no Slack poster to upload with")
-        _upload_export(store, poster, export_id, files, to_slack, since, until, count, out)
+        if is_dry_run(poster):
+            _show_dry_run_upload(store, poster, export_id, files, to_slack)
+        else:
+            _upload_export(store, poster, export_id, files, to_slack, since, until, count, out)
     return out, count
+
+
+def is_dry_run(poster: Poster | None) -> bool:
+    """True for the terminal poster (no SLACK_BOT_TOKEN): nothing it "sends" reaches Slack."""
+    return bool(getattr(poster, "dry_run", False))
+
+
+DRY_RUN_EXPORT_NOTE = "dry run: not uploaded to {channel}"
+
+
+def _show_dry_run_upload(
+    store: Store, poster: Poster, export_id: int, files: list[Path], channel: str
+) -> None:
+    """Show what would be uploaded, and record that it was not: the export keeps
+    ``uploaded_to`` empty (its ``error`` says why), so a run with a real token uploads it."""
+    for path in files:
+        poster.upload_file(channel, path, title=path.name)
+    note = DRY_RUN_EXPORT_NOTE.format(channel=channel)
+    with store.transaction() as db:
+        db.execute("UPDATE exports SET error = ? WHERE id = ?", [note, export_id])
+    log.warning("export not uploaded export=%d channel=%s reason=dry_run", export_id, channel)
 
 
 def _upload_export(
@@ -179,8 +220,14 @@ def _upload_export(
     )
 
 
-def export_due(settings: Settings, store: Store, now: datetime) -> tuple[datetime, datetime] | None:
-    """The week to export if this week's scheduled time has passed and it is not done yet."""
+def export_due(
+    settings: Settings, store: Store, now: datetime, dry_run: bool = False
+) -> tuple[datetime, datetime] | None:
+    """The week to export if this week's scheduled time has passed and it is not done yet.
+
+    Done: uploaded, or its uploads still queued. In a dry run a written export is done too
+    (there is nowhere to upload it); with a real token the same week is due again, so a
+    dry run before the token was set never stands in for the upload."""
     since, until = week_bounds(now)
     hour, minute = (int(x) for x in settings.slack.export_time.split(":"))
     scheduled = until + timedelta(
@@ -188,12 +235,11 @@ def export_due(settings: Settings, store: Store, now: datetime) -> tuple[datetim
     )
     if now < scheduled:
         return None
-    # done: uploaded, or its uploads are still queued in the outbox (a later run sends them)
     row = store.db.execute(
         "SELECT count(*) FROM exports e WHERE e.since = ? AND e.until = ? AND"
-        " (e.uploaded_to IS NOT NULL OR EXISTS (SELECT 1 FROM outbox o WHERE"
+        " (? OR e.uploaded_to IS NOT NULL OR EXISTS (SELECT 1 FROM outbox o WHERE"
         " o.ref = 'export:' || e.id AND o.status IN ('pending', 'retrying', 'unknown')))",
-        [iso(since), iso(until)],
+        [iso(since), iso(until), int(dry_run)],
     ).fetchone()
     return None if row[0] else (since, until)
 
@@ -201,7 +247,7 @@ def export_due(settings: Settings, store: Store, now: datetime) -> tuple[datetim
 def weekly_export_job(
     settings: Settings, store: Store, poster: Poster, now: datetime | None = None
 ) -> Path | None:
-    week = export_due(settings, store, now or utcnow())
+    week = export_due(settings, store, now or utcnow(), dry_run=is_dry_run(poster))
     if week is None:
         return None
     path, _ = export_range(
@@ -300,18 +346,51 @@ def safe(
     return run
 
 
+def summarize(report: RunReport, started_at: datetime, ended_at: datetime) -> CycleSummary:
+    return CycleSummary(
+        started_at=started_at,
+        ended_at=ended_at,
+        feeds=len(report.feeds),
+        feeds_failed=len(report.failed_feeds),
+        new_items=sum(f.new_items for f in report.feeds),
+        alerts=sum(f.alerts for f in report.feeds),
+        held_back=sum(f.held_back for f in report.feeds),
+    )
+
+
+def tracked_once(
+    settings: Settings,
+    store: Store,
+    engine_for: Callable[[], Engine],
+    poster: Poster,
+    stop: threading.Event,
+    state: PollerState | None,
+) -> RunReport:
+    """``once`` in forever mode, telling ``state`` when the cycle starts and ends (a cycle
+    that raises never ends, so ``/healthz`` sees the loop stall)."""
+    started = utcnow()
+    if state is not None:
+        state.cycle_started(started)
+    report = once(settings, store, engine_for, poster, stop=stop, jitter=True)
+    if state is not None:
+        state.cycle_ended(summarize(report, started, utcnow()))
+    return report
+
+
 def run_forever(
     settings: Settings,
     store: Store,
     engine_for: Callable[[], Engine],
     poster: Poster,
     stop: threading.Event,
+    state: PollerState | None = None,
 ) -> None:
-    """Poll on schedule until ``stop`` is set (SIGTERM/SIGINT set it)."""
+    """Poll on schedule until ``stop`` is set (SIGTERM/SIGINT set it). ``state`` (serve's
+    health endpoint) hears of every cycle."""
     sched = schedule.Scheduler()
     # Every job checks `stop` before it starts, so a stop between jobs runs no further job.
     poll_job = safe(
-        "poll", lambda: once(settings, store, engine_for, poster, stop=stop, jitter=True), stop
+        "poll", lambda: tracked_once(settings, store, engine_for, poster, stop, state), stop
     )
     export_job = safe("export", lambda: weekly_export_job(settings, store, poster), stop)
     prune_job = safe("retention", lambda: retention_job(settings, store), stop)

@@ -79,6 +79,9 @@ class FeedOutcome:
     error: str | None = None
     parsed: bool = False  # a document was parsed (False for 304s and failed fetches)
     matched: int = 0  # items run through the matcher
+    # First poll only: items that matched a rule but were older than the backfill window, so
+    # they were recorded as seen without alerting (the summary says so, not just "0 alerts").
+    held_back: int = 0
 
 
 @dataclass
@@ -221,7 +224,7 @@ def record_feed(
             )
         if error is None and analysis is not None:
             outcome.matched = analysis.matched
-            outcome.new_items, outcome.alerts = _record_items(
+            outcome.new_items, outcome.alerts, outcome.held_back = _record_items(
                 settings, store, feed, analysis, now, first_poll
             )
     except Exception as exc:  # a bug or a locked database must not lose the feed state
@@ -253,12 +256,15 @@ def record_feed(
                 fields["first_polled_at"] = iso(now)
             fields["items_seen"] = int(row.get("items_seen") or 0) + outcome.new_items
             log.info(
-                "feed polled feed=%s status=%s new=%d alerts=%d not_modified=%s",
+                "feed polled feed=%s status=%s new=%d alerts=%d not_modified=%s first_poll=%s"
+                " held_back=%d",
                 feed.name,
                 result.status,
                 outcome.new_items,
                 outcome.alerts,
                 result.not_modified,
+                first_poll,
+                outcome.held_back,
             )
         if result.gone:
             fields["gone"] = 1
@@ -273,10 +279,12 @@ def _record_items(
     analysis: Analysis,
     now: datetime,
     first_poll: bool,
-) -> tuple[int, int]:
-    """Write the analysed new items in one transaction. Returns (new items, alerts)."""
+) -> tuple[int, int, int]:
+    """Write the analysed new items in one transaction.
+
+    Returns (new items, alerts, items held back by the backfill window)."""
     if not analysis.fresh:
-        return 0, 0
+        return 0, 0, 0
     # Exact re-check: the analysis may have read the database before another feed's
     # transaction recorded the same story.
     known = store.known_items(
@@ -284,10 +292,10 @@ def _record_items(
     )
     fresh = [a for a in analysis.fresh if a.item.item_id not in known]
     if not fresh:
-        return 0, 0
+        return 0, 0, 0
     backfill = feed.backfill_days if feed.backfill_days is not None else settings.backfill_days
     oldest = now - timedelta(days=backfill)
-    n_alerts = 0
+    n_alerts = held_back = 0
     window = timedelta(hours=settings.story_window_hours)
     with store.transaction() as db:
         for a in fresh:
@@ -295,6 +303,7 @@ def _record_items(
                 continue
             alerts = a.alerts
             if first_poll and a.item.published is not None and a.item.published < oldest:
+                held_back += bool(alerts)
                 alerts = ()  # backfill: recorded as seen, not alerted
             present = db.execute(
                 "SELECT 1 FROM items WHERE item_id = ?", [a.item.item_id]
@@ -303,7 +312,7 @@ def _record_items(
             if present is None:  # one message per channel, grouped into stories
                 queued = record_alerts(db, a.item, a.matches, alerts, now, window)
                 n_alerts += len(queued)
-    return len(fresh), n_alerts
+    return len(fresh), n_alerts, held_back
 
 
 def deliver_pending(

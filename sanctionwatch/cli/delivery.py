@@ -43,6 +43,10 @@ def cmd_alerts(args: argparse.Namespace, out: TextIO) -> int:
     settings = settings_from_args(args)
     store = open_store(settings)
     if not args.failed:
+        if args.json:
+            waiting, failed = count_waiting(store), len(failed_alerts(store, args.channel))
+            print(json.dumps({"waiting": waiting, "failed": failed}, indent=2), file=out)
+            return 0
         print(
             f"alerts waiting for delivery: {count_waiting(store)};"
             f" failed: {len(failed_alerts(store))} (see `alerts --failed`)",
@@ -128,7 +132,11 @@ def add_commands(sub: Any, command: Command) -> None:
         " rule, Slack error, attempts, title and link; exit 1 when there are any",
     )
     p.add_argument("--failed", action="store_true", help="list the failed alerts")
-    p.add_argument("--json", action="store_true", help="machine-readable (with --failed)")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON document: the failed alerts (with --failed), else the counts",
+    )
     p.add_argument("--channel", metavar="C", help="only this channel (#name or id)")
     p = command(
         "deliver",

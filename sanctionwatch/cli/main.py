@@ -20,9 +20,22 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from sanctionwatch import __version__
-from sanctionwatch.alerting.jobs import export_range, once, run_forever
+from sanctionwatch.alerting.jobs import (
+    export_range,
+    export_to_stream,
+    is_dry_run,
+    once,
+    run_forever,
+)
 from sanctionwatch.cli.backup import add_backup_command
-from sanctionwatch.cli.common import parse_date, settings_from_args
+from sanctionwatch.cli.common import (
+    STDIO,
+    add_global_options,
+    fill_global_defaults,
+    parse_date,
+    print_json,
+    settings_from_args,
+)
 from sanctionwatch.cli.delivery import add_commands as add_delivery_commands
 from sanctionwatch.cli.ops import cmd_feeds, cmd_status
 from sanctionwatch.cli.watchlist import add_commands as add_watchlist_commands
@@ -84,17 +97,19 @@ def _run_once(
     failed = report.failed_feeds
     new_items = sum(f.new_items for f in report.feeds)
     alerts = sum(f.alerts for f in report.feeds)
+    held_back = sum(f.held_back for f in report.feeds)
     if write_event(
         __name__,
         logging.INFO,
         "run summary feeds=%d new_items=%d alerts_queued=%d delivered=%d pending=%d"
-        " feeds_failed=%d failed=%s",
+        " feeds_failed=%d held_back=%d failed=%s",
         len(report.feeds),
         new_items,
         alerts,
         report.delivered,
         report.pending,
         len(failed),
+        held_back,
         [{"feed": f.name, "status": f.status, "error": f.error} for f in failed],
     ):
         return
@@ -103,6 +118,13 @@ def _run_once(
         f" {report.delivered} delivered, {report.pending} pending, {len(failed)} feeds failed",
         file=sys.stderr,
     )
+    for f in report.feeds:  # a first poll's "0 alerts" may hide matches older than backfill
+        if f.held_back:
+            print(
+                f"  feed {f.name!r}: first poll; backfill held back {f.held_back} matching"
+                f" item(s) older than backfill_days (recorded as seen, not alerted)",
+                file=sys.stderr,
+            )
     for f in failed:  # one line each, whatever a feed server put into the error
         print(f"  feed {f.name!r}: {one_line(f.error or '')}", file=sys.stderr)
 
@@ -228,6 +250,15 @@ def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     settings = settings_from_args(args)
     store = open_store(settings)
+    if args.out == STDIO:
+        if args.to_slack:
+            raise SanctionwatchError(
+                "--out - writes the CSV to stdout; --to-slack needs a file to upload",
+                hint="give --out a path (or leave it out) to upload",
+            )
+        rows = export_to_stream(store, args.since, args.until, out)
+        print(f"wrote {rows} alerts to stdout", file=sys.stderr)
+        return 0
     poster = make_poster(settings, out) if args.to_slack else None
     path, rows = export_range(
         settings,
@@ -238,11 +269,13 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
         args.to_slack,
         poster,
     )
-    print(
-        f"wrote {rows} alerts to {path}"
-        + (f", uploaded to {args.to_slack}" if args.to_slack else ""),
-        file=out,
-    )
+    if not args.to_slack:
+        uploaded = ""
+    elif is_dry_run(poster):
+        uploaded = f"; dry run (no SLACK_BOT_TOKEN): not uploaded to {args.to_slack}"
+    else:
+        uploaded = f", uploaded to {args.to_slack}"
+    print(f"wrote {rows} alerts to {path}{uploaded}", file=out)
     return 0
 
 
@@ -252,6 +285,33 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     # checked by load_settings, the database location here.
     check_database(settings.database)
     engine = read_only_engine(settings)
+    warnings = lint_rules(engine.rules, engine.entries)
+    failures = run_examples(engine.rules, engine.matcher, settings.slack.default_channel)
+    total = sum(len(r.examples) for r in engine.rules)
+    code = 1 if failures or warnings else 0
+    if args.json:
+        print_json(
+            {
+                "ok": code == 0,
+                "config": str(settings.config_path) if settings.config_path else None,
+                "feeds": len(settings.feeds),
+                "watchlists": {
+                    "folder": str(settings.watchlists),
+                    "entries": len(engine.entries),
+                    "names": len(engine.matcher),
+                },
+                "rules": {"folder": str(settings.rules), "rules": len(engine.rules)},
+                "reviewers": list(settings.slack.reviewers),
+                "lint": [str(w) for w in warnings],
+                "examples": {
+                    "total": total,
+                    "passed": total - len(failures),
+                    "failures": [str(f) for f in failures],
+                },
+            },
+            out,
+        )
+        return code
     print(
         f"config: {settings.config_path or 'built-in defaults'} ok ({len(settings.feeds)} feeds)",
         file=out,
@@ -263,15 +323,12 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     )
     print(f"rules: {settings.rules} ok ({len(engine.rules)} rules)", file=out)
     print(reviewers_summary(settings.slack.reviewers), file=out)
-    warnings = lint_rules(engine.rules, engine.entries)
     for warning in warnings:
         print(f"  FAIL {warning}", file=out)
-    failures = run_examples(engine.rules, engine.matcher, settings.slack.default_channel)
-    total = sum(len(r.examples) for r in engine.rules)
     for failure in failures:
         print(f"  FAIL {failure}", file=out)
     print(f"rule examples: {total - len(failures)}/{total} pass", file=out)
-    return 1 if failures or warnings else 0
+    return code
 
 
 # ---- parser ----------------------------------------------------------------------------
@@ -280,19 +337,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="bot.py", description="sanctionwatch: news-feed alerts for sanctions compliance"
     )
     parser.add_argument("--version", action="version", version=f"sanctionwatch {__version__}")
+    add_global_options(parser)  # also accepted after the sub-command name
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument(
-            "--config",
-            metavar="PATH",
-            help="TOML config file (default: "
-            "$SANCTIONWATCH_CONFIG, else ./sanctionwatch.toml, else built-in demo)",
-        )
-        p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-        p.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
-        p.add_argument("--log-json", action="store_true", help="log JSON lines to stderr")
+        add_global_options(p)
         p.set_defaults(handler=handler)
         return p
 
@@ -309,19 +359,23 @@ def build_parser() -> argparse.ArgumentParser:
         help='read {"id","title","text"} lines, print one result a line',
     )
     p = command("feeds", cmd_feeds, "each feed: last fetch, status, last error, next poll")
-    p.add_argument("--json", action="store_true", help="machine-readable")
-    command(
+    p.add_argument("--json", action="store_true", help="one JSON document (a list of feeds)")
+    p = command(
         "status",
         cmd_status,
         "health summary; exit 1 when feeds fail, alerts wait, or alerts failed (named by"
         " channel and Slack error)",
     )
+    p.add_argument("--json", action="store_true", help="one JSON document")
     p = command("export", cmd_export, "write the compliance CSV for a date range (UTC)")
     p.add_argument("--since", type=parse_date, required=True, help="YYYY-MM-DD, inclusive")
     p.add_argument("--until", type=parse_date, required=True, help="YYYY-MM-DD, exclusive")
-    p.add_argument("--out", metavar="FILE", help="CSV path (default: exports folder)")
+    p.add_argument(
+        "--out", metavar="FILE", help="CSV path, or - for stdout (default: exports folder)"
+    )
     p.add_argument("--to-slack", metavar="CHANNEL", help="also upload it to this channel")
-    command("check", cmd_check, "validate config, watchlists and rules; run rule examples")
+    p = command("check", cmd_check, "validate config, watchlists and rules; run rule examples")
+    p.add_argument("--json", action="store_true", help="one JSON document")
     add_backup_command(command)
     add_delivery_commands(sub, command)
     add_watchlist_commands(sub, command)  # serve and the watchlist group
@@ -331,7 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = fill_global_defaults(parser.parse_args(argv))
     if getattr(args, "log_json", False):  # JSON from the first line, even a config error
         setup_logging("WARNING", json_mode=True)
     try:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import datetime
-from typing import TextIO
+from typing import Any, TextIO
 
-from sanctionwatch.cli.common import settings_from_args
+from sanctionwatch.cli.common import print_json, settings_from_args
 from sanctionwatch.cli.delivery import status_lines
 from sanctionwatch.clock import parse_iso, utcnow
 from sanctionwatch.runtime import open_store
@@ -40,7 +39,7 @@ def cmd_feeds(args: argparse.Namespace, out: TextIO) -> int:
     now = utcnow()
     rows = store.feeds()
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2), file=out)
+        print_json(rows, out)
         return 0
     for r in rows:
         health = "GONE" if r["gone"] else ("FAILING" if r["consecutive_failures"] else "ok")
@@ -66,24 +65,75 @@ def cmd_feeds(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def status_report(store: Any) -> dict[str, Any]:
+    """What ``status`` reports, as one JSON-ready dict (``status --json`` prints it)."""
+    from sanctionwatch.alerting.outbox import failed_alerts, failed_messages
+
+    rows = store.feeds()
+    failing = [r for r in rows if r["consecutive_failures"] or r["gone"]]
+    failed = failed_alerts(store)
+    messages = failed_messages(store)
+    last = store.last_export()
+    report: dict[str, Any] = {
+        "feeds": {
+            "total": len(rows),
+            "healthy": len(rows) - len(failing),
+            "failing": [
+                {
+                    "name": r["name"],
+                    "failures": r["consecutive_failures"],
+                    "gone": bool(r["gone"]),
+                    "error": r["last_error"] or "",
+                }
+                for r in failing
+            ],
+        },
+        "alerts": {
+            "pending": store.count_pending(),
+            "failed": [
+                {"id": r["id"], "channel": r["channel"], "error": r["error_code"] or "error"}
+                for r in failed
+            ],
+        },
+        "messages_failed": [
+            {"id": m["id"], "kind": m["kind"], "channel": m["channel"], "error": m["error_code"]}
+            for m in messages
+        ],
+        "last_export": (
+            {
+                "created_at": last["created_at"],
+                "path": last["path"],
+                "rows": last["rows"],
+                "uploaded_to": last["uploaded_to"],
+            }
+            if last
+            else None
+        ),
+    }
+    report["ok"] = not (failing or report["alerts"]["pending"] or failed or messages)
+    return report
+
+
 def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
     """Exit 0 healthy, 1 when feeds fail, alerts wait or failed (monitoring checks use this)."""
     settings = settings_from_args(args)
     store = open_store(settings)
     store.sync_feeds((f.name, f.url) for f in settings.feeds)
-    rows = store.feeds()
-    failing = [r["name"] for r in rows if r["consecutive_failures"] or r["gone"]]
-    pending = store.count_pending()
-    last = store.last_export()
+    report = status_report(store)
+    if args.json:
+        print_json(report, out)
+        return 0 if report["ok"] else 1
+    failing = [f["name"] for f in report["feeds"]["failing"]]
     print(
-        f"feeds: {len(rows) - len(failing)} healthy, {len(failing)} failing"
+        f"feeds: {report['feeds']['healthy']} healthy, {len(failing)} failing"
         + (f" ({', '.join(failing)})" if failing else ""),
         file=out,
     )
-    print(f"alerts pending delivery: {pending}", file=out)
-    failed_lines, failed = status_lines(store)
+    print(f"alerts pending delivery: {report['alerts']['pending']}", file=out)
+    failed_lines, _ = status_lines(store)
     for line in failed_lines:
         print(line, file=out)
+    last = report["last_export"]
     print(
         "last export: "
         + (
@@ -94,4 +144,4 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
         ),
         file=out,
     )
-    return 1 if failing or pending or failed else 0
+    return 0 if report["ok"] else 1

@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from sanctionwatch.alerting.designations import announce
-from sanctionwatch.cli.common import parse_date, settings_from_args
+from sanctionwatch.cli.common import (
+    STDIO,
+    add_global_options,
+    parse_date,
+    print_json,
+    settings_from_args,
+)
 from sanctionwatch.config.settings import Settings
 from sanctionwatch.errors import CommandError, SanctionwatchError
 from sanctionwatch.models import Entry
@@ -23,7 +29,7 @@ from sanctionwatch.runtime import make_poster, open_store
 from sanctionwatch.storage.audit import WATCHLIST_ACTIONS, Actor, audit_rows
 from sanctionwatch.watchlists import commands
 from sanctionwatch.watchlists.commands import AddRequest, Refused
-from sanctionwatch.watchlists.files import dump_watchlist
+from sanctionwatch.watchlists.dump import dump_list
 from sanctionwatch.watchlists.importaudit import LIST_IMPORT_ACTIONS, decoded, describe
 from sanctionwatch.watchlists.imported import import_list
 from sanctionwatch.watchlists.importers import FORMATS as IMPORT_FORMATS
@@ -85,17 +91,40 @@ def cmd_remove(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def entry_dict(e: Entry) -> dict[str, Any]:
+    """An entry as JSON (``watchlist list LIST --json``, ``watchlist show --json``)."""
+    return {
+        "id": e.id,
+        "list": e.list,
+        "name": e.name,
+        "type": e.type,
+        "aliases": list(e.aliases),
+        "tags": list(e.tags),
+        "source": e.source,
+        "source_id": e.source_id,
+        "programs": list(e.programs),
+        "strict": e.strict,
+        "added_by": e.added_by,
+    }
+
+
 def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
     settings = settings_from_args(args)
     entries = _entries(settings)
     if not args.list:
         result = commands.lists(entries)
+        if args.json:
+            print_json([{"list": c.name, "entries": c.entries} for c in result.lists], out)
+            return 0
         print(f"{len(result.lists)} watchlists", file=out)
         for c in result.lists:
             extra = f", {c.from_slack} added from Slack" if c.from_slack else ""
             print(f"• {c.name} — {c.entries} entries{extra}", file=out)
         return 0
     listed = _accepted(commands.list_entries(entries, args.list))
+    if args.json:
+        print_json({"list": listed.name, "entries": [entry_dict(e) for e in listed.entries]}, out)
+        return 0
     tags = ", ".join(listed.new_tags)
     head = f"{listed.name} — {len(listed.entries)} entries (new entries: {listed.new_type}"
     head += f", tags {tags})" if tags else ", no shared tags)"
@@ -112,6 +141,9 @@ def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     settings = settings_from_args(args)
     found = _accepted(commands.show(_entries(settings), " ".join(args.name)))
+    if args.json:
+        print_json({"name": found.name, "entries": [entry_dict(e) for e in found.entries]}, out)
+        return 0
     if not found.entries:
         print(f"{found.name} is not on any watchlist (exact name or alias).", file=out)
         return 0
@@ -179,14 +211,15 @@ def cmd_dump(args: argparse.Namespace, out: TextIO) -> int:
     settings = settings_from_args(args)
     store = open_store(settings)
     name = args.list.lower()
-    entries = [e for e in baseline_entries(settings.watchlists, store.db) if e.list == name]
-    entries += overlay_entries(store.db, name)
+    baseline = [e for e in baseline_entries(settings.watchlists, store.db) if e.list == name]
+    added = overlay_entries(store.db, name)
+    entries = [*baseline, *added]
     if not entries:
         raise SanctionwatchError(
             f"there is no list {name!r}", hint="`python bot.py watchlist list` shows the lists"
         )
-    text = dump_watchlist(entries, name)
-    if args.out:
+    text = dump_list(settings.watchlists, name, baseline, added)
+    if args.out and args.out != STDIO:
         Path(args.out).write_text(text, encoding="utf-8")
         print(f"wrote {len(entries)} entries of {name} to {args.out}", file=out)
     else:
@@ -234,15 +267,6 @@ def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
 
 
 # ---- parser ------------------------------------------------------------------------------
-def _common(p: argparse.ArgumentParser) -> None:
-    """--config/-v/-q/--log-json on a nested sub-command (SUPPRESS: never overrides a value
-    given before the sub-command name)."""
-    p.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="TOML config")
-    p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
-    p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS)
-    p.add_argument("--log-json", action="store_true", default=argparse.SUPPRESS)
-
-
 def add_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
     """Register ``serve`` and the ``watchlist`` group on the main parser."""
     p = command("serve", cmd_serve, "run the Slack app (HTTP or Socket Mode) and the polling")
@@ -258,7 +282,7 @@ def add_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> N
 
     def action(name: str, handler: Callable[..., int], help_text: str) -> argparse.ArgumentParser:
         p = wsub.add_parser(name, help=help_text, description=help_text)
-        _common(p)
+        add_global_options(p)
         p.set_defaults(handler=handler)
         return p
 
@@ -273,8 +297,10 @@ def add_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> N
     p.add_argument("name")
     p = action("list", cmd_list, "the lists, or the entries of one list")
     p.add_argument("list", nargs="?")
+    p.add_argument("--json", action="store_true", help="one JSON document")
     p = action("show", cmd_show, "which lists hold a name, its aliases and source")
     p.add_argument("name", nargs="+")
+    p.add_argument("--json", action="store_true", help="one JSON document")
     p = action("log", cmd_log, "the audit log: who changed what, when")
     p.add_argument("--since", type=parse_date, help="YYYY-MM-DD (UTC), inclusive")
     p.add_argument("--all", action="store_true", help="include alert review decisions")
@@ -285,7 +311,7 @@ def add_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> N
     )
     p = action("dump", cmd_dump, "write a list (files + edits merged) as watchlist YAML")
     p.add_argument("list")
-    p.add_argument("--out", metavar="FILE", help="write here instead of stdout")
+    p.add_argument("--out", metavar="FILE", help="write here instead of stdout (- is stdout)")
     p = action("import", cmd_import, "import an official sanctions list file")
     p.add_argument("--format", required=True, choices=IMPORT_FORMATS)
     p.add_argument("path", metavar="PATH")

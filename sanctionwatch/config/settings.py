@@ -19,14 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from sanctionwatch import __version__
+from sanctionwatch.config.defaults import (  # noqa: F401 - REPO_ROOT, PACKAGE_DIR for callers
+    DEFAULT_RULES,
+    DEFAULT_WATCHLISTS,
+    DEMO_FEED,
+    PACKAGE_DIR,
+    REPO_ROOT,
+)
 from sanctionwatch.config.ranges import check_ranges, check_url, check_user_agent, preflight
 from sanctionwatch.errors import ConfigError
 
-PACKAGE_DIR = Path(__file__).resolve().parent.parent
-REPO_ROOT = PACKAGE_DIR.parent
-DEFAULT_WATCHLISTS = REPO_ROOT / "watchlists"
-DEFAULT_RULES = REPO_ROOT / "rules"
-DEMO_FEED = PACKAGE_DIR / "defaults" / "demo_feed.xml"
 DEFAULT_CONFIG_NAME = "sanctionwatch.toml"
 DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE = "sanctionwatch.db"  # relative to the config file's folder

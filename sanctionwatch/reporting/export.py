@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from sanctionwatch.models import Match
 
@@ -162,21 +162,34 @@ def _write_atomic(path: Path, header: Sequence[str], rows: Iterable[list[str]]) 
     return count
 
 
+def _alert_cells(rows: Iterable[ExportRow]) -> Iterable[list[str]]:
+    for row in rows:
+        yield [
+            _cell(
+                getattr(row, column),
+                text=column in TEXT_COLUMNS,
+                time=column in TIME_COLUMNS,
+            )
+            for column in EXPORT_COLUMNS
+        ]
+
+
+def write_csv_stream(rows: Iterable[ExportRow], stream: TextIO) -> int:
+    """The alert export written to an open text stream (``export --out -``: stdout), same
+    cells and injection safety as the file; returns the number of rows."""
+    writer = csv.writer(stream)
+    writer.writerow(EXPORT_COLUMNS)
+    count = 0
+    for cells in _alert_cells(rows):
+        writer.writerow(cells)
+        count += 1
+    stream.flush()
+    return count
+
+
 def write_csv(rows: Iterable[ExportRow], path: Path) -> int:
     """Write the alert export to ``path`` (header always); returns the number of rows."""
-
-    def cells() -> Iterable[list[str]]:
-        for row in rows:
-            yield [
-                _cell(
-                    getattr(row, column),
-                    text=column in TEXT_COLUMNS,
-                    time=column in TIME_COLUMNS,
-                )
-                for column in EXPORT_COLUMNS
-            ]
-
-    count = _write_atomic(path, EXPORT_COLUMNS, cells())
+    count = _write_atomic(path, EXPORT_COLUMNS, _alert_cells(rows))
     log.info("csv export written path=%s rows=%d", path, count)
     return count
 

@@ -15,6 +15,9 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 class DryRunPoster:
     """No Slack token: writes each message, readable, to ``out`` (a terminal, usually)."""
 
+    # Nothing reaches Slack: an export "uploaded" here must not be recorded as uploaded.
+    dry_run = True
+
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self._count = 0

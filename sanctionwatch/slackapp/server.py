@@ -20,11 +20,13 @@ from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+from sanctionwatch.alerting.health import PollerState
 from sanctionwatch.alerting.jobs import run_forever
 from sanctionwatch.config.settings import Settings
 from sanctionwatch.errors import ConfigError
 from sanctionwatch.runtime import engine_getter, make_poster, open_store
 from sanctionwatch.slackapp.app import ThreadStores, build_app, web_client
+from sanctionwatch.slackapp.monitor import Monitor
 from sanctionwatch.slackapp.work import AfterAck
 from sanctionwatch.storage.lock import RunLock
 
@@ -40,20 +42,9 @@ HTTP_THREADS = 8
 SHUTDOWN_GRACE_S = 10.0
 
 
-def health_app(inner: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap the bolt WSGI app with ``GET /healthz`` (for load balancers and the container)."""
-
-    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
-            start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "3")])
-            return [b"ok\n"]
-        return inner(environ, start_response)
-
-    return app
-
-
-def wsgi_app(app: App) -> Callable[..., Any]:
-    return health_app(SlackRequestHandler(app, path=EVENTS_PATH))
+def wsgi_app(app: App, monitor: Monitor) -> Callable[..., Any]:
+    """The bolt app at ``EVENTS_PATH`` with ``/healthz`` and ``/metrics`` in front."""
+    return monitor.wrap(SlackRequestHandler(app, path=EVENTS_PATH))
 
 
 class HttpServer:
@@ -95,8 +86,11 @@ class HttpServer:
         log.info("http stopped port=%d", self.port)
 
 
-def _poller(settings: Settings, out: TextIO, stop: threading.Event) -> threading.Thread:
-    """The polling schedule in a background thread with its own Store; holds the run lock."""
+def _poller(
+    settings: Settings, out: TextIO, stop: threading.Event, state: PollerState
+) -> threading.Thread:
+    """The polling schedule in a background thread with its own Store; holds the run lock.
+    If it dies, the Slack app keeps serving and ``/healthz`` answers 503."""
     lock = RunLock(settings.database)
     lock.acquire()  # fails now, in the foreground, if `run` already polls this database
 
@@ -104,9 +98,9 @@ def _poller(settings: Settings, out: TextIO, stop: threading.Event) -> threading
         try:
             store = open_store(settings)
             engine_for = engine_getter(settings, store)
-            run_forever(settings, store, engine_for, make_poster(settings, out), stop)
+            run_forever(settings, store, engine_for, make_poster(settings, out), stop, state)
         except Exception:
-            log.exception("poller crashed; the Slack app keeps serving")
+            log.exception("poller crashed; the Slack app keeps serving, /healthz answers 503")
         finally:
             lock.release()
 
@@ -161,7 +155,9 @@ def serve(
         signing_secret=None if socket_mode else slack.signing_secret,
         work=work,
     )
-    poller = _poller(settings, out, stop) if poll else None
+    state = PollerState()
+    poller = _poller(settings, out, stop, state) if poll else None
+    monitor = Monitor(settings, stores.get, state if poll else None, poller)
 
     def on_signal(signum: int, _frame: object) -> None:
         log.info("signal received signum=%d; stopping", signum)
@@ -172,13 +168,9 @@ def serve(
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         if socket_mode:
-            handler = SocketModeHandler(app, slack.app_token)
-            handler.connect()
-            log.info("socket mode connected")
-            stop.wait()
-            handler.close()
+            _socket_mode(app, slack.app_token or "", monitor, host, port, out, stop)
         else:
-            http = HttpServer(wsgi_app(app), host, port).start()
+            http = HttpServer(wsgi_app(app, monitor), host, port).start()
             print(f"serving Slack requests at {http.url}", file=out, flush=True)
             stop.wait()
             http.stop()
@@ -192,3 +184,33 @@ def serve(
             signal.signal(sig, handler_fn)
     log.info("serve stopped")
     return 0
+
+
+def _socket_mode(
+    app: App,
+    app_token: str,
+    monitor: Monitor,
+    host: str,
+    port: int,
+    out: TextIO,
+    stop: threading.Event,
+) -> None:
+    """Connect out to Slack; serve ``/healthz`` and ``/metrics`` on ``port`` meanwhile.
+
+    slack-sdk's ``connect`` logs and swallows a failed connection (and reconnects in the
+    background), so whether it worked is read back from the client, and logged as it is."""
+
+    handler = SocketModeHandler(app, app_token)
+    monitor.facts["socket_mode"] = lambda: {"connected": handler.client.is_connected()}
+    http = HttpServer(monitor.wrap(), host, port).start()
+    print(f"health and metrics at http://{host}:{http.port}/healthz", file=out, flush=True)
+    try:
+        handler.connect()
+        if handler.client.is_connected():
+            log.info("socket mode connected session=%s", handler.client.session_id())
+        else:
+            log.error("socket mode connection failed; retrying in the background")
+        stop.wait()
+        handler.close()
+    finally:
+        http.stop()

@@ -223,28 +223,31 @@ def dump_watchlist(entries: Sequence[Entry], list_name: str) -> str:
     doc: dict[str, Any] = {"list": list_name}
     if file_source:
         doc["source"] = file_source
-    out: list[dict[str, Any]] = []
-    for e in entries:
-        item: dict[str, Any] = {"name": e.name, "type": e.type}
-        if e.aliases:
-            item["aliases"] = list(e.aliases)
-        if e.tags:
-            item["tags"] = list(e.tags)
-        if e.source != file_source:
-            item["source"] = e.source
-        for key, value in (
-            ("source_id", e.source_id),
-            ("programs", list(e.programs)),
-            ("notes", e.notes),
-            ("added_by", e.added_by),
-        ):
-            if value:
-                item[key] = value
-        if e.strict:
-            item["strict"] = True
-        out.append(item)
-    doc["entries"] = out
+    doc["entries"] = [entry_item(e, file_source) for e in entries]
     return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=100)
+
+
+def entry_item(e: Entry, file_source: str) -> dict[str, Any]:
+    """One entry as a watchlist file writes it (keys in the documented order; ``source``
+    only when it differs from the file's)."""
+    item: dict[str, Any] = {"name": e.name, "type": e.type}
+    if e.aliases:
+        item["aliases"] = list(e.aliases)
+    if e.tags:
+        item["tags"] = list(e.tags)
+    if e.source != file_source:
+        item["source"] = e.source
+    for key, value in (
+        ("source_id", e.source_id),
+        ("programs", list(e.programs)),
+        ("notes", e.notes),
+        ("added_by", e.added_by),
+    ):
+        if value:
+            item[key] = value
+    if e.strict:
+        item["strict"] = True
+    return item
 
 
 def file_source(folder: Path) -> EntrySource:

@@ -138,7 +138,8 @@ def test_serve_process_answers_and_stops_on_sigterm(
         )
         url = line.split(" at ", 1)[1].strip()
         base = url.rsplit("/slack/events", 1)[0]
-        assert httpx.get(base + "/healthz", timeout=5).text == "ok\n"
+        health = httpx.get(base + "/healthz", timeout=5)
+        assert health.json()["poller"]["state"] == "running"  # JSON since issue 13
         assert (
             httpx.post(url, content=b"command=%2Fwatchlist&text=list", timeout=5).status_code == 401
         )
@@ -193,3 +194,31 @@ def test_serve_socket_mode_opens_a_connection_through_api_url(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_dump_of_every_unchanged_default_list_is_the_file_byte_for_byte(config: Path) -> None:
+    from sanctionwatch.config.settings import DEFAULT_WATCHLISTS
+
+    files = sorted(DEFAULT_WATCHLISTS.glob("*.yaml"))
+    assert len(files) >= 10
+    for path in files:
+        name = str(yaml.safe_load(path.read_text(encoding="utf-8")).get("list") or path.stem)
+        code, out = run(config, "watchlist", "dump", name)
+        assert code == 0, name
+        assert out == path.read_text(encoding="utf-8"), f"{name}: dump differs from {path}"
+
+
+def test_dump_with_an_edit_keeps_description_source_and_order(config: Path) -> None:
+    from sanctionwatch.config.settings import DEFAULT_WATCHLISTS
+
+    original = yaml.safe_load((DEFAULT_WATCHLISTS / "vessels.yaml").read_text(encoding="utf-8"))
+    run(config, "watchlist", "add", "vessels", "Sky Aries", "--alias", "SKY-ARIES")
+    code, out = run(config, "watchlist", "dump", "vessels")
+    dumped = yaml.safe_load(out)
+    assert list(dumped) == list(original)  # list, source, description, entries: same order
+    assert dumped["description"] == original["description"]
+    assert dumped["source"] == original["source"]
+    assert dumped["entries"][: len(original["entries"])] == original["entries"]
+    added = dumped["entries"][-1]
+    assert added["name"] == "Sky Aries" and added["aliases"] == ["SKY-ARIES"]
+    assert len(dumped["entries"]) == len(original["entries"]) + 1

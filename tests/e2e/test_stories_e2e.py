@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.pipeline import ALERTING, QUIET, FeedItem, rss, run_cli, slack_env, write_config
 from tests.support.feedserver import FeedServer
+from tests.support.pipeline import ALERTING, QUIET, FeedItem, rss, run_cli, slack_env, write_config
 from tests.support.slack_api import SlackApiStub
 
 CHANNEL = "#sanctions-alerts"

@@ -79,3 +79,32 @@ def test_weekly_job_runs_once_after_its_time_and_uploads_both_files(
         MONDAY,
         MONDAY + timedelta(days=7),
     )
+
+
+def test_dry_run_export_is_not_recorded_as_uploaded_so_the_real_upload_follows(
+    tmp_path: Path, slack_api: SlackApiStub
+) -> None:
+    import io
+
+    from sanctionwatch.slack.dryrun import DryRunPoster
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('database = "sw.db"\n[slack]\nexport_channel = "#compliance"\n', "utf-8")
+    settings = load_settings(str(cfg), env={}, cwd=tmp_path)
+    store = Store(settings.database)
+    _seed(store)
+    terminal = io.StringIO()
+    after = MONDAY + timedelta(hours=9)
+    path = weekly_export_job(settings, store, DryRunPoster(terminal), now=after)
+    assert path is not None and "alerts-2026-W47.csv" in terminal.getvalue()
+    last = store.last_export()
+    assert last is not None and last["uploaded_to"] is None
+    assert last["error"] == "dry run: not uploaded to #compliance"
+    # still in dry run: the week is done, no export every minute
+    assert weekly_export_job(settings, store, DryRunPoster(terminal), now=after) is None
+    # a real token later: the week is still owed its upload, and gets it
+    slack_api.add_channel("#compliance")
+    poster = SlackPoster(TOKEN, slack_api.base_url, backoff_s=0.01)
+    assert weekly_export_job(settings, store, poster, now=after + timedelta(minutes=1))
+    assert "alerts-2026-W47.csv" in sorted(u["filename"] for u in slack_api.uploads.values())
+    assert store.last_export()["uploaded_to"] == "#compliance"

@@ -21,6 +21,7 @@ from sanctionwatch.cli import main as cli
 from sanctionwatch.config.settings import Settings, load_settings
 from sanctionwatch.slack.poster import SlackPoster
 from sanctionwatch.slackapp.app import ThreadStores, build_app
+from sanctionwatch.slackapp.monitor import Monitor
 from sanctionwatch.slackapp.server import HttpServer, wsgi_app
 from sanctionwatch.slackapp.work import AfterAck
 from sanctionwatch.storage.db import Store
@@ -153,7 +154,7 @@ def running_app(
     poster = SlackPoster(TEST_TOKEN, slack_api.base_url, max_retries=0)
     work = AfterAck()
     app = build_app(settings, stores, poster, client, signing_secret=TEST_SIGNING_SECRET, work=work)
-    server = HttpServer(wsgi_app(app), "127.0.0.1", 0).start()
+    server = HttpServer(wsgi_app(app, Monitor(settings, stores.get)), "127.0.0.1", 0).start()
     try:
         with httpx.Client(timeout=10) as http:
             yield Harness(
