@@ -33,6 +33,7 @@ from sanctionwatch.runtime import engine_getter, make_poster, open_store, read_o
 from sanctionwatch.slack.poster import Poster
 from sanctionwatch.storage.db import Store
 from sanctionwatch.storage.dbfile import preflight as check_database
+from sanctionwatch.watchlists.refresh import check_list_configs
 
 Handler = Callable[[argparse.Namespace, TextIO], int]
 
@@ -49,6 +50,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         store.quick_check()  # a damaged page fails here, before any feed is polled
         engine_for = engine_getter(settings, store)
         engine_for()  # validate watchlists and rules before touching any feed
+        check_list_configs(settings)
         poster = make_poster(settings, out)
         if settings.slack.dry_run and not write_event(
             __name__, logging.WARNING, "dry run: no SLACK_BOT_TOKEN set, alerts go to stdout"
@@ -257,6 +259,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     # Everything `run` would die of on this config: the ranges and date arithmetic are
     # checked by load_settings, the database location here.
     check_database(settings.database)
+    check_list_configs(settings)
     engine = read_only_engine(settings)
     print(
         f"config: {settings.config_path or 'built-in defaults'} ok ({len(settings.feeds)} feeds)",

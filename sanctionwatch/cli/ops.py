@@ -66,7 +66,8 @@ def cmd_feeds(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
-    """Exit 0 healthy, 1 when feeds fail, alerts wait or failed (monitoring checks use this)."""
+    """Exit 0 healthy, 1 when feeds fail, alerts wait or failed, or a configured list failed
+    to refresh or is stale (monitoring checks use this)."""
     from sanctionwatch.cli.delivery import status_lines
 
     settings = settings_from_args(args)
@@ -85,6 +86,11 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
     failed_lines, failed = status_lines(store)
     for line in failed_lines:
         print(line, file=out)
+    from sanctionwatch.cli.lists import status_lines as list_status_lines
+
+    list_lines, lists_bad = list_status_lines(settings, store)
+    for line in list_lines:
+        print(line, file=out)
     print(
         "last export: "
         + (
@@ -95,4 +101,4 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
         ),
         file=out,
     )
-    return 1 if failing or pending or failed else 0
+    return 1 if failing or pending or failed or lists_bad else 0

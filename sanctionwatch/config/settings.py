@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sanctionwatch import __version__
+from sanctionwatch.config.lists import ListConfig, parse_lists
 from sanctionwatch.config.ranges import check_ranges, check_url, check_user_agent, preflight
 from sanctionwatch.errors import ConfigError
 
@@ -62,6 +63,8 @@ class FeedConfig:
     url: str  # http(s) URL or a local file path (absolute after loading)
     interval_minutes: int = 15
     backfill_days: int | None = None  # per-feed override of Settings.backfill_days
+    # Alerts from this feed go here unless the rule names a channel (rule > feed > default).
+    channel: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,7 @@ class Settings:
     # A list re-import removing more than this share of the stored entries needs --force.
     max_delist_fraction: float = 0.05
     feeds: tuple[FeedConfig, ...] = ()
+    lists: tuple[ListConfig, ...] = ()  # [[lists]]: official lists refreshed on schedule
     slack: SlackSettings = SlackSettings()
     fetch: FetchSettings = FetchSettings()
     poll: PollSettings = PollSettings()
@@ -132,6 +136,7 @@ _TOP_KEYS: dict[str, type | tuple[type, ...]] = {
     "log_json": bool,
     "slack": dict,
     "feeds": list,
+    "lists": list,
     "fetch": dict,
     "poll": dict,
 }
@@ -154,6 +159,7 @@ _FEED_KEYS: dict[str, type | tuple[type, ...]] = {
     "url": str,
     "interval_minutes": int,
     "backfill_days": int,
+    "channel": str,
 }
 _FETCH_KEYS: dict[str, type | tuple[type, ...]] = {
     "connect_timeout_s": (int, float),
@@ -178,6 +184,7 @@ _DEFAULTS_IN: dict[str, type] = {
     "fetch": FetchSettings,
     "poll": PollSettings,
     "feeds": FeedConfig,
+    "lists": ListConfig,
 }
 _TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -309,7 +316,8 @@ def _build(
     log_level = str(raw.get("log_level", default_for("log_level"))).upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"{src}: key 'log_level' must be DEBUG, INFO, WARNING or ERROR")
-    paths = ("database", "watchlists", "rules", "exports_dir", "log_level", *sections, "feeds")
+    paths = ("database", "watchlists", "rules", "exports_dir", "log_level", *sections)
+    paths += ("feeds", "lists")
     settings = Settings(
         config_path=path,
         database=_resolve(base, raw.get("database", DEFAULT_DATABASE)),
@@ -317,6 +325,7 @@ def _build(
         rules=_resolve(base, raw["rules"]) if "rules" in raw else DEFAULT_RULES,
         exports_dir=_resolve(base, raw.get("exports_dir", DEFAULT_EXPORTS_DIR)),
         feeds=feeds,
+        lists=parse_lists(raw.get("lists"), base, src),
         slack=slack,
         fetch=FetchSettings(**_given(sections["fetch"], _FETCH_KEYS)),
         poll=PollSettings(**_given(sections["poll"], _POLL_KEYS)),
@@ -395,5 +404,7 @@ def _feeds(raw: Any, base: Path, src: str) -> tuple[FeedConfig, ...]:
             )
         else:
             url = str(_resolve(base, url.removeprefix("file://")))
+        if "channel" in table and not table["channel"].strip():
+            raise ConfigError(f"{src}: key '{where}.channel' must not be empty")
         feeds.append(FeedConfig(name=name, url=url, **_given(table, _FEED_KEYS, "name", "url")))
     return tuple(feeds)

@@ -35,20 +35,51 @@ HTTP_THREADS = 8
 SHUTDOWN_GRACE_S = 10.0
 
 
-def health_app(inner: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap the bolt WSGI app with ``GET /healthz`` (for load balancers and the container)."""
+def health_app(
+    inner: Callable[..., Any], problems: Callable[[], list[str]] | None = None
+) -> Callable[..., Any]:
+    """Wrap the bolt WSGI app with ``GET /healthz`` (for load balancers and the container).
+
+    ``problems`` (e.g. official lists failing to refresh or stale) turn the body into
+    ``degraded`` plus one line each, still with status 200: the process is alive and answers
+    Slack, and a load balancer must not take the only instance out for a stale list; a
+    monitor reads the body (or ``status``, which exits 1)."""
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
-            start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "3")])
-            return [b"ok\n"]
+            found = problems() if problems is not None else []
+            body = ("degraded\n" + "".join(f"{p}\n" for p in found)) if found else "ok\n"
+            data = body.encode("utf-8")
+            start_response(
+                "200 OK",
+                [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(data)))],
+            )
+            return [data]
         return inner(environ, start_response)
 
     return app
 
 
-def wsgi_app(app: App) -> Callable[..., Any]:
-    return health_app(SlackRequestHandler(app, path=EVENTS_PATH))
+def wsgi_app(app: App, problems: Callable[[], list[str]] | None = None) -> Callable[..., Any]:
+    return health_app(SlackRequestHandler(app, path=EVENTS_PATH), problems)
+
+
+def list_problems(settings: Settings, stores: Any) -> Callable[[], list[str]]:
+    """The /healthz lines for configured lists that failed to refresh or are stale."""
+
+    def problems() -> list[str]:
+        from sanctionwatch.watchlists.refresh import list_health
+
+        if not settings.lists:
+            return []
+        try:
+            health = list_health(stores.get().db, settings)
+        except Exception as exc:  # a health check must answer, whatever the database does
+            log.warning("healthz list check failed error=%r", str(exc))
+            return [f"lists: cannot read list state ({type(exc).__name__})"]
+        return [f"list {h.name!r}: {h.problem}" for h in health if h.problem]
+
+    return problems
 
 
 class HttpServer:
@@ -181,7 +212,7 @@ def serve(
             stop.wait()
             handler.close()
         else:
-            http = HttpServer(wsgi_app(app), host, port).start()
+            http = HttpServer(wsgi_app(app, list_problems(settings, stores)), host, port).start()
             print(f"serving Slack requests at {http.url}", file=out, flush=True)
             stop.wait()
             http.stop()
