@@ -332,6 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to-slack", metavar="CHANNEL", help="also upload it to this channel")
     command("check", cmd_check, "validate config, watchlists and rules; run rule examples")
     add_backup_command(command)
+    from sanctionwatch.cli.backtest import add_commands as add_backtest_commands
+
+    add_backtest_commands(command)
     from sanctionwatch.cli.delivery import add_commands as add_delivery_commands
 
     add_delivery_commands(sub, command)
