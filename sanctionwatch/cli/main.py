@@ -22,7 +22,7 @@ from typing import Any, TextIO
 from sanctionwatch import __version__
 from sanctionwatch.cli.backup import add_backup_command
 from sanctionwatch.cli.common import parse_date, settings_from_args
-from sanctionwatch.cli.ops import cmd_feeds, cmd_status
+from sanctionwatch.cli.ops import cmd_status
 from sanctionwatch.config.settings import Settings
 from sanctionwatch.errors import SanctionwatchError
 from sanctionwatch.logfields import one_line
@@ -317,8 +317,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help='read {"id","title","text"} lines, print one result a line',
     )
-    p = command("feeds", cmd_feeds, "each feed: last fetch, status, last error, next poll")
-    p.add_argument("--json", action="store_true", help="machine-readable")
+    from sanctionwatch.cli.feeds import add_commands as add_feed_commands
+    from sanctionwatch.cli.watchlist import _common
+
+    add_feed_commands(command, _common)
     command(
         "status",
         cmd_status,
