@@ -17,7 +17,6 @@ from pathlib import Path
 import schedule
 
 from sanctionwatch.alerting.delivery import deliver_all
-from sanctionwatch.alerting.listjobs import refresh_due
 from sanctionwatch.alerting.outbox import enqueue, outbox_row
 from sanctionwatch.alerting.pipeline import RunReport, run_cycle
 from sanctionwatch.clock import iso, utcnow
@@ -252,6 +251,8 @@ def once(
     Configured official lists that are due are refreshed first, so a new designation is
     matched in the same cycle (a failing list never stops the poll)."""
     if settings.lists and (stop is None or not stop.is_set()):
+        from sanctionwatch.alerting.listjobs import refresh_due  # only when lists are set
+
         safe("lists", lambda: refresh_due(settings, store, poster), stop)()
     report = run_cycle(
         settings,
