@@ -20,6 +20,7 @@ from sanctionwatch.alerting.outbox import count_waiting
 from sanctionwatch.clock import iso, utcnow
 from sanctionwatch.config.settings import Settings
 from sanctionwatch.storage.db import Store
+from sanctionwatch.watchlists.refresh import list_health
 
 # A cycle runs every minute and polls the feeds that are due; three of the shortest intervals
 # without a finished cycle means the loop is stuck (a hung fetch past every timeout, a lock).
@@ -134,9 +135,16 @@ def health_report(
     )
     if failed:
         problems.append(f"{failed} alerts failed for good (bot.py alerts --failed)")
+    # Official lists failing to refresh or stale: shown, and the status says "degraded", but
+    # still 200: the process answers Slack, and a load balancer must not take the only
+    # instance out for a stale list (`status` exits 1 for monitors that want to page).
+    warnings = [
+        f"list {h.name!r}: {h.problem}" for h in list_health(store.db, settings) if h.problem
+    ]
     body = {
-        "status": "unhealthy" if problems else "ok",
+        "status": "unhealthy" if problems else ("degraded" if warnings else "ok"),
         "problems": problems,
+        "warnings": warnings,
         "poller": poller,
         "feeds": {"total": len(feeds), "failing": failing},
         "alerts": {"pending": count_waiting(store), "failed": failed},

@@ -40,6 +40,7 @@ from sanctionwatch.ingest.fetch import FetchState, make_client
 from sanctionwatch.matching.engine import Engine
 from sanctionwatch.slack.poster import Poster
 from sanctionwatch.storage.db import Store
+from sanctionwatch.storage.feedstore import active_feeds
 
 __all__ = [
     "POOL_MIN_FEEDS",
@@ -96,9 +97,12 @@ class RunReport:
         return [f for f in self.feeds if f.error]
 
 
-def due_feeds(settings: Settings, store: Store, now: datetime) -> list[FeedConfig]:
+def due_feeds(
+    settings: Settings, store: Store, now: datetime, feeds: Sequence[FeedConfig] | None = None
+) -> list[FeedConfig]:
+    """The feeds (default: the TOML ones) whose next poll is due."""
     due = []
-    for feed in settings.feeds:
+    for feed in settings.feeds if feeds is None else feeds:
         row = store.feed(feed.name)
         if row.get("gone"):
             continue
@@ -220,7 +224,10 @@ def record_feed(
         if error is None and analysis is None and fetched.items is not None:
             # matched here, before (never inside) the write transaction
             analysis = analyse_items(
-                engine_for, fetched.items, store.known_items, settings.slack.default_channel
+                engine_for,
+                fetched.items,
+                store.known_items,
+                feed.channel or settings.slack.default_channel,
             )
         if error is None and analysis is not None:
             outcome.matched = analysis.matched
@@ -356,11 +363,13 @@ def run_cycle(
     d, f = deliver_pending(store, poster, ops_channel=settings.slack.ops_channel)
     report.delivered += d
     report.delivery_failures += f
-    store.sync_feeds((feed.name, feed.url) for feed in settings.feeds)
+    # TOML feeds plus those added or paused from Slack/CLI, read now: no restart needed
+    configured = active_feeds(settings.feeds, store.db)
+    store.sync_feeds((feed.name, feed.url) for feed in configured)
     if all_feeds:
-        feeds = [f for f in settings.feeds if not store.feed(f.name).get("gone")]
+        feeds = [f for f in configured if not store.feed(f.name).get("gone")]
     else:
-        feeds = due_feeds(settings, store, now)
+        feeds = due_feeds(settings, store, now, configured)
     random.shuffle(feeds)  # spread hosts across the pool
     report.feeds = poll(settings, store, engine_for, feeds, now, stop, processes)
     if jitter_s > 0:

@@ -327,7 +327,7 @@ def fetch_and_parse(
     args = (result.body, feed.name, result.content_type, result.url, settings.fetch)
     if analysis_pool is not None:
         try:
-            analysis = analysis_pool.analyse(*args, settings.slack.default_channel)
+            analysis = analysis_pool.analyse(*args, feed.channel or settings.slack.default_channel)
         except PoolUnavailable:
             pass  # parsed here instead, matched on the recording thread
         else:

@@ -9,7 +9,6 @@ the dry-run notice, the end-of-run summary) is a JSON log line like every other 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import signal
@@ -20,13 +19,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from sanctionwatch import __version__
-from sanctionwatch.alerting.jobs import (
-    export_range,
-    export_to_stream,
-    is_dry_run,
-    once,
-    run_forever,
-)
+from sanctionwatch.alerting.exports import export_range, export_to_stream, is_dry_run
+from sanctionwatch.alerting.jobs import once, run_forever
+from sanctionwatch.cli.backtest import add_commands as add_backtest_commands
 from sanctionwatch.cli.backup import add_backup_command
 from sanctionwatch.cli.common import (
     STDIO,
@@ -37,21 +32,23 @@ from sanctionwatch.cli.common import (
     settings_from_args,
 )
 from sanctionwatch.cli.delivery import add_commands as add_delivery_commands
-from sanctionwatch.cli.ops import cmd_feeds, cmd_status
+from sanctionwatch.cli.feeds import add_commands as add_feed_commands
+from sanctionwatch.cli.match import cmd_match
+from sanctionwatch.cli.ops import cmd_status
 from sanctionwatch.cli.watchlist import add_commands as add_watchlist_commands
 from sanctionwatch.config.settings import Settings
 from sanctionwatch.errors import SanctionwatchError
 from sanctionwatch.logfields import one_line
 from sanctionwatch.logsetup import setup_logging, write_event
 from sanctionwatch.matching.engine import Engine
-from sanctionwatch.matching.rules import explain, lint_rules, run_examples
-from sanctionwatch.models import Match
+from sanctionwatch.matching.rules import lint_rules, run_examples
 from sanctionwatch.runtime import engine_getter, make_poster, open_store, read_only_engine
 from sanctionwatch.slack.poster import Poster
 from sanctionwatch.slackapp.review import reviewers_summary
 from sanctionwatch.storage.db import Store
 from sanctionwatch.storage.dbfile import preflight as check_database
 from sanctionwatch.storage.lock import RunLock
+from sanctionwatch.watchlists.refresh import check_list_configs
 
 Handler = Callable[[argparse.Namespace, TextIO], int]
 
@@ -65,6 +62,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         store.quick_check()  # a damaged page fails here, before any feed is polled
         engine_for = engine_getter(settings, store)
         engine_for()  # validate watchlists and rules before touching any feed
+        check_list_configs(settings)
         poster = make_poster(settings, out)
         if settings.slack.dry_run and not write_event(
             __name__, logging.WARNING, "dry run: no SLACK_BOT_TOKEN set, alerts go to stdout"
@@ -157,96 +155,6 @@ def _on_signals(stop: threading.Event) -> dict[int, Any]:
 
 
 # ---- match -----------------------------------------------------------------------------
-def _match_dict(m: Match) -> dict[str, Any]:
-    return {
-        "entity": m.entity,
-        "watchlist": m.watchlist,
-        "alias": m.alias,
-        "text": m.text,
-        "field": m.field,
-        "start": m.start,
-        "end": m.end,
-        "score": round(m.score, 1),
-        "entity_id": m.entity_id,
-        "type": m.type,
-        "detail": m.detail,
-    }
-
-
-def _match_one(engine: Engine, settings: Settings, title: str, text: str) -> dict[str, Any]:
-    matches = engine.match(title, text)
-    alerts = engine.evaluate(matches, settings.slack.default_channel) if matches else []
-    return {
-        "matches": [_match_dict(m) for m in matches],
-        "alerts": [
-            {
-                "rule": a.rule,
-                "severity": a.severity,
-                "channel": a.channel,
-                "explanation": a.explanation,
-            }
-            for a in alerts
-        ],
-    }
-
-
-def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
-    settings = settings_from_args(args)
-    engine = read_only_engine(settings)
-    source = sys.stdin if args.path in (None, "-") else None
-    if source is None:
-        try:
-            data = Path(args.path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SanctionwatchError(f"cannot read {args.path}: {exc}") from exc
-    else:
-        data = source.read()
-    if args.jsonl:
-        for n, line in enumerate(data.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-                if not isinstance(obj, dict):
-                    raise ValueError("not an object")
-            except ValueError as exc:
-                raise SanctionwatchError(
-                    f"line {n}: not a JSON object ({exc})",
-                    hint='each line must look like {"id": "1", "title": "...", "text": "..."}',
-                ) from exc
-            result = _match_one(
-                engine, settings, str(obj.get("title") or ""), str(obj.get("text") or "")
-            )
-            print(json.dumps({"id": obj.get("id"), **result}, ensure_ascii=False), file=out)
-        return 0
-    if args.json:
-        print(
-            json.dumps(_match_one(engine, settings, "", data), ensure_ascii=False, indent=2),
-            file=out,
-        )
-        return 0
-    matches = engine.match("", data)
-    if not matches:
-        print("No watchlist entry matched, so no rule can fire.", file=out)
-    for m in matches:
-        print(
-            f"• {m.entity} [{m.watchlist}, {m.type}] matched {m.text!r} at {m.start}-{m.end}"
-            f" via alias {m.alias!r}, score {m.score:.0f}\n    {m.detail}",
-            file=out,
-        )
-    print("", file=out)
-    outcomes = explain(engine.rules, matches, settings.slack.default_channel)
-    for outcome in outcomes:
-        mark = "FIRED" if outcome.fired else "quiet"
-        print(f"[{mark}] rule {outcome.rule}: {outcome.reason}", file=out)
-        for line in outcome.details:
-            print(f"    {line}", file=out)
-    fired = sum(o.fired for o in outcomes)
-    print(f"\n{fired} rule(s) fired." if fired else "\nNo rule fired: no alert.", file=out)
-    return 0
-
-
-# ---- export / check --------------------------------------------------------------------
 def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     settings = settings_from_args(args)
     store = open_store(settings)
@@ -284,6 +192,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     # Everything `run` would die of on this config: the ranges and date arithmetic are
     # checked by load_settings, the database location here.
     check_database(settings.database)
+    check_list_configs(settings)
     engine = read_only_engine(settings)
     warnings = lint_rules(engine.rules, engine.entries)
     failures = run_examples(engine.rules, engine.matcher, settings.slack.default_channel)
@@ -358,8 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help='read {"id","title","text"} lines, print one result a line',
     )
-    p = command("feeds", cmd_feeds, "each feed: last fetch, status, last error, next poll")
-    p.add_argument("--json", action="store_true", help="one JSON document (a list of feeds)")
+    add_feed_commands(command, add_global_options)
     p = command(
         "status",
         cmd_status,
@@ -377,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("check", cmd_check, "validate config, watchlists and rules; run rule examples")
     p.add_argument("--json", action="store_true", help="one JSON document")
     add_backup_command(command)
+    add_backtest_commands(command)
     add_delivery_commands(sub, command)
     add_watchlist_commands(sub, command)  # serve and the watchlist group
     return parser

@@ -1,4 +1,5 @@
-"""Operator commands: ``feeds`` (per-feed health) and ``status`` (a monitoring check)."""
+"""Operator commands: the ``feeds`` listing (per-feed health) and ``status`` (a monitoring
+check)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from typing import Any, TextIO
 
 from sanctionwatch.cli.common import print_json, settings_from_args
 from sanctionwatch.cli.delivery import status_lines
+from sanctionwatch.cli.lists import status_lines as list_status_lines
 from sanctionwatch.clock import parse_iso, utcnow
 from sanctionwatch.runtime import open_store
+from sanctionwatch.storage.feedstore import active_feeds
 
 
 def _ago(value: str | None, now: datetime) -> str:
@@ -31,38 +34,36 @@ def _ago(value: str | None, now: datetime) -> str:
     return f"{value} ({unit} {sign})"
 
 
-def cmd_feeds(args: argparse.Namespace, out: TextIO) -> int:
-
-    settings = settings_from_args(args)
-    store = open_store(settings)
-    store.sync_feeds((f.name, f.url) for f in settings.feeds)
+def print_feeds(rows: list[dict[str, Any]], out: TextIO) -> None:
+    """The ``feeds`` listing: one block per feed."""
     now = utcnow()
-    rows = store.feeds()
-    if args.json:
-        print_json(rows, out)
-        return 0
     for r in rows:
-        health = "GONE" if r["gone"] else ("FAILING" if r["consecutive_failures"] else "ok")
+        if r.get("paused"):
+            health = "PAUSED"
+        else:
+            health = (
+                "GONE" if r.get("gone") else ("FAILING" if r.get("consecutive_failures") else "ok")
+            )
         print(f"{r['name']}  [{health}]  {r['url']}", file=out)
-        print(f"  last fetch:   {_ago(r['last_fetch_at'], now)}  HTTP {r['last_status']}", file=out)
-        print(f"  last success: {_ago(r['last_success_at'], now)}", file=out)
+        extra = f"  channel: {r['channel']}" if r.get("channel") else ""
+        print(f"  from: {r['origin']}  every {r['interval_minutes']} min{extra}", file=out)
+        status = r.get("last_status")
+        print(f"  last fetch:   {_ago(r.get('last_fetch_at'), now)}  HTTP {status}", file=out)
+        print(f"  last success: {_ago(r.get('last_success_at'), now)}", file=out)
         print(
-            f"  last error:   {r['last_error'] or '-'}"
-            f"{' at ' + r['last_error_at'] if r['last_error'] else ''}",
+            f"  last error:   {r.get('last_error') or '-'}"
+            f"{' at ' + r['last_error_at'] if r.get('last_error') else ''}",
             file=out,
         )
         print(
-            f"  failures in a row: {r['consecutive_failures']}  items seen: {r['items_seen']}"
-            f"  alerts: {r['alerts']}",
+            f"  failures in a row: {r.get('consecutive_failures') or 0}"
+            f"  items seen: {r.get('items_seen') or 0}  alerts: {r.get('alerts') or 0}",
             file=out,
         )
-        print(
-            f"  next poll:    {'never (gone)' if r['gone'] else _ago(r['next_poll_at'], now)}",
-            file=out,
-        )
+        nxt = "never (gone)" if r.get("gone") else _ago(r.get("next_poll_at"), now)
+        print(f"  next poll:    {nxt}", file=out)
     if not rows:
         print("No feeds configured.", file=out)
-    return 0
 
 
 def status_report(store: Any) -> dict[str, Any]:
@@ -115,11 +116,15 @@ def status_report(store: Any) -> dict[str, Any]:
 
 
 def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
-    """Exit 0 healthy, 1 when feeds fail, alerts wait or failed (monitoring checks use this)."""
+    """Exit 0 healthy, 1 when feeds fail, alerts wait or failed, or a configured list failed
+    to refresh or is stale (monitoring checks use this)."""
     settings = settings_from_args(args)
     store = open_store(settings)
-    store.sync_feeds((f.name, f.url) for f in settings.feeds)
+    store.sync_feeds((f.name, f.url) for f in active_feeds(settings.feeds, store.db))
     report = status_report(store)
+    list_lines, lists_bad = list_status_lines(settings, store)
+    report["lists"] = list_lines
+    report["ok"] = report["ok"] and not lists_bad
     if args.json:
         print_json(report, out)
         return 0 if report["ok"] else 1
@@ -132,6 +137,8 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
     print(f"alerts pending delivery: {report['alerts']['pending']}", file=out)
     failed_lines, _ = status_lines(store)
     for line in failed_lines:
+        print(line, file=out)
+    for line in list_lines:
         print(line, file=out)
     last = report["last_export"]
     print(

@@ -327,10 +327,13 @@ def add_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> N
         action="store_true",
         help="do not post newly designated and delisted entries to Slack (default channel)",
     )
+    from sanctionwatch.cli.lists import add_list_commands
+
+    add_list_commands(action)
 
 
 def _need_sub(args: argparse.Namespace, out: TextIO) -> int:
     raise SanctionwatchError(
-        "watchlist needs an action: add, remove, list, show, log, dump or import",
+        "watchlist needs an action: add, remove, list, show, log, dump, import or refresh",
         hint="python bot.py watchlist --help",
     )

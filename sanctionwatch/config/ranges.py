@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # settings.py imports this module to check ranges: types only
 
 MINUTES_PER_WEEK = 7 * 24 * 60
 MINUTES_PER_30_DAYS = 30 * 24 * 60
+HOURS_PER_30_DAYS = 30 * 24
 SECONDS_PER_HOUR = 3600
 KIB = 1024
 GIB = 1024 * 1024 * 1024
@@ -155,6 +156,34 @@ RANGES: dict[str, Range] = {
     "poll.failure_report_after": Range(
         1, 1000, "failures in a row", "0 would report healthy feeds; more is as good as never"
     ),
+    "lists.refresh_hours": Range(
+        1,
+        HOURS_PER_30_DAYS,
+        "hours",
+        "publishers update at most a few times a day (yente checks hourly); a list read less"
+        " than monthly is not being kept current",
+    ),
+    "lists.max_age_days": Range(
+        1,
+        365,
+        "days",
+        "a list not confirmed current (fetched, or answered 304) for this long, or whose own"
+        " publication date is older, is reported stale",
+    ),
+    "lists.max_bytes": Range(
+        KIB,
+        4 * GIB,
+        "bytes",
+        "official lists run from 1 to several hundred MiB (OpenSanctions' full export is"
+        " larger); the download is held in memory while it is parsed",
+    ),
+    "lists.timeout_s": Range(
+        0,
+        SECONDS_PER_HOUR,
+        "seconds",
+        "wall-clock cap of one list download; 0 would fail every fetch",
+        low_exclusive=True,
+    ),
 }
 
 
@@ -168,7 +197,7 @@ def fmt(value: object) -> str:
 def check_ranges(table: Mapping[str, Any], section: str, where: str, src: str) -> None:
     """Raise `ConfigError` for the first number in ``table`` outside its range.
 
-    Types are already checked (`config._check_table`), so every ranged value is an int or a
+    Types are already checked (`config.tables.check_table`), so every ranged value is an int or a
     float here. ``where`` is the key prefix in messages, e.g. ``feeds[2].``.
     """
     prefix = f"{section}." if section else ""
@@ -245,7 +274,9 @@ def markdown_table(default_of: Callable[[str], object]) -> str:
     lines = ["| Key | Default | Range | Unit; why |", "| --- | --- | --- | --- |"]
     for name, rng in RANGES.items():
         section, _, key = name.rpartition(".")
-        shown = {"": key, "feeds": f"[[feeds]] {key}"}.get(section, f"[{section}] {key}")
+        shown = {"": key, "feeds": f"[[feeds]] {key}", "lists": f"[[lists]] {key}"}.get(
+            section, f"[{section}] {key}"
+        )
         default = default_of(name)
         text = "the global `backfill_days`" if default is None else f"`{fmt(default)}`"
         lines.append(f"| `{shown}` | {text} | {rng.interval()} | {rng.unit}; {rng.why} |")

@@ -26,7 +26,9 @@ from sanctionwatch.config.defaults import (  # noqa: F401 - REPO_ROOT, PACKAGE_D
     PACKAGE_DIR,
     REPO_ROOT,
 )
+from sanctionwatch.config.lists import ListConfig, parse_lists
 from sanctionwatch.config.ranges import check_ranges, check_url, check_user_agent, preflight
+from sanctionwatch.config.tables import check_table, given
 from sanctionwatch.errors import ConfigError
 
 DEFAULT_CONFIG_NAME = "sanctionwatch.toml"
@@ -64,6 +66,8 @@ class FeedConfig:
     url: str  # http(s) URL or a local file path (absolute after loading)
     interval_minutes: int = 15
     backfill_days: int | None = None  # per-feed override of Settings.backfill_days
+    # Alerts from this feed go here unless the rule names a channel (rule > feed > default).
+    channel: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,7 @@ class Settings:
     # Items alerting within this many hours of a story's last item may join it (stories.py).
     story_window_hours: int = 72
     feeds: tuple[FeedConfig, ...] = ()
+    lists: tuple[ListConfig, ...] = ()  # [[lists]]: official lists refreshed on schedule
     slack: SlackSettings = SlackSettings()
     fetch: FetchSettings = FetchSettings()
     poll: PollSettings = PollSettings()
@@ -139,6 +144,7 @@ _TOP_KEYS: dict[str, type | tuple[type, ...]] = {
     "log_json": bool,
     "slack": dict,
     "feeds": list,
+    "lists": list,
     "fetch": dict,
     "poll": dict,
 }
@@ -162,6 +168,7 @@ _FEED_KEYS: dict[str, type | tuple[type, ...]] = {
     "url": str,
     "interval_minutes": int,
     "backfill_days": int,
+    "channel": str,
 }
 _FETCH_KEYS: dict[str, type | tuple[type, ...]] = {
     "connect_timeout_s": (int, float),
@@ -186,48 +193,9 @@ _DEFAULTS_IN: dict[str, type] = {
     "fetch": FetchSettings,
     "poll": PollSettings,
     "feeds": FeedConfig,
+    "lists": ListConfig,
 }
 _TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-
-
-def _type_name(t: type | tuple[type, ...]) -> str:
-    names = {str: "a string", int: "an integer", float: "a number", bool: "true/false"}
-    names.update({list: "a list", dict: "a table"})
-    if isinstance(t, tuple):
-        return "a number"
-    return names.get(t, t.__name__)
-
-
-def _check_table(
-    table: Mapping[str, Any], spec: Mapping[str, type | tuple[type, ...]], where: str, src: str
-) -> None:
-    for key, value in table.items():
-        if key not in spec:
-            raise ConfigError(
-                f"{src}: unknown key '{where}{key}'",
-                hint=f"allowed keys here: {', '.join(sorted(spec))}",
-            )
-        want = spec[key]
-        # bool is a subclass of int in Python; a TOML boolean is never a valid integer here.
-        bad_bool = isinstance(value, bool) and want is not bool
-        if bad_bool or not isinstance(value, want):
-            raise ConfigError(
-                f"{src}: key '{where}{key}' must be {_type_name(want)}, got {value!r}",
-                hint="fix the value in the config file",
-            )
-
-
-def _given(
-    table: Mapping[str, Any], spec: Mapping[str, type | tuple[type, ...]], *handled: str
-) -> dict[str, Any]:
-    """The keys present in ``table`` (except those the caller ``handled``) as dataclass
-    arguments, numbers of number-typed keys as float. Absent keys are not passed, so their
-    defaults are the dataclass defaults: defaults are written in one place only."""
-    return {
-        key: float(value) if spec[key] == (int, float) else value
-        for key, value in table.items()
-        if key not in handled
-    }
 
 
 def default_for(name: str) -> object:
@@ -297,12 +265,12 @@ def load_settings(
 def _build(
     raw: dict[str, Any], base: Path, src: str, path: Path | None, env: Mapping[str, str]
 ) -> Settings:
-    _check_table(raw, _TOP_KEYS, "", src)
+    check_table(raw, _TOP_KEYS, "", src)
     check_ranges(raw, "", "", src)
     sections: dict[str, dict[str, Any]] = {}
     for name, spec in (("slack", _SLACK_KEYS), ("fetch", _FETCH_KEYS), ("poll", _POLL_KEYS)):
         sections[name] = raw.get(name, {})
-        _check_table(sections[name], spec, f"{name}.", src)
+        check_table(sections[name], spec, f"{name}.", src)
         check_ranges(sections[name], name, f"{name}.", src)
     if "user_agent" in sections["fetch"]:
         check_user_agent(sections["fetch"]["user_agent"], src)
@@ -317,7 +285,8 @@ def _build(
     log_level = str(raw.get("log_level", default_for("log_level"))).upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"{src}: key 'log_level' must be DEBUG, INFO, WARNING or ERROR")
-    paths = ("database", "watchlists", "rules", "exports_dir", "log_level", *sections, "feeds")
+    paths = ("database", "watchlists", "rules", "exports_dir", "log_level", *sections)
+    paths += ("feeds", "lists")
     settings = Settings(
         config_path=path,
         database=_resolve(base, raw.get("database", DEFAULT_DATABASE)),
@@ -325,12 +294,13 @@ def _build(
         rules=_resolve(base, raw["rules"]) if "rules" in raw else DEFAULT_RULES,
         exports_dir=_resolve(base, raw.get("exports_dir", DEFAULT_EXPORTS_DIR)),
         feeds=feeds,
+        lists=parse_lists(raw.get("lists"), base, src),
         slack=slack,
-        fetch=FetchSettings(**_given(sections["fetch"], _FETCH_KEYS)),
-        poll=PollSettings(**_given(sections["poll"], _POLL_KEYS)),
+        fetch=FetchSettings(**given(sections["fetch"], _FETCH_KEYS)),
+        poll=PollSettings(**given(sections["poll"], _POLL_KEYS)),
         log_level=log_level,
         demo=demo,
-        **_given(raw, _TOP_KEYS, *paths),
+        **given(raw, _TOP_KEYS, *paths),
     )
     preflight(settings, src, datetime.now(UTC))
     return settings
@@ -372,7 +342,7 @@ def _slack_settings(raw: dict[str, Any], src: str, env: Mapping[str, str]) -> Sl
         token=env.get("SLACK_BOT_TOKEN") or None,
         signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
         app_token=env.get("SLACK_APP_TOKEN") or None,
-        **_given(raw, _SLACK_KEYS, *handled),
+        **given(raw, _SLACK_KEYS, *handled),
     )
 
 
@@ -385,7 +355,7 @@ def _feeds(raw: Any, base: Path, src: str) -> tuple[FeedConfig, ...]:
         where = f"feeds[{n}]"
         if not isinstance(table, dict):
             raise ConfigError(f"{src}: '{where}' must be a table ([[feeds]])")
-        _check_table(table, _FEED_KEYS, f"{where}.", src)
+        check_table(table, _FEED_KEYS, f"{where}.", src)
         check_ranges(table, "feeds", f"{where}.", src)
         for key in ("name", "url"):
             if not str(table.get(key, "")).strip():
@@ -403,5 +373,7 @@ def _feeds(raw: Any, base: Path, src: str) -> tuple[FeedConfig, ...]:
             )
         else:
             url = str(_resolve(base, url.removeprefix("file://")))
-        feeds.append(FeedConfig(name=name, url=url, **_given(table, _FEED_KEYS, "name", "url")))
+        if "channel" in table and not table["channel"].strip():
+            raise ConfigError(f"{src}: key '{where}.channel' must not be empty")
+        feeds.append(FeedConfig(name=name, url=url, **given(table, _FEED_KEYS, "name", "url")))
     return tuple(feeds)

@@ -31,6 +31,7 @@ from sanctionwatch.config.settings import Settings
 from sanctionwatch.models import Entry
 from sanctionwatch.slack.poster import Poster
 from sanctionwatch.slackapp.commands import COMMAND
+from sanctionwatch.slackapp.feeds import FEEDS_COMMAND, run_feeds_slash
 from sanctionwatch.slackapp.work import AfterAck, AppDeps, run_review, run_slash
 from sanctionwatch.storage.db import Store
 from sanctionwatch.storage.replay import RequestKey, request_key
@@ -143,6 +144,11 @@ def build_app(
     def on_watchlist(ack: Ack, command: dict[str, Any], request: BoltRequest) -> None:
         ack()
         after_ack.submit("watchlist", run_slash, deps, command, _key(request, command))
+
+    @app.command(FEEDS_COMMAND)
+    def on_feeds(ack: Ack, command: dict[str, Any]) -> None:
+        ack()
+        after_ack.submit("feeds", run_feeds_slash, deps, command)
 
     @app.action(REVIEW_ACTION_RE)
     def on_review(

@@ -34,6 +34,11 @@ log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 15_000  # long enough for a concurrent Slack edit or export to finish
 SQL_CHUNK = 500  # stays below SQLite's host-parameter limit on every build
+# Text kept per item (title aside) so `backtest` can re-run rules on what was seen: enough
+# for a news summary or the opening paragraphs rules look at (`within_words` spans run to a
+# few dozen words), bounded so 90 days of items (retention_days) stay a few hundred MiB at
+# most. Items are pruned by the retention settings as before.
+ITEM_TEXT_CHARS = 4_000
 
 
 class Store:
@@ -183,7 +188,7 @@ class Store:
         matches: Sequence[Match],
         alerts: Sequence[Alert],
         now: datetime,
-        summary_chars: int = 500,
+        summary_chars: int = ITEM_TEXT_CHARS,
     ) -> list[int]:
         """Insert one item with its matches and queued alerts; call inside ``transaction()``.
 

@@ -364,5 +364,33 @@ def _v4(db: sqlite_utils.Database) -> None:
         db.execute("ALTER TABLE outbox ADD COLUMN thread_ts TEXT")
 
 
+LIST_SOURCES_TABLE = "list_sources"  # refresh state of each [[lists]] entry
+MANAGED_FEEDS_TABLE = "managed_feeds"  # feeds added/paused/routed from Slack or the CLI
+
+
+def _v5(db: sqlite_utils.Database) -> None:
+    """Sources that keep themselves current.
+
+    ``list_sources``: per [[lists]] entry, the validators of the last successful download
+    (ETag/Last-Modified of the list and of its alias file, so an unchanged list costs a 304),
+    the last attempt, success and error, and whether ops heard about the current problem.
+    ``managed_feeds``: feeds added from Slack or the terminal, and the pause/channel/interval
+    settings laid over a TOML feed (``origin`` says which)."""
+    db.execute(
+        f"CREATE TABLE IF NOT EXISTS {LIST_SOURCES_TABLE} ("
+        " name TEXT PRIMARY KEY, url TEXT, etag TEXT, last_modified TEXT,"
+        " aliases_etag TEXT, aliases_last_modified TEXT, last_attempt_at TEXT,"
+        " last_success_at TEXT, last_changed_at TEXT, last_status INTEGER, last_error TEXT,"
+        " last_error_at TEXT, consecutive_failures INTEGER NOT NULL DEFAULT 0,"
+        " ops_notified TEXT)"
+    )
+    db.execute(
+        f"CREATE TABLE IF NOT EXISTS {MANAGED_FEEDS_TABLE} ("
+        " name TEXT PRIMARY KEY, url TEXT, origin TEXT NOT NULL, paused INTEGER NOT NULL"
+        " DEFAULT 0, channel TEXT, interval_minutes INTEGER, added_by TEXT, added_at TEXT,"
+        " updated_at TEXT)"
+    )
+
+
 # Ordered migrations; index + 1 is the schema version it produces. Append only.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]

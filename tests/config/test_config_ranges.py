@@ -13,6 +13,7 @@ import pytest
 
 from sanctionwatch.alerting.pipeline import _next_poll
 from sanctionwatch.config import settings as config
+from sanctionwatch.config.lists import LIST_KEYS
 from sanctionwatch.config.ranges import RANGES, markdown_table, preflight
 from sanctionwatch.config.settings import (
     FeedConfig,
@@ -35,6 +36,7 @@ SPECS = {
     "fetch": config._FETCH_KEYS,
     "poll": config._POLL_KEYS,
     "feeds": config._FEED_KEYS,
+    "lists": LIST_KEYS,
 }
 
 
@@ -45,6 +47,10 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(var, raising=False)
 
 
+# A [[lists]] table for the lists.* keys (the file need not exist to load the settings).
+LIST_TABLE = "[[lists]]\nname = 'L'\nformat = 'ofac-sdn'\nurl = 'sdn.csv'\n"
+
+
 def toml_for(name: str, value: str) -> str:
     """A config setting ``name`` ("section.key") to ``value``; feed keys go on the 2nd feed."""
     section, _, key = name.rpartition(".")
@@ -52,11 +58,15 @@ def toml_for(name: str, value: str) -> str:
         return f"{key} = {value}\n{FEEDS}"
     if section == "feeds":
         return f"{FEEDS}{key} = {value}\n"
+    if section == "lists":
+        return f"{FEEDS}{LIST_TABLE}{key} = {value}\n"
     return f"{FEEDS}[{section}]\n{key} = {value}\n"
 
 
 def shown_key(name: str) -> str:
     section, _, key = name.rpartition(".")
+    if section == "lists":
+        return f"lists[1].{key}"
     return f"feeds[2].{key}" if section == "feeds" else name
 
 
@@ -192,6 +202,7 @@ def test_each_range_accepts_its_bounds_and_refuses_one_step_beyond(
     for value in inside:
         s = load_settings(str(write(tmp_path, toml_for(name, value))), env={}, cwd=tmp_path)
         holder = {"": s, "slack": s.slack, "fetch": s.fetch, "poll": s.poll, "feeds": s.feeds[1]}
+        holder["lists"] = s.lists[0] if s.lists else None
         assert getattr(holder[section], key) == pytest.approx(float(value)), (name, value)
     for value in outside:
         path = write(tmp_path, toml_for(name, value))
@@ -200,7 +211,7 @@ def test_each_range_accepts_its_bounds_and_refuses_one_step_beyond(
 
 
 def test_check_passes_a_config_with_every_number_at_its_upper_bound(tmp_path: Path) -> None:
-    sections: dict[str, list[str]] = {"": [], "slack": [], "fetch": [], "poll": []}
+    sections: dict[str, list[str]] = {"": [], "slack": [], "fetch": [], "poll": [], "lists": []}
     feed_lines: list[str] = []
     for name, rng in RANGES.items():
         section, _, key = name.rpartition(".")
@@ -210,6 +221,7 @@ def test_check_passes_a_config_with_every_number_at_its_upper_bound(tmp_path: Pa
     text += "\n".join(feed_lines) + "\n"
     for section in ("slack", "fetch", "poll"):
         text += f"[{section}]\n" + "\n".join(sections[section]) + "\n"
+    text += LIST_TABLE + "\n".join(sections["lists"]) + "\n"
     path = write(tmp_path, text)
     code, out = run_cli(["check", "--config", str(path)])
     assert code == 0, out

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sanctionwatch.cli.watchlist  # noqa: F401 - registers the watchlist-changes companion
-from sanctionwatch.alerting.jobs import export_due, week_bounds, weekly_export_job
+from sanctionwatch.alerting.exports import export_due, week_bounds, weekly_export_job
 from sanctionwatch.config.settings import load_settings
 from sanctionwatch.models import Alert
 from sanctionwatch.slack.poster import SlackPoster

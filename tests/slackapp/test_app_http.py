@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from sanctionwatch.alerting.jobs import export_range
+from sanctionwatch.alerting.exports import export_range
 from sanctionwatch.cli import main as cli
 from sanctionwatch.clock import utcnow
 from tests.support.app_harness import (

@@ -114,7 +114,7 @@ def test_changes_companion_csv(tmp_path: Path, store: Store, baseline: list) -> 
     now = utcnow()
     from datetime import timedelta
 
-    from sanctionwatch.alerting.jobs import COMPANIONS
+    from sanctionwatch.alerting.exports import COMPANIONS
 
     assert write_changes in COMPANIONS
     since = now - timedelta(days=now.weekday(), hours=now.hour, minutes=now.minute)

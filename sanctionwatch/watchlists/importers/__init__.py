@@ -17,21 +17,49 @@ from pathlib import Path
 
 from sanctionwatch.errors import ImportFormatError
 from sanctionwatch.models import Entry
+from sanctionwatch.watchlists.importers.canada import read_canada_xml
 from sanctionwatch.watchlists.importers.common import format_error
-from sanctionwatch.watchlists.importers.ofac import read_ofac_sdn
+from sanctionwatch.watchlists.importers.ftm import read_ftm
+from sanctionwatch.watchlists.importers.ofac import read_ofac_consolidated_csv, read_ofac_sdn
+from sanctionwatch.watchlists.importers.ofac_xml import read_ofac_xml
 from sanctionwatch.watchlists.importers.opensanctions import read_opensanctions_csv
 from sanctionwatch.watchlists.importers.un import read_un_xml
 from sanctionwatch.watchlists.importers.version import ListVersion, ParsedList, SourceFile
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("ofac-sdn", "un-xml", "opensanctions-csv")
-DEFAULT_LIST_NAMES = {"ofac-sdn": "ofac-sdn", "un-xml": "un", "opensanctions-csv": "opensanctions"}
+FORMATS = (
+    "ofac-sdn",
+    "un-xml",
+    "opensanctions-csv",
+    "canada-sema-xml",
+    "ofac-consolidated-xml",
+    "ofac-consolidated-csv",
+    "opensanctions-ftm",
+)
+DEFAULT_LIST_NAMES = {
+    "ofac-sdn": "ofac-sdn",
+    "un-xml": "un",
+    "opensanctions-csv": "opensanctions",
+    "canada-sema-xml": "canada-sema",
+    "ofac-consolidated-xml": "ofac-consolidated",
+    "ofac-consolidated-csv": "ofac-consolidated",
+    "opensanctions-ftm": "opensanctions",
+}
+# Formats whose main file takes its aliases from a second file beside it (OFAC's alt.csv):
+# a refreshed list with ``aliases_url`` saves the main download under this name and the
+# aliases download as ``alt.csv`` next to it.
+MAIN_FILE_NAMES = {"ofac-sdn": "sdn.csv", "ofac-consolidated-csv": "cons_prim.csv"}
+ALIASES_FILE_NAME = "alt.csv"
 
 _PARSERS: dict[str, Callable[[Path, str], ParsedList]] = {
     "ofac-sdn": read_ofac_sdn,
     "un-xml": read_un_xml,
     "opensanctions-csv": read_opensanctions_csv,
+    "canada-sema-xml": read_canada_xml,
+    "ofac-consolidated-xml": read_ofac_xml,
+    "ofac-consolidated-csv": read_ofac_consolidated_csv,
+    "opensanctions-ftm": read_ftm,
 }
 
 
@@ -91,8 +119,10 @@ class ImportReport:
 
 
 __all__ = [
+    "ALIASES_FILE_NAME",
     "DEFAULT_LIST_NAMES",
     "FORMATS",
+    "MAIN_FILE_NAMES",
     "ImportReport",
     "ListVersion",
     "ParsedList",

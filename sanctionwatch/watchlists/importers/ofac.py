@@ -24,6 +24,7 @@ import io
 import logging
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from sanctionwatch.models import Entry
@@ -46,6 +47,26 @@ SDN_COLUMNS = 12  # fixed by OFAC's legacy CSV specification
 ALT_COLUMNS = 5
 ALT_FILE_NAMES = ("alt.csv", "ALT.CSV")
 NULL = "-0-"
+
+
+@dataclass(frozen=True)
+class Flavour:
+    """Which OFAC list a legacy CSV holds: the SDN list (sdn.csv + alt.csv) or the
+    Consolidated non-SDN list (cons_prim.csv + cons_alt.csv), same 12/5-column layout."""
+
+    fmt: str
+    source: str
+    alt_names: tuple[str, ...]
+    what: str  # how the main file is named to the user
+
+
+SDN = Flavour(FMT, SOURCE, ALT_FILE_NAMES, "sdn.csv")
+CONSOLIDATED = Flavour(
+    "ofac-consolidated-csv",
+    "OFAC Consolidated",
+    ("cons_alt.csv", "CONS_ALT.CSV", *ALT_FILE_NAMES),
+    "cons_prim.csv",
+)
 
 # SDN_Type → (Entry.type, type tag). "" is the entity marker (-0-).
 TYPE_MAP: dict[str, tuple[str, str]] = {
@@ -93,11 +114,13 @@ def lacks_eof_marker(data: bytes) -> bool:
     return not data.rstrip().endswith(DOS_EOF.encode("ascii"))
 
 
-def _csv_rows(path: Path, data: bytes, ncols: int, what: str) -> Iterator[tuple[int, list[str]]]:
+def _csv_rows(
+    path: Path, data: bytes, ncols: int, what: str, fmt: str = FMT
+) -> Iterator[tuple[int, list[str]]]:
     """(line number, fields) for every data row; raise on any row of the wrong width."""
     text = decode_text(data, path)
     if text.lstrip().startswith("<"):
-        raise format_error(path, FMT, f"not an OFAC {what} CSV (the file is XML/HTML)")
+        raise format_error(path, fmt, f"not an OFAC {what} CSV (the file is XML/HTML)")
     if lacks_eof_marker(data):
         log.warning(
             "OFAC file lacks the trailing DOS EOF marker; it may be truncated path=%s", path
@@ -113,37 +136,37 @@ def _csv_rows(path: Path, data: bytes, ncols: int, what: str) -> Iterator[tuple[
             if len(row) != ncols:
                 raise format_error(
                     path,
-                    FMT,
+                    fmt,
                     f"line {line}: expected {ncols} columns, got {len(row)} (truncated download?)",
                 )
             if not row[0].strip().isdigit():
                 raise format_error(
                     path,
-                    FMT,
+                    fmt,
                     f"line {line}: ent_num {row[0].strip()[:30]!r} is not a number "
                     f"(not an OFAC {what} file?)",
                 )
             yield line, row
     except csv.Error as exc:
         raise format_error(
-            path, FMT, f"line {reader.line_num}: malformed CSV: {exc} (truncated download?)"
+            path, fmt, f"line {reader.line_num}: malformed CSV: {exc} (truncated download?)"
         ) from exc
 
 
-def _find_alt(sdn_path: Path) -> Path | None:
-    for name in ALT_FILE_NAMES:
+def _find_alt(sdn_path: Path, names: tuple[str, ...] = ALT_FILE_NAMES) -> Path | None:
+    for name in names:
         candidate = sdn_path.parent / name
         if candidate.is_file():
             return candidate
     return None
 
 
-def read_alt(path: Path, data: bytes | None = None) -> dict[str, list[str]]:
+def read_alt(path: Path, data: bytes | None = None, fmt: str = FMT) -> dict[str, list[str]]:
     """ent_num → alias names (aka, fka and nka alike) from alt.csv."""
     aliases: dict[str, list[str]] = {}
     if data is None:
-        data = read_bytes(path, FMT)
-    for _line, row in _csv_rows(path, data, ALT_COLUMNS, "alt.csv"):
+        data = read_bytes(path, fmt)
+    for _line, row in _csv_rows(path, data, ALT_COLUMNS, "alt.csv", fmt):
         name = _field(row[3])
         if name:
             aliases.setdefault(row[0].strip(), []).append(name)
@@ -161,11 +184,13 @@ def _notes(row: list[str]) -> str:
     return "; ".join(parts)
 
 
-def _entry(row: list[str], line: int, path: Path, list_name: str, extra: list[str]) -> Entry:
+def _entry(
+    row: list[str], line: int, path: Path, list_name: str, extra: list[str], flavour: Flavour = SDN
+) -> Entry:
     ent_num = row[0].strip()
     raw_name = _field(row[1])
     if not raw_name:
-        raise format_error(path, FMT, f"line {line}: ent_num {ent_num} has no name")
+        raise format_error(path, flavour.fmt, f"line {line}: ent_num {ent_num} has no name")
     sdn_type = _field(row[2]).lower()
     if sdn_type not in TYPE_MAP:
         log.warning(
@@ -189,7 +214,7 @@ def _entry(row: list[str], line: int, path: Path, list_name: str, extra: list[st
         list=list_name,
         aliases=unique_names(names, exclude=name),
         tags=unique_names([*program_tags(programs), type_tag]),
-        source=SOURCE,
+        source=flavour.source,
         source_id=ent_num,
         programs=programs,
         notes=_notes(row),
@@ -205,27 +230,42 @@ def parse_ofac_sdn(path: Path, list_name: str) -> list[Entry]:
 def read_ofac_sdn(path: Path, list_name: str) -> ParsedList:
     """The entries of sdn.csv (aliases from alt.csv beside it), the highest ent_num as the
     list's age marker, and the SHA-256 of both files as read."""
-    data = read_bytes(path, FMT)
+    return read_legacy_csv(path, list_name, SDN)
+
+
+def read_ofac_consolidated_csv(path: Path, list_name: str) -> ParsedList:
+    """The Consolidated (non-SDN) list's cons_prim.csv, aliases from cons_alt.csv beside it
+    (or alt.csv: the name a download is given when it is fetched from ``aliases_url``)."""
+    return read_legacy_csv(path, list_name, CONSOLIDATED)
+
+
+def read_legacy_csv(path: Path, list_name: str, flavour: Flavour) -> ParsedList:
+    fmt = flavour.fmt
+    data = read_bytes(path, fmt)
     files = [SourceFile.of(path, data)]
-    alt_path = _find_alt(path)
+    alt_path = _find_alt(path, flavour.alt_names)
     alt: dict[str, list[str]] = {}
     if alt_path is not None:
-        alt_data = read_bytes(alt_path, FMT)
+        alt_data = read_bytes(alt_path, fmt)
         files.append(SourceFile.of(alt_path, alt_data))
-        alt = read_alt(alt_path, alt_data)
+        alt = read_alt(alt_path, alt_data, fmt)
     else:
-        log.warning("no alt.csv beside the SDN file; aliases come from Remarks only path=%s", path)
+        log.warning(
+            "no alias file beside the OFAC file; aliases come from Remarks only path=%s", path
+        )
     entries: list[Entry] = []
     seen: set[str] = set()
-    for line, row in _csv_rows(path, data, SDN_COLUMNS, "sdn.csv"):
+    for line, row in _csv_rows(path, data, SDN_COLUMNS, flavour.what, fmt):
         ent_num = row[0].strip()
         if ent_num in seen:
-            raise format_error(path, FMT, f"line {line}: duplicate ent_num {ent_num}")
+            raise format_error(path, fmt, f"line {line}: duplicate ent_num {ent_num}")
         seen.add(ent_num)
-        entries.append(_entry(row, line, path, list_name, alt.get(ent_num, [])))
+        entries.append(_entry(row, line, path, list_name, alt.get(ent_num, []), flavour))
     orphans = len(set(alt) - seen)
     log.info(
-        "parsed OFAC SDN path=%s entries=%d alt_file=%s alt_entries=%d alt_orphans=%d",
+        "parsed OFAC legacy CSV fmt=%s path=%s entries=%d alt_file=%s alt_entries=%d "
+        "alt_orphans=%d",
+        fmt,
         path,
         len(entries),
         alt_path,
@@ -234,7 +274,8 @@ def read_ofac_sdn(path: Path, list_name: str) -> ParsedList:
     )
     warnings = (
         (
-            "the file lacks the end-of-file marker (\\x1a) OFAC ends sdn.csv with: the download "
+            f"the file lacks the end-of-file marker (\\x1a) OFAC ends {flavour.what} with: the "
+            "download "
             "may be cut off",
         )
         if lacks_eof_marker(data)

@@ -8,6 +8,12 @@ a folder, a mirror that stopped updating). Each format offers a different marker
   2024-04-26: 48785, 2024-05-03: 48907). A delisting of the newest entry alone would lower it;
   that rare case needs ``--force``.
 - UN consolidated XML: the root element's ``dateGenerated`` attribute.
+- OFAC list XML (consolidated.xml): ``publshInformation/Publish_Date`` (MM/DD/YYYY).
+- OFAC Consolidated legacy CSV (cons_prim.csv): no date; the highest ``ent_num``, as for SDN.
+- Canada SEMA XML: no file date; the newest ``DateOfListing`` (a delisting of the newest
+  entry alone would lower it, as for OFAC's ent_num).
+- OpenSanctions FollowTheMoney JSON lines: the newest ``last_seen`` (else ``last_change``,
+  else ``first_seen``) of the entities, as for the CSV export.
 - OpenSanctions ``targets.simple.csv``: no file date; the newest ``last_seen`` (the crawl
   time), else ``last_change``, else ``first_seen`` value over all rows; none of these columns
   means no date.
@@ -28,12 +34,19 @@ from sanctionwatch.models import Entry
 log = logging.getLogger(__name__)
 
 MAX_ENT_NUM = "max-ent-num"  # OFAC: highest entity number in the file
+PUBLISH_DATE = "Publish_Date"  # OFAC XML
+DATE_OF_LISTING = "DateOfListing"  # Canada SEMA: newest listing date
 NO_DATE = "none"
+# Markers that are the publisher's own issue date: when one is older than a refreshed list's
+# max_age_days, the source has stopped publishing (a dead mirror serving 304s forever).
+PUBLICATION_KINDS = frozenset({PUBLISH_DATE, "dateGenerated"})
 
 # how each marker kind is described to a user
 KIND_LABELS = {
     MAX_ENT_NUM: "highest ent_num",
     "dateGenerated": "dateGenerated",
+    PUBLISH_DATE: "Publish_Date",
+    DATE_OF_LISTING: "newest DateOfListing",
     "last_seen": "newest last_seen",
     "last_change": "newest last_change",
     "first_seen": "newest first_seen",
