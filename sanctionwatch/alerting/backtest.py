@@ -14,6 +14,7 @@ items that were recorded without alerting because of the first-poll backfill win
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -101,10 +102,7 @@ def backtest(
     """One row per (item, rule) that alerted then or would alert now, in first-seen order."""
     done = 0
     for row in _items(store, since, until):
-        then = {
-            r[0]
-            for r in store.db.execute("SELECT rule FROM alerts WHERE item_id = ?", [row["item_id"]])
-        }
+        then = _alerted_rules(store, row["item_id"])
         matches = engine.match(row["title"] or "", row["summary"] or "")
         now = {a.rule for a in engine.evaluate(matches, default_channel)} if matches else set()
         if rule is not None:
@@ -123,3 +121,15 @@ def backtest(
         done += 1
         if progress is not None:
             progress(done)
+
+
+def _alerted_rules(store: Store, item_id: str) -> set[str]:
+    """Every rule that alerted on the item then: an alert row is one message per item and
+    channel, its ``rule`` the top rule and ``rules`` (JSON) all of those that fired."""
+    fired: set[str] = set()
+    for top, rules in store.db.execute(
+        "SELECT rule, rules FROM alerts WHERE item_id = ?", [item_id]
+    ):
+        fired.add(top)
+        fired.update(r["rule"] for r in json.loads(rules or "[]"))
+    return fired
