@@ -65,8 +65,14 @@ CLDR_SOURCE = f"CLDR {get_cldr_version()} via babel {babel.__version__}"
 
 
 def fold(name: str) -> str:
-    """Comparison key of a name: NFKC, case-folded, ASCII, punctuation as single spaces."""
-    text = anyascii(unicodedata.normalize("NFKC", name)).casefold()
+    """Comparison key of a name: NFKC, case-folded, ASCII, punctuation as single spaces.
+
+    Names in CJK scripts keep their characters: their ASCII romanisation ("MaLi" for 马利)
+    would meet unrelated Latin names ("Mali")."""
+    name = unicodedata.normalize("NFKC", name)
+    if any(_IDEOGRAPH_RE.match(c) or _SYLLABIC_RE.match(c) for c in name):
+        return "".join(name.split()).casefold()
+    text = anyascii(name).casefold()
     return " ".join(re.findall(r"[a-z0-9]+", text)) or name.casefold()
 
 
@@ -119,11 +125,11 @@ def territory_names(code: str) -> tuple[str, ...]:
 
 
 def expand(codes: Sequence[str], exclude: Iterable[str]) -> tuple[str, ...]:
-    """CLDR names of `codes` minus the entry's `exclude` list (compared by `fold`)."""
-    dropped = {fold(x) for x in exclude}
+    """CLDR names of `codes` minus the entry's `exclude` list (exact text, case-folded)."""
+    dropped = {unicodedata.normalize("NFC", x).casefold() for x in exclude}
     out: dict[str, None] = {}
     for code in codes:
         for name in territory_names(code):
-            if fold(name) not in dropped:
+            if name.casefold() not in dropped:
                 out.setdefault(name, None)
     return tuple(out)
