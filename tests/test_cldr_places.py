@@ -20,9 +20,23 @@ def default_entries():  # type: ignore[no-untyped-def]
 
 def test_default_states_carry_every_press_languages_name(default_entries) -> None:  # type: ignore[no-untyped-def]
     dprk = default_entries["North Korea"].aliases
-    for name in ("Kuzey Kore", "Severní Korea", "Severná Kórea", "北朝鮮", "朝鲜", "קוריאה הצפונית",
-                 "उत्तर कोरिया", "Βόρεια Κορέα", "Kore e Veriut", "Põhja-Korea", "Triều Tiên",
-                 "Coreia do Norte", "Coreea de Nord", "Ziemeļkoreja", "ჩრდილოეთ კორეა"):
+    for name in (
+        "Kuzey Kore",
+        "Severní Korea",
+        "Severná Kórea",
+        "北朝鮮",
+        "朝鲜",
+        "קוריאה הצפונית",
+        "उत्तर कोरिया",
+        "Βόρεια Κορέα",
+        "Kore e Veriut",
+        "Põhja-Korea",
+        "Triều Tiên",
+        "Coreia do Norte",
+        "Coreea de Nord",
+        "Ziemeļkoreja",
+        "ჩრდილოეთ კორეა",
+    ):
         assert name in dprk, name
     assert "Россия" in default_entries["Russia"].aliases
     assert "俄罗斯" in default_entries["Russia"].aliases

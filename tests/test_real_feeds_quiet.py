@@ -12,7 +12,9 @@ from sanctionwatch.matching.engine import build_engine
 
 REPO = Path(__file__).resolve().parent.parent
 REAL = sorted(
-    p for p in (REPO / "tests" / "fixtures" / "feeds" / "real").iterdir() if p.suffix != ".node-feedparser" and not p.name.startswith("LICENSE")
+    p
+    for p in (REPO / "tests" / "fixtures" / "feeds" / "real").iterdir()
+    if p.suffix != ".node-feedparser" and not p.name.startswith("LICENSE")
 )
 
 

@@ -57,6 +57,9 @@ _LANG_RE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,4})?$")
 _LIST_KEYS = ("aliases", "tags", "programs", "cldr_exclude")
 _TEXT_KEYS = ("source", "source_id", "notes", "added_by")
 _LIST_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+# libyaml's loader when PyYAML was built with it: the multilingual watchlists are large and
+# the pure-Python scanner made start-up and `check` several seconds slower.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BOOL_HINT = "quote it: YAML reads bare yes/no/on/off/true/false as booleans and 1.5 as a number"
 
 
@@ -76,8 +79,8 @@ def read_yaml(path: Path, error_cls: type[SanctionwatchError]) -> tuple[Any, yam
     except OSError as exc:
         raise error_cls(f"{path}: cannot read ({exc.strerror})", hint="check the path") from exc
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_LOADER)
+        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
