@@ -61,16 +61,20 @@ MIN_CHARS = {"ideograph": 2, "syllabic": 3, "other": 4}
 _IDEOGRAPH_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _SYLLABIC_RE = re.compile(r"[\u3040-\u30ff\uac00-\ud7a3\u1100-\u11ff]")
 _REJECT_RE = re.compile(r"[,()\[\]]")
+_CJK_RE = re.compile(
+    r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7a3\u1100-\u11ff]"
+)
 CLDR_SOURCE = f"CLDR {get_cldr_version()} via babel {babel.__version__}"
 
 
+@functools.lru_cache(maxsize=65536)
 def fold(name: str) -> str:
     """Comparison key of a name: NFKC, case-folded, ASCII, punctuation as single spaces.
 
     Names in CJK scripts keep their characters: their ASCII romanisation ("MaLi" for 马利)
     would meet unrelated Latin names ("Mali")."""
     name = unicodedata.normalize("NFKC", name)
-    if any(_IDEOGRAPH_RE.match(c) or _SYLLABIC_RE.match(c) for c in name):
+    if _CJK_RE.search(name):
         return "".join(name.split()).casefold()
     text = anyascii(name).casefold()
     return " ".join(re.findall(r"[a-z0-9]+", text)) or name.casefold()

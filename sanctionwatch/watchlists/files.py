@@ -79,8 +79,12 @@ def read_yaml(path: Path, error_cls: type[SanctionwatchError]) -> tuple[Any, yam
     except OSError as exc:
         raise error_cls(f"{path}: cannot read ({exc.strerror})", hint="check the path") from exc
     try:
-        node = yaml.compose(text, Loader=_LOADER)
-        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
+        loader = _LOADER(text)  # one parse: the node tree (for line numbers) and the data
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
