@@ -112,3 +112,28 @@ def test_bad_language_tag_is_an_error(tmp_path: Path) -> None:
     )
     with pytest.raises(WatchlistError, match="not a language tag"):
         load_watchlist_file(path)
+
+
+def test_snapshot_equals_babel_live_names() -> None:
+    """The start-up snapshot must say what babel says; regenerate it after a babel upgrade
+    with `python -m sanctionwatch.watchlists.cldr`."""
+    import json
+
+    doc = json.loads(cldr.SNAPSHOT.read_text(encoding="utf-8"))
+    assert doc["source"] == cldr.CLDR_SOURCE, "run python -m sanctionwatch.watchlists.cldr"
+    assert {"KP", "RU", "BY", "IR", "KR", "ML", "TR"} <= set(doc["names"])
+    for code, names in doc["names"].items():
+        assert tuple(names) == cldr.live_territory_names(code), code
+
+
+def test_codes_outside_the_snapshot_come_from_babel(tmp_path: Path) -> None:
+    assert "GE" not in json_codes()
+    path = _write(tmp_path, "entries:\n  - name: Georgia\n    type: country\n    cldr: GE\n")
+    (entry,) = load_watchlist_file(path)
+    assert "Грузия" in entry.aliases and "საქართველო" in entry.aliases
+
+
+def json_codes() -> set[str]:
+    import json
+
+    return set(json.loads(cldr.SNAPSHOT.read_text(encoding="utf-8"))["names"])

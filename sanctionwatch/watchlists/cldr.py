@@ -26,10 +26,13 @@ Which names are kept, and why (each filter answers a false alert it would otherw
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import re
+import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import babel
 from anyascii import anyascii
@@ -65,6 +68,12 @@ _CJK_RE = re.compile(
     r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7a3\u1100-\u11ff]"
 )
 CLDR_SOURCE = f"CLDR {get_cldr_version()} via babel {babel.__version__}"
+# Reading ~100 locales from babel costs 0.5-1 s at every start-up, which slows `check`, every
+# CLI command and crash-restart recovery. The names of the territories the default watchlists
+# use are kept in this snapshot, written from babel by `python -m sanctionwatch.watchlists.cldr`
+# and used only while babel's version is the one it was written with (a test compares it with
+# babel's live answer). Other codes, or another babel, are read from babel itself.
+SNAPSHOT = Path(__file__).with_name("cldr_snapshot.json")
 
 
 @functools.lru_cache(maxsize=65536)
@@ -100,7 +109,7 @@ def _territories_by_locale() -> dict[str, dict[str, str]]:
 
 def is_territory(code: str) -> bool:
     """Whether `code` is a CLDR territory code (as named in English)."""
-    return code in _territories_by_locale().get("en", {})
+    return code in _snapshot() or code in Locale("en").territories
 
 
 def _long_enough(name: str) -> bool:
@@ -112,10 +121,31 @@ def _long_enough(name: str) -> bool:
     return len(letters) >= MIN_CHARS["other"]
 
 
+@functools.lru_cache(maxsize=1)
+def _snapshot() -> dict[str, list[str]]:
+    try:
+        data = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if data.get("source") != CLDR_SOURCE or data.get("languages") != sorted(PRESS_LANGUAGES):
+        log.info("cldr snapshot stale snapshot=%s babel=%s", data.get("source"), CLDR_SOURCE)
+        return {}
+    names = data.get("names")
+    return names if isinstance(names, dict) else {}
+
+
 @functools.lru_cache(maxsize=256)
 def territory_names(code: str) -> tuple[str, ...]:
     """Every press locale's name of territory `code`, filtered (see the module docstring),
     de-duplicated by exact text, in a stable order (sorted by locale id)."""
+    cached = _snapshot().get(code)
+    if cached is not None:
+        return tuple(cached)
+    return live_territory_names(code)
+
+
+def live_territory_names(code: str) -> tuple[str, ...]:
+    """`territory_names` read from babel, bypassing the snapshot."""
     seen: dict[str, None] = {}
     for names in _territories_by_locale().values():
         name = names.get(code)
@@ -137,3 +167,31 @@ def expand(codes: Sequence[str], exclude: Iterable[str]) -> tuple[str, ...]:
             if name.casefold() not in dropped:
                 out.setdefault(name, None)
     return tuple(out)
+
+
+def write_snapshot(codes: Iterable[str], path: Path = SNAPSHOT) -> None:
+    """Write the names of `codes` from babel into the snapshot file."""
+    doc = {
+        "source": CLDR_SOURCE,
+        "languages": sorted(PRESS_LANGUAGES),
+        "names": {code: list(live_territory_names(code)) for code in sorted(set(codes))},
+    }
+    path.write_text(json.dumps(doc, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
+
+
+def _default_codes() -> list[str]:
+    """Territory codes the repository's watchlists declare under `cldr:`."""
+    import yaml
+
+    folder = Path(__file__).resolve().parents[2] / "watchlists"
+    codes: list[str] = []
+    for path in sorted(folder.glob("*.yaml")):
+        for raw in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("entries", []):
+            value = raw.get("cldr") if isinstance(raw, dict) else None
+            codes.extend([value] if isinstance(value, str) else value or [])
+    return codes
+
+
+if __name__ == "__main__":  # python -m sanctionwatch.watchlists.cldr [CODE ...]
+    write_snapshot(sys.argv[1:] or _default_codes())
+    print(f"wrote {SNAPSHOT}")
