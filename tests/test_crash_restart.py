@@ -282,7 +282,10 @@ def test_random_kills_lose_nothing_and_double_at_most_in_flight_posts(
         proc = _start(cfg, slack_api, log)
         # start-up (imports, watchlists, matcher) takes 0.6-1.5 s depending on the lists and
         # the machine; the random moment is counted from its end: poll, then ~4 s of posts
-        _wait(lambda: _engine_builds(log) > built or proc.poll() is not None, "engine built")
+        _wait(
+            lambda built=built, proc=proc: _engine_builds(log) > built or proc.poll() is not None,
+            "engine built",
+        )
         time.sleep(rnd.uniform(0.0, 1.2))
         if proc.poll() is None:
             kills += 1
