@@ -73,6 +73,7 @@ class Item:
 class Example:
     text: str
     should_fire: bool
+    lang: str = ""  # optional language tag (examples: {fire: {en: [...], ru: [...]}})
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,9 @@ import yaml
 from sanctionwatch.errors import SanctionwatchError
 
 YAML_SUFFIXES = (".yaml", ".yml")
+# libyaml's loader when PyYAML was built with it: the multilingual watchlists are large and
+# the pure-Python scanner made start-up and `check` several seconds slower.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def yaml_files(folder: Path) -> list[Path]:
@@ -41,8 +44,12 @@ def read_yaml(path: Path, error_cls: type[SanctionwatchError]) -> tuple[Any, yam
     except OSError as exc:
         raise error_cls(f"{path}: cannot read ({exc.strerror})", hint="check the path") from exc
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        loader = _LOADER(text)  # one parse: the node tree (for line numbers) and the data
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"

@@ -136,8 +136,13 @@ def _parse_examples(raw: Any, where: str) -> tuple[Example, ...]:
                 f"{where}: examples: unknown key '{key}'",
                 hint="use examples.fire and examples.quiet",
             )
-        for text in _strings(texts, f"{where}: examples", str(key)):
-            out.append(Example(text=text, should_fire=key == "fire"))
+        # Either a list of texts, or a mapping of language tag to texts ({en: [..], ru: [..]}),
+        # so that tests can count the languages a rule is shown to work in.
+        groups = texts.items() if isinstance(texts, dict) else [("", texts)]
+        for lang, items in groups:
+            label = f"{key}.{lang}" if lang else str(key)
+            for text in _strings(items, f"{where}: examples", label):
+                out.append(Example(text=text, should_fire=key == "fire", lang=str(lang)))
     return tuple(out)
 
 

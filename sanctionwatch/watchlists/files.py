@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from sanctionwatch.config.yamlfiles import YAML_SUFFIXES, folder_fingerprint, it
 from sanctionwatch.errors import WatchlistError
 from sanctionwatch.matching.engine import EntrySource
 from sanctionwatch.models import ENTRY_TYPES, Entry
+from sanctionwatch.watchlists import cldr
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +48,14 @@ ENTRY_KEYS = (
     "notes",
     "strict",
     "added_by",
+    "cldr",
+    "cldr_exclude",
+    "aliases_by_lang",
 )
-_LIST_KEYS = ("aliases", "tags", "programs")
+# A language tag of `aliases_by_lang`: ISO 639-1/-3 code, optionally with a script or region
+# ("zh-Hant", "pt-BR", "sr-Latn").
+_LANG_RE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,4})?$")
+_LIST_KEYS = ("aliases", "tags", "programs", "cldr_exclude")
 _TEXT_KEYS = ("source", "source_id", "notes", "added_by")
 _LIST_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _BOOL_HINT = "quote it: YAML reads bare yes/no/on/off/true/false as booleans and 1.5 as a number"
@@ -92,7 +100,51 @@ def _str_list(value: Any, where: str, key: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))  # drop exact repeats, keep order
 
 
-def _parse_entry(raw: Any, where: str, list_name: str, file_source: str) -> Entry:
+def aliases_by_lang(raw: Any, where: str) -> dict[str, tuple[str, ...]]:
+    """An entry's `aliases_by_lang:` mapping (language tag → aliases), validated.
+
+    The same aliases as `aliases`, but saying which language each belongs to, so that
+    coverage per language can be counted and reviewed (tests/test_term_languages.py)."""
+    return _aliases_by_lang(raw, where)
+
+
+def _aliases_by_lang(raw: Any, where: str) -> dict[str, tuple[str, ...]]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not raw:
+        raise WatchlistError(
+            f"{where}: 'aliases_by_lang' must be a mapping of language to aliases, got {raw!r}",
+            hint="write aliases_by_lang: {en: [drone, drones], ru: [беспилотник]}",
+        )
+    out: dict[str, tuple[str, ...]] = {}
+    for lang, names in raw.items():
+        if not isinstance(lang, str) or not _LANG_RE.match(lang):
+            raise WatchlistError(
+                f"{where}: aliases_by_lang: '{lang}' is not a language tag",
+                hint="use ISO 639 codes such as en, ru, zh-Hant, pt-BR (quote no: 'no')",
+            )
+        names = [names] if isinstance(names, str) else names
+        out[lang] = _str_list(names, f"{where}: aliases_by_lang", lang)
+    return out
+
+
+def _territory_codes(raw: Any, where: str) -> tuple[str, ...]:
+    """The entry's `cldr:` value: one territory code or a list of them, each one CLDR knows."""
+    if raw is None:
+        return ()
+    codes = _str_list([raw] if isinstance(raw, str) else raw, where, "cldr")
+    for code in codes:
+        if not cldr.is_territory(code):
+            raise WatchlistError(
+                f"{where}: cldr: '{code}' is not a CLDR territory code",
+                hint="use ISO 3166 alpha-2 codes in capitals: KP, RU, BY, IR, SY",
+            )
+    return codes
+
+
+def _parse_entry(
+    raw: Any, where: str, list_name: str, file_source: str
+) -> tuple[Entry, tuple[str, ...]]:
     if not isinstance(raw, dict):
         raise WatchlistError(
             f"{where}: an entry must be a mapping with name/type/..., got {raw!r}",
@@ -124,8 +176,17 @@ def _parse_entry(raw: Any, where: str, list_name: str, file_source: str) -> Entr
             f"{where}: 'strict' must be true or false, got {strict!r}",
             hint="write strict: true for common words that must match exactly",
         )
-    aliases = tuple(a for a in lists.get("aliases", ()) if a != name)
-    return Entry(
+    by_lang = _aliases_by_lang(raw.get("aliases_by_lang"), where)
+    merged = (*lists.get("aliases", ()), *(a for names in by_lang.values() for a in names))
+    aliases = tuple(a for a in dict.fromkeys(merged) if a != name)
+    codes = _territory_codes(raw.get("cldr"), where)
+    exclude = lists.get("cldr_exclude", ())
+    if exclude and not codes:
+        raise WatchlistError(
+            f"{where}: 'cldr_exclude' without 'cldr'", hint="add cldr: [CODE] or drop the key"
+        )
+    place_names = cldr.expand(codes, exclude) if codes else ()
+    entry = Entry(
         id=f"{list_name}:{slugify(name)}",
         name=name,
         type=etype,
@@ -139,11 +200,49 @@ def _parse_entry(raw: Any, where: str, list_name: str, file_source: str) -> Entr
         added_by=texts.get("added_by", ""),
         strict=strict,
     )
+    return entry, place_names
 
 
-def load_watchlist_file(path: Path) -> list[Entry]:
-    """Load and validate one watchlist file. Raises WatchlistError naming file/entry/key."""
-    path = Path(path)
+def _with_place_names(pairs: Sequence[tuple[Entry, tuple[str, ...]]]) -> list[Entry]:
+    """Add each entry's CLDR names as aliases, minus names another entry also has.
+
+    A CLDR name equal (by `cldr.fold`) to a curated name or alias of another entry, or to a
+    CLDR name of another entry, is dropped for every CLDR entry: the name alone cannot say
+    which one is meant, and the curated entry was written knowing it.
+    """
+    curated: dict[str, set[str]] = {}
+    from_cldr: dict[str, set[str]] = {}
+    for entry, names in pairs:
+        for n in (entry.name, *entry.aliases):
+            curated.setdefault(cldr.fold(n), set()).add(entry.id)
+        for n in names:
+            from_cldr.setdefault(cldr.fold(n), set()).add(entry.id)
+    out: list[Entry] = []
+    for entry, names in pairs:
+        if not names:
+            out.append(entry)
+            continue
+        keep: list[str] = []
+        for n in names:
+            key = cldr.fold(n)
+            others = (curated.get(key, set()) | from_cldr[key]) - {entry.id}
+            if others:
+                log.debug("cldr name dropped entry=%s name=%s also=%s", entry.id, n, sorted(others))
+                continue
+            keep.append(n)
+        aliases = tuple(dict.fromkeys((*entry.aliases, *(n for n in keep if n != entry.name))))
+        out.append(
+            replace(
+                entry,
+                aliases=aliases,
+                source=f"{entry.source}; place names: {cldr.CLDR_SOURCE}",
+            )
+        )
+    return out
+
+
+def _load_file(path: Path) -> list[tuple[Entry, tuple[str, ...]]]:
+    """One file's entries, each with its CLDR place names not yet merged in."""
     data, node = read_yaml(path, WatchlistError)
     if not isinstance(data, dict):
         raise WatchlistError(
@@ -170,13 +269,14 @@ def load_watchlist_file(path: Path) -> list[Entry]:
             hint="add entries as '- name: ...' items under 'entries:'",
         )
     lines = item_lines(node, "entries")
+    pairs: list[tuple[Entry, tuple[str, ...]]] = []
     entries: list[Entry] = []
     seen_names: dict[str, int] = {}
     seen_ids: dict[str, int] = {}
     for i, raw in enumerate(raw_entries, 1):
         line = f", line {lines[i - 1]}" if i - 1 < len(lines) else ""
         where = f"{path}: entry {i}{line}"
-        entry = _parse_entry(raw, where, list_name, file_source)
+        entry, place_names = _parse_entry(raw, where, list_name, file_source)
         for seen, key in ((seen_names, entry.name.casefold()), (seen_ids, entry.id)):
             if key in seen:
                 first = entries[seen[key] - 1]
@@ -187,8 +287,17 @@ def load_watchlist_file(path: Path) -> list[Entry]:
                 )
             seen[key] = i
         entries.append(entry)
+        pairs.append((entry, place_names))
     log.debug("watchlist loaded file=%s list=%s entries=%d", path, list_name, len(entries))
-    return entries
+    return pairs
+
+
+def load_watchlist_file(path: Path) -> list[Entry]:
+    """Load and validate one watchlist file. Raises WatchlistError naming file/entry/key.
+
+    CLDR place names are checked for collisions within this file only; `load_watchlists`
+    checks them across the whole folder."""
+    return _with_place_names(_load_file(Path(path)))
 
 
 def load_watchlists(folder: Path) -> list[Entry]:
@@ -200,18 +309,19 @@ def load_watchlists(folder: Path) -> list[Entry]:
             hint="set 'watchlists' in the config to a folder of *.yaml watchlist files",
         )
     files = sorted(p for p in folder.iterdir() if p.suffix in YAML_SUFFIXES and p.is_file())
-    entries: list[Entry] = []
+    pairs: list[tuple[Entry, tuple[str, ...]]] = []
     owner: dict[str, Path] = {}
     for path in files:
-        loaded = load_watchlist_file(path)
-        list_name = loaded[0].list
+        loaded = _load_file(path)
+        list_name = loaded[0][0].list
         if list_name in owner:
             raise WatchlistError(
                 f"{path}: list '{list_name}' is already defined by {owner[list_name]}",
                 hint="give each file its own 'list:' name, or merge the two files",
             )
         owner[list_name] = path
-        entries.extend(loaded)
+        pairs.extend(loaded)
+    entries = _with_place_names(pairs)
     log.info("watchlists loaded folder=%s files=%d entries=%d", folder, len(files), len(entries))
     return entries
 

@@ -88,6 +88,11 @@ def _start(cfg: Path, stub: SlackApiStub, log: Path) -> subprocess.Popen[bytes]:
         )
 
 
+def _engine_builds(log: Path) -> int:
+    """How many runs logged their engine as built so far (the log is shared by all runs)."""
+    return log.read_text(errors="replace").count("engine built") if log.exists() else 0
+
+
 def _kill(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGKILL)
@@ -273,8 +278,15 @@ def test_random_kills_lose_nothing_and_double_at_most_in_flight_posts(
     kills = 0
     delivered_at_kill: list[int] = []
     for _ in range(RANDOM_KILLS):
+        built = _engine_builds(log)
         proc = _start(cfg, slack_api, log)
-        time.sleep(rnd.uniform(0.6, 1.8))  # start-up ~0.6 s, then poll, then ~4 s of posts
+        # start-up (imports, watchlists, matcher) takes 0.6-1.5 s depending on the lists and
+        # the machine; the random moment is counted from its end: poll, then ~4 s of posts
+        _wait(
+            lambda built=built, proc=proc: _engine_builds(log) > built or proc.poll() is not None,
+            "engine built",
+        )
+        time.sleep(rnd.uniform(0.0, 1.2))
         if proc.poll() is None:
             kills += 1
         _kill(proc)
