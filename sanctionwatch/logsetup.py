@@ -24,7 +24,7 @@ import threading
 import traceback
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, TextIO
 
 from sanctionwatch.logfields import RESERVED_KEYS, logfmt_value, one_line, split_record
 
@@ -100,7 +100,7 @@ class KeyValueFormatter(logging.Formatter):
         return one_line(" ".join(parts))
 
 
-class StderrHandler(logging.StreamHandler):
+class StderrHandler(logging.StreamHandler[TextIO]):
     """Writes to whatever ``sys.stderr`` is at emit time (tests and daemons swap it)."""
 
     def emit(self, record: logging.LogRecord) -> None:

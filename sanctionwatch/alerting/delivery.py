@@ -26,6 +26,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sanctionwatch.alerting.outbox import (
     Job,
@@ -89,7 +90,8 @@ def backoff(attempts: int) -> timedelta:
     if attempts <= 1:
         return timedelta(0)
     steps = min(attempts - 2, (BACKOFF_MAX // BACKOFF_BASE).bit_length())  # no overflow
-    return min(BACKOFF_BASE * 2**steps, BACKOFF_MAX)
+    wait: timedelta = min(BACKOFF_BASE * 2**steps, BACKOFF_MAX)
+    return wait
 
 
 class _Round:
@@ -159,7 +161,7 @@ class _Round:
             )
         return self.poster.find_message(job.channel, event, key, job.id, job.unknown_since)
 
-    def _post(self, job: Job, text: str, blocks: list[dict], meta: dict) -> str:
+    def _post(self, job: Job, text: str, blocks: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         thread = self._thread_ts(job)
         if thread:
             return self.poster.post(job.channel, text, blocks, meta, thread_ts=thread)

@@ -8,6 +8,7 @@ built, so an old or cut-off file never produces "new designations".
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sanctionwatch.alerting.delivery import deliver_all
 from sanctionwatch.alerting.outbox import enqueue
@@ -37,7 +38,7 @@ def _line(entry: Entry) -> str:
     return f"• *{name}* ({escape(entry.type)}; {escape_fit(programs, 200)}){ref}"
 
 
-def _section(title: str, entries: list[Entry]) -> dict:
+def _section(title: str, entries: list[Entry]) -> dict[str, Any]:
     """A section listing up to MAX_LISTED entries, always within SECTION_LIMIT."""
     lines = [title]
     shown = 0
@@ -62,7 +63,9 @@ def _headline(report: ImportReport) -> str:
     return " and ".join(parts)
 
 
-def designation_message(report: ImportReport, first_import: bool) -> tuple[str, list[dict]] | None:
+def designation_message(
+    report: ImportReport, first_import: bool
+) -> tuple[str, list[dict[str, Any]]] | None:
     """The message for newly added and delisted entries; None on a first import (everything
     is "new" then) or when nothing was added or removed."""
     if first_import or not (report.added or report.removed):
@@ -70,7 +73,7 @@ def designation_message(report: ImportReport, first_import: bool) -> tuple[str, 
     icon = ":rotating_light:" if report.added else ":information_source:"
     # list and format names are unbounded input: cut them so the headline section fits
     where = f"{escape_fit(report.list_name, NAME_LIMIT)} ({escape_fit(report.fmt, NAME_LIMIT)})"
-    blocks: list[dict] = [
+    blocks: list[dict[str, Any]] = [
         {
             "type": "section",
             "text": {"type": "mrkdwn", "text": f"{icon} {_headline(report)} on {where}"},

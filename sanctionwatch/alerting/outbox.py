@@ -119,7 +119,7 @@ def enqueue(
     kind: str,
     channel: str,
     text: str,
-    blocks: list[dict] | None = None,
+    blocks: list[dict[str, Any]] | None = None,
     *,
     file_path: Path | None = None,
     title: str | None = None,

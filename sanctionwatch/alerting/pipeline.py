@@ -21,8 +21,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sanctionwatch.alerting.delivery import alert_view, deliver_all
+from sanctionwatch.alerting.delivery import deliver_all
 from sanctionwatch.alerting.messages import record_alerts
+from sanctionwatch.alerting.threads import alert_view
 from sanctionwatch.alerting.workers import (
     POOL_MIN_FEEDS,
     Analysis,

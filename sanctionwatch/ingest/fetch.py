@@ -331,7 +331,7 @@ def _redirect_target(response: httpx.Response, url: str) -> str:
     target = urljoin(url, location.strip())
     if urlsplit(target).scheme.lower() not in ("http", "https"):
         raise FetchFailed(f"redirect to a non-http(s) URL refused: {target[:200]}")
-    return target
+    return str(target)
 
 
 __all__ = [

@@ -175,7 +175,7 @@ def _text_problems(where: str, obj: Any, limit: int, types: tuple[str, ...]) -> 
     return []
 
 
-def _id_problems(where: str, node: dict, key: str, limit: int) -> list[str]:
+def _id_problems(where: str, node: dict[str, Any], key: str, limit: int) -> list[str]:
     value = node.get(key)
     if value is None:
         return []
@@ -186,7 +186,7 @@ def _id_problems(where: str, node: dict, key: str, limit: int) -> list[str]:
     return []
 
 
-def _button_problems(where: str, el: dict) -> list[str]:
+def _button_problems(where: str, el: dict[str, Any]) -> list[str]:
     out = _text_problems(f"{where} label", el.get("text"), MAX_BUTTON_TEXT, ("plain_text",))
     out += _id_problems(where, el, "action_id", MAX_ACTION_ID)
     out += _id_problems(where, el, "value", MAX_BUTTON_VALUE)
@@ -196,7 +196,7 @@ def _button_problems(where: str, el: dict) -> list[str]:
     return out
 
 
-def _limit_problems(where: str, block: dict) -> list[str]:
+def _limit_problems(where: str, block: dict[str, Any]) -> list[str]:
     """The documented limits slack-sdk's models leave unchecked, per block type."""
     kind = block.get("type")
     out = _id_problems(where, block, "block_id", MAX_BLOCK_ID)
@@ -228,7 +228,7 @@ def _limit_problems(where: str, block: dict) -> list[str]:
     return out
 
 
-def _sdk_problems(where: str, block: dict) -> list[str]:
+def _sdk_problems(where: str, block: dict[str, Any]) -> list[str]:
     """slack-sdk's own model validation of the block and of the elements inside it."""
     try:
         parsed = Block.parse(block)
@@ -308,12 +308,12 @@ def _clamp_text(obj: Any, limit: int, fallback: str = ELLIPSIS) -> None:
     obj["text"] = cut if cut.strip() else fallback
 
 
-def clamp(blocks: list[dict]) -> list[dict]:
+def clamp(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A copy of ``blocks`` cut until Slack accepts it: texts cut with "…", extra fields and
     context elements dropped, blocks beyond 50 dropped (the last actions block, the review
     buttons, is kept), and any block still invalid dropped. The last resort of every formatter
     (they budget their texts themselves); logs what it had to do."""
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     for block in blocks:
         if not isinstance(block, dict):
             continue
@@ -356,7 +356,7 @@ def _copy(node: Any) -> Any:
     return node
 
 
-def checked(text: str, blocks: list[dict], what: str) -> tuple[str, list[dict]]:
+def checked(text: str, blocks: list[dict[str, Any]], what: str) -> tuple[str, list[dict[str, Any]]]:
     """``(text, blocks)`` made acceptable: returned as is when valid (the normal case), else
     clamped, with an error logged naming what was wrong (a formatter's budget is off)."""
     found = message_problems(text, blocks)

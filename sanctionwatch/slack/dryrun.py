@@ -6,7 +6,7 @@ import html
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 _LINK_RE = re.compile(r"<([^<>|]+)\|([^<>]*)>|<([^<>]+)>")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -26,8 +26,8 @@ class DryRunPoster:
         self,
         channel: str,
         text: str,
-        blocks: list[dict],
-        metadata: dict | None = None,
+        blocks: list[dict[str, Any]],
+        metadata: dict[str, Any] | None = None,
         *,
         thread_ts: str | None = None,
     ) -> str:
@@ -50,7 +50,7 @@ class DryRunPoster:
         """A terminal keeps no history: a dry-run post never loses its answer anyway."""
         return None
 
-    def update(self, channel: str, ts: str, text: str, blocks: list[dict]) -> None:
+    def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
         self._write(f"── update of {_plain(ts)} in {_plain(channel)} (dry run) ──", blocks, text)
 
     def upload_file(self, channel: str, path: Path, *, title: str, comment: str = "") -> None:
@@ -62,7 +62,7 @@ class DryRunPoster:
         self.out.write("\n".join(lines) + "\n\n")
         self.out.flush()
 
-    def _write(self, banner: str, blocks: list[dict], text: str) -> None:
+    def _write(self, banner: str, blocks: list[dict[str, Any]], text: str) -> None:
         lines = [banner]
         body = [line for block in blocks for line in _block_lines(block)]
         lines.extend(body or [_mrkdwn_to_plain(text)])
@@ -88,7 +88,7 @@ def _mrkdwn_to_plain(text: str) -> str:
     return _plain(html.unescape(text))
 
 
-def _block_lines(block: dict) -> list[str]:
+def _block_lines(block: dict[str, Any]) -> list[str]:
     kind = block.get("type")
     if kind == "header":
         return [_plain(str(block.get("text", {}).get("text", "")))]

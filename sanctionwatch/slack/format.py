@@ -13,6 +13,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from sanctionwatch.models import Match
@@ -195,11 +196,11 @@ def disposition_line(view: AlertView) -> str | None:
     return line
 
 
-def _mrkdwn(text: str) -> dict:
+def _mrkdwn(text: str) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": text}
 
 
-def _match_sections(lines: list[str], max_sections: int) -> list[dict]:
+def _match_sections(lines: list[str], max_sections: int) -> list[dict[str, Any]]:
     """Pack bullet lines into as few sections as fit MAX_SECTION_TEXT, at most ``max_sections``;
     what does not fit is summarised as "… and N more" (N counts every line not shown)."""
     sections: list[list[str]] = [["*Matched*"]]
@@ -240,7 +241,7 @@ def title_markup(title: str, link: str | None, max_title: int, alert_id: int = 0
     return f"*{shown}*{LINK_TOO_LONG_NOTE}"
 
 
-def review_actions(alert_id: int) -> dict:
+def review_actions(alert_id: int) -> dict[str, Any]:
     """The actions block with the three review buttons (value = alert id)."""
     return {
         "type": "actions",
@@ -258,7 +259,7 @@ def review_actions(alert_id: int) -> dict:
     }
 
 
-def format_alert(view: AlertView) -> tuple[str, list[dict]]:
+def format_alert(view: AlertView) -> tuple[str, list[dict[str, Any]]]:
     """(plain-text fallback, Block Kit blocks) for one alert; every limit respected."""
     severity = view.severity.lower()
     emoji = SEVERITY_EMOJI.get(severity, UNKNOWN_SEVERITY_EMOJI)
@@ -278,7 +279,7 @@ def format_alert(view: AlertView) -> tuple[str, list[dict]]:
     matches = _unique_matches(view.matches)
     lines = [match_line(m) for m in matches] or ["(no matches recorded)"]
 
-    context: list[dict] = []
+    context: list[dict[str, Any]] = []
     if view.explanation.strip():
         context.append(_mrkdwn(escape_fit(view.explanation.strip(), MAX_CONTEXT_TEXT)))
     for m in matches:
@@ -288,12 +289,12 @@ def format_alert(view: AlertView) -> tuple[str, list[dict]]:
             note = f"{m.entity}: {m.detail}"
             context.append(_mrkdwn(escape_fit(note, MAX_DETAIL_CHARS)))
 
-    head: list[dict] = [
+    head: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": True}},
         {"type": "section", "text": _mrkdwn(title_text)},
         {"type": "context", "elements": [_mrkdwn(meta)]},
     ]
-    tail: list[dict] = []
+    tail: list[dict[str, Any]] = []
     if context:
         tail.append({"type": "context", "elements": context})
     disposition = disposition_line(view)
@@ -309,7 +310,7 @@ def format_alert(view: AlertView) -> tuple[str, list[dict]]:
     return checked(fallback, blocks, f"alert {view.alert_id}")
 
 
-def format_alert_reduced(view: AlertView) -> tuple[str, list[dict]]:
+def format_alert_reduced(view: AlertView) -> tuple[str, list[dict[str, Any]]]:
     """A small fallback of ``format_alert`` for when Slack refused the full message
     (``invalid_blocks`` / ``msg_too_long``): severity, rule, title (linked only when the link
     fits), the actors' names and the review buttons, each cut well inside Block Kit's limits."""
@@ -320,7 +321,7 @@ def format_alert_reduced(view: AlertView) -> tuple[str, list[dict]]:
     title_text = title_markup(title, safe_link(view.link), MAX_TITLE_CHARS // 2, view.alert_id)
     entities = list(dict.fromkeys(m.entity for m in view.matches))
     actors = escape_fit(", ".join(entities) or "no entities", MAX_SECTION_TEXT // 2)
-    blocks: list[dict] = [
+    blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": True}},
         {"type": "section", "text": _mrkdwn(title_text)},
         {"type": "section", "text": _mrkdwn(f"*Matched:* {actors}")},

@@ -95,8 +95,8 @@ class Poster(Protocol):
         self,
         channel: str,
         text: str,
-        blocks: list[dict],
-        metadata: dict | None = None,
+        blocks: list[dict[str, Any]],
+        metadata: dict[str, Any] | None = None,
         *,
         thread_ts: str | None = None,
     ) -> str: ...
@@ -116,7 +116,7 @@ class Poster(Protocol):
         if there is none."""
         ...
 
-    def update(self, channel: str, ts: str, text: str, blocks: list[dict]) -> None: ...
+    def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None: ...
 
     def upload_file(self, channel: str, path: Path, *, title: str, comment: str = "") -> None: ...
 
@@ -171,8 +171,8 @@ class SlackPoster:
         self,
         channel: str,
         text: str,
-        blocks: list[dict],
-        metadata: dict | None = None,
+        blocks: list[dict[str, Any]],
+        metadata: dict[str, Any] | None = None,
         *,
         thread_ts: str | None = None,
     ) -> str:
@@ -196,7 +196,7 @@ class SlackPoster:
         log.info("slack posted channel=%s ts=%s", channel, ts)
         return ts
 
-    def update(self, channel: str, ts: str, text: str, blocks: list[dict]) -> None:
+    def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
         channel_id = self.channel_id(channel)
         self._call(
             "chat.update",

@@ -18,6 +18,7 @@ every section is budgeted to Block Kit's limits after escaping, and the result i
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sanctionwatch.models import Match
 from sanctionwatch.slack.blockkit import (
@@ -190,10 +191,10 @@ def fallback_text(view: AlertView) -> str:
     return escape_fit(f"[{view.severity.upper()}] {title} — {actors}", MAX_FALLBACK_TEXT)
 
 
-def format_story(view: AlertView) -> tuple[str, list[dict]]:
+def format_story(view: AlertView) -> tuple[str, list[dict[str, Any]]]:
     """(fallback, blocks) of the one message for an item in a channel."""
     title = view.title.strip() or "(no title)"
-    blocks: list[dict] = [
+    blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": _header(view), "emoji": True}},
         {
             "type": "section",
@@ -214,7 +215,7 @@ def format_story(view: AlertView) -> tuple[str, list[dict]]:
     return checked(fallback_text(view), blocks, f"alert {view.alert_id}")
 
 
-def render_alert(view: AlertView, reduced: bool = False) -> tuple[str, list[dict]]:
+def render_alert(view: AlertView, reduced: bool = False) -> tuple[str, list[dict[str, Any]]]:
     """The message for an alert row: the story layout for grouped alerts, the one-rule layout
     for rows recorded before grouping existed; ``reduced`` after Slack refused the full one."""
     if reduced:
@@ -222,12 +223,12 @@ def render_alert(view: AlertView, reduced: bool = False) -> tuple[str, list[dict
     return format_story(view) if view.rules else format_alert(view)
 
 
-def format_copy(view: AlertView) -> tuple[str, list[dict]]:
+def format_copy(view: AlertView) -> tuple[str, list[dict[str, Any]]]:
     """The thread reply for another outlet's copy of the story: outlet, title, link, language."""
     title = view.title.strip() or "(no title)"
     head = f"*{escape_fit(view.feed, 200)}* ({escape_fit(view.language or '?', 10)}) also reports:"
     text = head + "\n" + title_markup(title, safe_link(view.link), MAX_TITLE_CHARS, view.alert_id)
-    blocks: list[dict] = [
+    blocks: list[dict[str, Any]] = [
         {"type": "section", "text": _md(text)},
         {
             "type": "context",
@@ -240,9 +241,11 @@ def format_copy(view: AlertView) -> tuple[str, list[dict]]:
     return checked(fallback, blocks, f"story copy {view.alert_id}")
 
 
-def format_details(view: AlertView, traces: Sequence[str]) -> tuple[str, list[dict]]:
+def format_details(view: AlertView, traces: Sequence[str]) -> tuple[str, list[dict[str, Any]]]:
     """The "Details" thread reply: every rule's clause trace and every match's score."""
-    blocks: list[dict] = [{"type": "section", "text": _md(f"*Details of alert #{view.alert_id}*")}]
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": _md(f"*Details of alert #{view.alert_id}*")}
+    ]
     room = MAX_BLOCKS - 3
     for trace in traces[:room]:
         blocks.append({"type": "section", "text": _md(escape_fit(trace, DETAILS_SECTION_CHARS))})
@@ -257,5 +260,5 @@ def format_details(view: AlertView, traces: Sequence[str]) -> tuple[str, list[di
     return checked(f"Details of alert #{view.alert_id}", blocks, f"details {view.alert_id}")
 
 
-def _md(text: str) -> dict:
+def _md(text: str) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": text}

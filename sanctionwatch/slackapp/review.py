@@ -24,7 +24,7 @@ from typing import Any
 
 import sqlite_utils
 
-from sanctionwatch.alerting.pipeline import alert_view
+from sanctionwatch.alerting.threads import alert_view
 from sanctionwatch.clock import iso, parse_iso, utcnow
 from sanctionwatch.errors import DeliveryError, ReviewError, ReviewRefused
 from sanctionwatch.slack.format import REVIEW_ACTIONS, AlertView

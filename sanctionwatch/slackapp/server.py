@@ -205,12 +205,12 @@ def _socket_mode(
     http = HttpServer(monitor.wrap(), host, port).start()
     print(f"health and metrics at http://{host}:{http.port}/healthz", file=out, flush=True)
     try:
-        handler.connect()
+        handler.connect()  # type: ignore[no-untyped-call]  # slack-bolt leaves it untyped
         if handler.client.is_connected():
             log.info("socket mode connected session=%s", handler.client.session_id())
         else:
             log.error("socket mode connection failed; retrying in the background")
         stop.wait()
-        handler.close()
+        handler.close()  # type: ignore[no-untyped-call]
     finally:
         http.stop()

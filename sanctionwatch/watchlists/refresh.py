@@ -30,10 +30,9 @@ import sqlite_utils
 from sanctionwatch.clock import iso, parse_iso, utcnow
 from sanctionwatch.config.lists import ListConfig
 from sanctionwatch.config.settings import Settings
-from sanctionwatch.errors import ConfigError, ImportFormatError
+from sanctionwatch.errors import ConfigError, ImportFormatError, ImportRefused
 from sanctionwatch.ingest.fetch import FetchResult, FetchState, fetch, make_client
 from sanctionwatch.storage.schema import LIST_SOURCES_TABLE
-from sanctionwatch.watchlists.guard import ImportRefused
 from sanctionwatch.watchlists.imported import list_imported, replace_list
 from sanctionwatch.watchlists.importers import (
     ALIASES_FILE_NAME,
