@@ -31,6 +31,7 @@ from typing import NamedTuple
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
+from sanctionwatch.matching.lemmaindex import LemmaKeys, inflected_bases, same_lemma
 from sanctionwatch.matching.normalize import (
     CYRILLIC_ENDINGS_ASCII,
     Analysed,
@@ -75,6 +76,8 @@ _GLUE_MAX_TOKENS = 4
 # Two name parts both this short are glued as an extra variant: Korean given names are
 # written "Jong Un", "Jong-un" and "Jongun"; a number is always glued ("KN-23"/"KN23").
 _GLUE_PART_LEN = 4
+# Entry types whose declined one-word aliases are checked against the text's language.
+INFLECTION_GUARDED_TYPES = frozenset({"person", "weapon"})
 
 
 class EntityRef(NamedTuple):
@@ -110,7 +113,9 @@ class Candidate(NamedTuple):
 def index_keys(a: Analysed) -> tuple[str, ...]:
     """Keys an alias token is filed under (text tokens are looked up under the same)."""
     if a.cyrillic:
-        return tuple({a.key, a.block, "@" + a.cstem[:STEM_KEY_LEN]})
+        return tuple(sorted({a.key, a.block, "@" + a.cstem[:STEM_KEY_LEN]}))
+    if a.alts:
+        return (a.block, *a.alts)
     return (a.block,)
 
 
@@ -160,6 +165,8 @@ def compare_tokens(
         return None
     if a.norm == t.norm:
         return Step("exact" if a.cyrillic == t.cyrillic else "transliterated", 100.0, 0, 0, 0)
+    if (a.alts or t.alts) and not {a.norm, *a.alts}.isdisjoint((t.norm, *t.alts)):
+        return Step("affix", INFLECTED_SCORE, 0, 0, 0)  # "לאיראן" / "איראן", "پهپادهای"
     if strict or a.exact_only:
         return None  # strict entries, acronyms and numbers: identical normalised form only
     same_script = a.cyrillic == t.cyrillic
@@ -199,6 +206,9 @@ class NameIndex:
         self.fuzzy_words: list[str] = []
         self.deletes = array("q")  # sorted hash(deletion) << _WORD_ID_BITS | word id
         self.name_count = 0
+        # one-token aliases that are another alias plus an ending ("Putina"): name id → base
+        self.inflected: dict[int, Analysed] = {}
+        self.lemma_keys = LemmaKeys()
         self._lookup_cache: dict[Analysed, tuple[str, ...]] = {}
 
     def __getstate__(self) -> dict[str, object]:
@@ -227,8 +237,15 @@ class NameIndex:
                 )
             )
             seen: set[tuple[tuple[object, ...], ...]] = set()
-            for alias in entry.names:
-                toks = tuple(interned.setdefault(astuple(a), a) for a in analyse_text(alias).infos)
+            analysed = [
+                (alias, tuple(interned.setdefault(astuple(a), a) for a in analyse_text(alias).infos))
+                for alias in entry.names
+            ]
+            # A declined one-word name is a trap in languages that do not decline ("Putina
+            # is a small village"); for countries and keywords the rules' context suffices.
+            guarded = entry.type in INFLECTION_GUARDED_TYPES
+            bases = inflected_bases([t for _a, t in analysed]) if guarded else {}
+            for pos, (alias, toks) in enumerate(analysed):
                 if not toks:
                     continue
                 ix.name_count += 1
@@ -237,6 +254,8 @@ class NameIndex:
                     if value in seen:
                         continue
                     seen.add(value)
+                    if pos in bases:
+                        ix.inflected[len(ix.aliases)] = bases[pos]
                     ix._add(ent, alias, variant)
                     if not strict:
                         vocab.update(t.block for t in variant[:2] if fuzzy_eligible(t))
@@ -286,6 +305,20 @@ class NameIndex:
                 for k1 in index_keys(toks[1]):
                     _file(sub, k1, name_id)
 
+    def lemma_lookup(self, tt: TextTokens, i: int) -> tuple[str, ...]:
+        """Extra keys of text token ``i`` in a lemmatised text: its lemma's keys, and the
+        keys of aliases whose own lemma (in the text's language) is the same word."""
+        lemmas = tt.lemmas
+        if lemmas is None:
+            return ()
+        t = tt.infos[i]
+        lt = lemmas[i]
+        reverse = self.lemma_keys.reverse(tt.lang, self.name_tokens, index_keys)
+        out = reverse.get((lt or t).key, ())
+        if lt is not None:
+            out = (*index_keys(lt), *out)
+        return out
+
     def lookup_keys(self, t: Analysed) -> tuple[str, ...]:
         """Index keys under which names that ``t`` may start (or continue) are filed."""
         cached = self._lookup_cache.get(t)
@@ -303,7 +336,7 @@ class NameIndex:
                 # ("prigoschin" → "prigoshin" vs "prigojin": both become "prigoin").
                 for d in {d2 for d1 in first for d2 in _deletions(d1)}:
                     keys.update(self._near_words(d))
-        result = tuple(keys)
+        result = tuple(sorted(keys))
         if len(self._lookup_cache) >= _LOOKUP_CACHE_MAX:
             self._lookup_cache.clear()
         self._lookup_cache[t] = result
@@ -321,10 +354,17 @@ class NameIndex:
         steps: list[Step] = []
         toks = self.name_tokens[name_id]
         single = len(toks) == 1
+        lemmas = tt.lemmas
         for a in toks:
             if p >= n:
                 return None
             step = compare_tokens(a, infos[p], strict, single)
+            if (
+                step is None
+                and lemmas is not None
+                and same_lemma(tt.lang, a, infos[p], lemmas[p])
+            ):
+                step = Step("lemma", INFLECTED_SCORE, 0, 0, 0)
             width = 1
             if step is None and p + 1 < n and may_glue(tt, p):
                 step = compare_tokens(a, glue(infos[p], infos[p + 1]), strict, single)

@@ -28,7 +28,10 @@ from sanctionwatch.matching.index import (
     describe,
     glue,
 )
+from sanctionwatch.matching.lemmaindex import add_text_lemmas, inflection_fits
+from sanctionwatch.matching.lemmas import detect_language
 from sanctionwatch.matching.normalize import Analysed, TextTokens, analyse_text
+from sanctionwatch.matching.scripts import strip_format
 from sanctionwatch.models import Entry, Match
 
 log = logging.getLogger(__name__)
@@ -81,11 +84,16 @@ class Matcher:
             )
         return cls(index)
 
-    def find(self, text: str, field: str = "text") -> list[Match]:
-        """Every watchlist mention in ``text``, sorted by start offset."""
+    def find(self, text: str, field: str = "text", lang: str | None = None) -> list[Match]:
+        """Every watchlist mention in ``text``, sorted by start offset.
+
+        ``lang``: the item's language (ISO 639-1) when the caller knows it (``Engine.match``
+        detects it once for title and text); None: detected from ``text``.
+        """
         if not text:
             return []
         tt = analyse_text(text)
+        add_text_lemmas(tt, detect_language(text) if lang is None else lang)
         hits = self._candidates(tt)
         return self._select(text, field, tt, hits)
 
@@ -96,6 +104,8 @@ class Matcher:
         infos = tt.infos
         n = len(infos)
         opts = [ix.lookup_keys(info) for info in infos]
+        if tt.lemmas is not None:
+            opts = [(*o, *ix.lemma_lookup(tt, i)) for i, o in enumerate(opts)]
         hits: list[Candidate] = []
         for i in range(n):
             if not tt.word_start[i]:
@@ -120,27 +130,57 @@ class Matcher:
                             ids = sub.get(key2)
                             if ids is not None:
                                 _collect(seen, ids)
-            for name_id in seen:
+            for name_id in sorted(seen):
                 hit = ix.verify(name_id, tt, i, _may_glue)
                 if hit is not None and hit.score >= MIN_REPORT_SCORE:
                     hits.append(hit)
         return hits
 
     def _select(self, text: str, field: str, tt: TextTokens, hits: list[Candidate]) -> list[Match]:
-        """Keep the best of overlapping hits per entity; build Match objects."""
-        hits.sort(key=lambda h: (-h.score, -(h.end_tok - h.start_tok), h.start_tok))
+        """Keep the best of overlapping hits per entity; build Match objects.
+
+        Guards run first, on every candidate: a candidate they drop never claims its span, so
+        the next best alias of the same entity may still take it. Ties are broken by a
+        total order (score, span length, position, entity id, alias, name id): the result
+        never depends on set or hash order (PYTHONHASHSEED).
+        """
+        ix = self._ix
+        hits.sort(
+            key=lambda h: (
+                -h.score,
+                -(h.end_tok - h.start_tok),
+                h.start_tok,
+                ix.entities[h.entity].id,
+                ix.aliases[h.name_id],
+                h.name_id,
+            )
+        )
         taken: dict[int, list[tuple[int, int]]] = {}
         out: list[Match] = []
         for h in hits:
             spans = taken.setdefault(h.entity, [])
             if any(h.start_tok < e and s < h.end_tok for s, e in spans):
                 continue
-            spans.append((h.start_tok, h.end_tok))
+            if not self._inflection_ok(tt, h):
+                continue
             match = self._guard_single_word(self._to_match(text, field, tt, h), h)
-            if match is not None:
-                out.append(match)
+            if match is None:
+                continue
+            spans.append((h.start_tok, h.end_tok))
+            out.append(match)
         out.sort(key=lambda m: (m.start, m.end, m.entity_id))
         return out
+
+    def _inflection_ok(self, tt: TextTokens, h: Candidate) -> bool:
+        """A one-word alias that is an inflected form of another ("Putina", "Шахеды") is
+        that inflection only in a language that declines the word so: not in "Putina is a
+        small village", nor in "Irena Shahedi" (the Cyrillic plural transliterated)."""
+        base = self._ix.inflected.get(h.name_id)
+        if base is None:
+            return True
+        step = h.steps[0]
+        word = tt.text[tt.starts[step.first] : tt.ends[step.last - 1]]
+        return inflection_fits(tt.lang, word, base)
 
     def _guard_single_word(self, m: Match, h: Candidate) -> Match | None:
         """Guards for one-word aliases, the main source of false positives in real lists.
@@ -203,9 +243,12 @@ def _collect(seen: set[int], ids: int | list[int]) -> None:
 def _may_glue(tt: TextTokens, i: int) -> bool:
     """Text tokens i and i+1 may form one name part: "Nord-Korea", "Shahed 136", "KN 23"."""
     end = tt.ends[i]
-    if tt.starts[i + 1] - end != 1:
-        return False
+    gap = tt.text[end : tt.starts[i + 1]]
+    if len(gap) != 1:
+        gap = strip_format(gap)  # "Shahed\u200d-136": invisible characters do not count
+        if len(gap) != 1:
+            return False
     b: Analysed = tt.infos[i + 1]
-    if tt.text[end] in _HYPHENS:
+    if gap in _HYPHENS:
         return not (b.syllabic or tt.infos[i].syllabic)
     return b.exact_only and not b.syllabic and not b.norm.isalpha()
