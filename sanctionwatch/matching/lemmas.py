@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -60,9 +61,27 @@ def _identifier() -> Any:
     return py3langid
 
 
+# English function words that no other language written in Latin letters uses as words
+# ("a", "in", "to", "is" are Italian, German, Polish... too). English is most of the news a
+# desk reads; when these make up ENGLISH_SHARE of a sample the classifier is not asked
+# (it costs ~0.1 ms, a tenth of matching an item).
+_ENGLISH_MARKERS = frozenset(
+    "the of and that was were with from said has have had this which their been would "
+    "will its are they after".split()
+)
+ENGLISH_SHARE = 0.12
+ENGLISH_MIN_HITS = 3
+_LATIN_WORD_RE = re.compile(r"[A-Za-z]+")
+
+
 def detect_language(text: str) -> str:
     """ISO 639-1 code of the text's language (py3langid), or "" for text without letters."""
     sample = text[:DETECT_CHARS]
+    words = _LATIN_WORD_RE.findall(sample)
+    if len(words) >= ENGLISH_MIN_HITS:
+        hits = sum(1 for w in words if w.lower() in _ENGLISH_MARKERS)
+        if hits >= ENGLISH_MIN_HITS and hits >= ENGLISH_SHARE * len(words):
+            return "en"
     if not any(c.isalpha() for c in sample):
         return ""
     code, _score = _identifier().classify(sample)

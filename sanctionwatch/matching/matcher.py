@@ -32,6 +32,7 @@ from sanctionwatch.matching.lemmaindex import add_text_lemmas, inflection_fits
 from sanctionwatch.matching.lemmas import detect_language
 from sanctionwatch.matching.normalize import Analysed, TextTokens, analyse_text
 from sanctionwatch.matching.scripts import strip_format
+from sanctionwatch.matching.units import Units, units_of
 from sanctionwatch.models import Entry, Match
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,9 @@ __all__ = ["Matcher", "compare_tokens"]
 MIN_REPORT_SCORE = 75.0
 # Below the rules' default min_score (88), above MIN_REPORT_SCORE: see _guard_single_word.
 OFFICIAL_SINGLE_WORD_SCORE = 80.0
-_CACHE_FORMAT = 5
+# Invisible format characters tolerated around the hyphen between two parts of one word.
+_MAX_INVISIBLE_IN_GAP = 3
+_CACHE_FORMAT = 6
 # Hyphen-like characters joining two parts of one word ("Nord-Korea", "Jong‐un").
 _HYPHENS = frozenset("-\u2010\u2011\u2012\u2013\u00ad")  # bump when the pickled layout changes
 
@@ -157,13 +160,14 @@ class Matcher:
         )
         taken: dict[int, list[tuple[int, int]]] = {}
         out: list[Match] = []
+        units = units_of(text) if hits else None
         for h in hits:
             spans = taken.setdefault(h.entity, [])
             if any(h.start_tok < e and s < h.end_tok for s, e in spans):
                 continue
             if not self._inflection_ok(tt, h):
                 continue
-            match = self._guard_single_word(self._to_match(text, field, tt, h), h)
+            match = self._guard_single_word(self._to_match(text, field, tt, h, units), h)
             if match is None:
                 continue
             spans.append((h.start_tok, h.end_tok))
@@ -210,7 +214,9 @@ class Matcher:
             )
         return m
 
-    def _to_match(self, text: str, field: str, tt: TextTokens, h: Candidate) -> Match:
+    def _to_match(
+        self, text: str, field: str, tt: TextTokens, h: Candidate, units: Units | None
+    ) -> Match:
         ent = self._ix.entities[h.entity]
         start = tt.starts[h.start_tok]
         end = tt.ends[h.end_tok - 1]
@@ -230,6 +236,8 @@ class Matcher:
             programs=ent.programs,
             token_start=tt.words[h.start_tok],
             token_end=tt.words[h.end_tok - 1] + 1,
+            sentence=units.sentence(start) if units else 0,
+            paragraph=units.paragraph(start) if units else 0,
         )
 
 
@@ -243,11 +251,15 @@ def _collect(seen: set[int], ids: int | list[int]) -> None:
 def _may_glue(tt: TextTokens, i: int) -> bool:
     """Text tokens i and i+1 may form one name part: "Nord-Korea", "Shahed 136", "KN 23"."""
     end = tt.ends[i]
-    gap = tt.text[end : tt.starts[i + 1]]
-    if len(gap) != 1:
-        gap = strip_format(gap)  # "Shahed\u200d-136": invisible characters do not count
+    width = tt.starts[i + 1] - end
+    if width == 1:
+        gap = tt.text[end]
+    elif width <= 1 + _MAX_INVISIBLE_IN_GAP:
+        gap = strip_format(tt.text[end : tt.starts[i + 1]])  # "Shahed\u200d-136"
         if len(gap) != 1:
             return False
+    else:
+        return False
     b: Analysed = tt.infos[i + 1]
     if gap in _HYPHENS:
         return not (b.syllabic or tt.infos[i].syllabic)

@@ -28,6 +28,7 @@ from sanctionwatch.matching.evaluate import (
     explain,
     run_examples,
 )
+from sanctionwatch.matching.units import UNITS
 from sanctionwatch.models import ENTRY_TYPES, Clause, Entry, Example, Rule
 from sanctionwatch.watchlists.files import YAML_SUFFIXES, item_lines, read_yaml
 
@@ -59,6 +60,7 @@ RULE_KEYS = (
     "channel",
     "min_score",
     "within_words",
+    "within",
     "all",
     "any",
     "none",
@@ -185,6 +187,12 @@ def parse_rule(raw: Any, where: str, file: str) -> Rule:
         raise RuleError(
             f"{where}: 'within_words' must be a whole number", hint="e.g. within_words: 15"
         )
+    within_unit = raw.get("within")
+    if within_unit is not None and within_unit not in UNITS:
+        raise RuleError(
+            f"{where}: 'within' must be one of {', '.join(UNITS)}, got {within_unit!r}",
+            hint="within: sentence (or paragraph, item); within_words takes a word count",
+        )
     min_score = _number(raw, "min_score", where, 0, 100)
     description = raw.get("description", "")
     if not isinstance(description, str):
@@ -198,6 +206,7 @@ def parse_rule(raw: Any, where: str, file: str) -> Rule:
         any=_parse_clauses(raw, "any", where),
         none=_parse_clauses(raw, "none", where),
         within_words=int(within) if within is not None else None,
+        within=within_unit,
         min_score=DEFAULT_MIN_SCORE if min_score is None else min_score,
         description=description.strip(),
         examples=_parse_examples(raw.get("examples"), where),

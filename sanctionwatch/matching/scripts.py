@@ -39,20 +39,35 @@ __all__ = [
 _SCAN_RANGES = ((0, 0x20000), (0xE0000, 0xE1000))
 
 
+def _ranges(codes: list[int]) -> str:
+    """A regex character class body for sorted code points, as ranges (fast to search)."""
+    out: list[str] = []
+    i = 0
+    while i < len(codes):
+        j = i
+        while j + 1 < len(codes) and codes[j + 1] == codes[j] + 1:
+            j += 1
+        lo, hi = re.escape(chr(codes[i])), re.escape(chr(codes[j]))
+        out.append(lo if i == j else f"{lo}-{hi}")
+        i = j + 1
+    return "".join(out)
+
+
 @functools.lru_cache(maxsize=1)
-def _tables() -> tuple[re.Pattern[str], dict[int, str]]:
-    fmt: list[str] = []
+def _tables() -> tuple[re.Pattern[str], re.Pattern[str], dict[int, str]]:
+    """(format characters, format characters or non-ASCII digits, digit fold table)."""
+    fmt: list[int] = []
     digits: dict[int, str] = {}
     for lo, hi in _SCAN_RANGES:
         for cp in range(lo, min(hi, sys.maxunicode + 1)):
-            ch = chr(cp)
-            cat = unicodedata.category(ch)
+            cat = unicodedata.category(chr(cp))
             if cat == "Cf":
-                fmt.append(ch)
+                fmt.append(cp)
             elif cat == "Nd" and cp > 0x7F:
-                digits[cp] = str(unicodedata.decimal(ch))
-    pattern = re.compile("[" + "".join(re.escape(c) for c in fmt) + "]")
-    return pattern, digits
+                digits[cp] = str(unicodedata.decimal(chr(cp)))
+    fmt_re = re.compile(f"[{_ranges(fmt)}]")
+    either = re.compile(f"[{_ranges(sorted(fmt + list(digits)))}]")
+    return fmt_re, either, digits
 
 
 class CleanText:
@@ -89,7 +104,9 @@ def clean_text(text: str) -> CleanText:
     """Strip format characters and fold decimal digits (see the module docstring)."""
     if text.isascii():
         return CleanText(text, text, None)
-    fmt, digits = _tables()
+    fmt, either, digits = _tables()
+    if either.search(text) is None:  # the common case: one scan, nothing to do
+        return CleanText(text, text, None)
     folded = text.translate(digits)  # one character for one: offsets unchanged
     if fmt.search(folded) is None:
         return CleanText(text, folded, None)
