@@ -31,7 +31,7 @@ INFLECTION_MAX_SUFFIX = 3
 
 def lemmatisable(a: Analysed) -> bool:
     """Ordinary words only: no numbers, acronyms, syllables or abjad words."""
-    return bool(a.word) and not (a.exact_only or a.syllabic) and a.word.isalpha()
+    return bool(a.word) and not (a.exact_only or a.syllabic) and a.word.replace("'", "").isalpha()
 
 
 def lemma_info(lang: str, a: Analysed) -> Analysed | None:
@@ -139,8 +139,8 @@ def inflection_fits(lang: str, word: str, base: Analysed) -> bool:
     or when the language declines names and its dictionary does not know the word (a name
     it has no entry for). No in English or French: "Putina is a small village".
     """
-    if not lang:
-        return True  # no language to judge by: keep it (the rule's context decides)
+    if lang != "en" and lang not in LEMMA_LANGS:
+        return True  # no dictionary to judge by (ja, ar, none): the rule's context decides
     lemma = lemma_of(lang, word)
     if lemma is not None and analyse_word(lemma).key == base.key:
         return True

@@ -265,8 +265,8 @@ def _analyse_abjad(word: str) -> Analysed:
         k = _ascii(c)
         if len(k) >= ABJAD_MIN_KEY and mark + k not in keys:
             keys.append(mark + k)
-    if not keys:
-        keys = [mark + _ascii(word)]
+    if not keys:  # one consonant or less: only the same word, letter for letter
+        keys = [mark + word]
     main = keys[0]
     return Analysed(main, main, main, True, False, False, "", tuple(keys[1:]), word)
 
