@@ -21,8 +21,10 @@ from sanctionwatch.matching.scripts import clean_text
 from sanctionwatch.models import Entry
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent.parent / "shared" if (ROOT.parent.parent / "shared").is_dir() else Path(
-    "/work/shared"
+SHARED = (
+    ROOT.parent.parent / "shared"
+    if (ROOT.parent.parent / "shared").is_dir()
+    else Path("/work/shared")
 )
 OFAC = SHARED / "data" / "sanctions" / "ofac"
 NEWS_EVAL = SHARED / "data" / "news-eval"

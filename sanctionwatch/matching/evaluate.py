@@ -125,7 +125,9 @@ def _same_unit(slots: list[list[Match]], unit: str) -> tuple[str, list[Match]] |
     if all(titled):
         return "title", [max(t, key=lambda m: m.score) for t in titled]
     from_title = [max(t, key=lambda m: m.score) for t in titled if t]
-    rest = [[m for m in s if m.field != "title"] for s, t in zip(slots, titled, strict=True) if not t]
+    rest = [
+        [m for m in s if m.field != "title"] for s, t in zip(slots, titled, strict=True) if not t
+    ]
     units: dict[tuple[str, int], list[list[Match]]] = {}
     for i, slot in enumerate(rest):
         for m in slot:

@@ -238,7 +238,10 @@ class NameIndex:
             )
             seen: set[tuple[tuple[object, ...], ...]] = set()
             analysed = [
-                (alias, tuple(interned.setdefault(astuple(a), a) for a in analyse_text(alias).infos))
+                (
+                    alias,
+                    tuple(interned.setdefault(astuple(a), a) for a in analyse_text(alias).infos),
+                )
                 for alias in entry.names
             ]
             # A declined one-word name is a trap in languages that do not decline ("Putina
@@ -359,11 +362,7 @@ class NameIndex:
             if p >= n:
                 return None
             step = compare_tokens(a, infos[p], strict, single)
-            if (
-                step is None
-                and lemmas is not None
-                and same_lemma(tt.lang, a, infos[p], lemmas[p])
-            ):
+            if step is None and lemmas is not None and same_lemma(tt.lang, a, infos[p], lemmas[p]):
                 step = Step("lemma", INFLECTED_SCORE, 0, 0, 0)
             width = 1
             if step is None and p + 1 < n and may_glue(tt, p):

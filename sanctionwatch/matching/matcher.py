@@ -133,7 +133,7 @@ class Matcher:
                             ids = sub.get(key2)
                             if ids is not None:
                                 _collect(seen, ids)
-            for name_id in sorted(seen):
+            for name_id in seen:  # order-free: _select sorts by a total order
                 hit = ix.verify(name_id, tt, i, _may_glue)
                 if hit is not None and hit.score >= MIN_REPORT_SCORE:
                     hits.append(hit)

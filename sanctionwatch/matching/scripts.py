@@ -94,7 +94,6 @@ class CleanText:
         return i if self._map is None else self._map[i - 1] + 1
 
 
-
 def strip_format(text: str) -> str:
     """``text`` without its format characters (for short gaps between tokens)."""
     return text if text.isascii() else _tables()[0].sub("", text)
