@@ -21,11 +21,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from sanctionwatch.errors import SanctionwatchError
+from sanctionwatch.matching.describe import describe
 from sanctionwatch.matching.index import (
     Candidate,
     NameIndex,
     compare_tokens,
-    describe,
     glue,
 )
 from sanctionwatch.matching.lemmaindex import add_text_lemmas, inflection_fits

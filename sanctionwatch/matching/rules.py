@@ -5,7 +5,9 @@ A rule fires on an item when, among the matches scoring at least `min_score`:
   * at least one `any` clause is satisfied (when `any` is given),
   * no `none` clause is satisfied anywhere in the item,
   * and, with `within_words: N`, one match per `all` clause plus one `any` match lie in the
-    same field (title or text) inside a window of at most N words.
+    same field (title or text) inside a window of at most N words,
+  * and, with `within: sentence | paragraph`, such a set of matches lies in one sentence or
+    paragraph (a title match counts as near every unit; `within: item` sets no limit).
 A clause is satisfied by a match whose entry meets every key given in the clause (within one
 key, any listed value will do). See rules/README.md for the analysts' version.
 """
