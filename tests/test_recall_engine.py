@@ -142,7 +142,9 @@ def test_abjad_scripts_keep_apart() -> None:
     ],
 )
 def test_inflected_forms_meet_their_dictionary_form(alias: str, text: str, surface: str) -> None:
-    m = Matcher.build([entry("target", alias, type_="keyword", strict=True)])
+    # Cyrillic forms meet through the case-ending stemmer (not strict), the rest by lemma
+    strict = not any("\u0400" <= c <= "\u04ff" for c in alias)
+    m = Matcher.build([entry("target", alias, type_="organisation", strict=strict)])
     hits = m.find(text)
     assert hits, f"{alias!r} not found in {text!r}"
     assert text[hits[0].start : hits[0].end] == surface

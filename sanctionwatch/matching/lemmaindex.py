@@ -16,6 +16,7 @@ per text word afterwards.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable, Sequence
 
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 # Two aliases of one entry where one is the other plus this many letters at most are a
 # base form and its inflection ("Putin"/"Putina", "Шахед"/"Шахеды").
 INFLECTION_MAX_SUFFIX = 3
+_LATIN_RE = re.compile(r"[A-Za-z\u00c0-\u024f]")
 
 
 def lemmatisable(a: Analysed) -> bool:
@@ -139,8 +141,13 @@ def inflection_fits(lang: str, word: str, base: Analysed) -> bool:
     or when the language declines names and its dictionary does not know the word (a name
     it has no entry for). No in English or French: "Putina is a small village".
     """
-    if lang != "en" and lang not in LEMMA_LANGS:
-        return True  # no dictionary to judge by (ja, ar, none): the rule's context decides
+    if not lang:
+        # Language unknown (short text, or one we do not tell apart, e.g. Russian): a
+        # Cyrillic/Greek word is taken as declined (those languages decline names); a
+        # Latin one must be confirmed by the English dictionary ("drones" → "drone").
+        if not word.isascii() and not _LATIN_RE.match(word):
+            return True
+        lang = "en"
     lemma = lemma_of(lang, word)
     if lemma is not None and analyse_word(lemma).key == base.key:
         return True
