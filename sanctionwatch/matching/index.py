@@ -308,6 +308,16 @@ class NameIndex:
                 for k1 in index_keys(toks[1]):
                     _file(sub, k1, name_id)
 
+    def _curated_tokens(self) -> list[tuple[Analysed, ...]]:
+        """Tokens of curated aliases only: an official list's transliterated names are not
+        inflected words of any language, and lemmatising 100k of them per text language
+        would cost seconds (text words are still lemmatised against every name)."""
+        return [
+            toks
+            for toks, ent in zip(self.name_tokens, self.name_entity, strict=True)
+            if self.entities[ent].curated
+        ]
+
     def lemma_lookup(self, tt: TextTokens, i: int) -> tuple[str, ...]:
         """Extra keys of text token ``i`` in a lemmatised text: its lemma's keys, and the
         keys of aliases whose own lemma (in the text's language) is the same word."""
@@ -316,7 +326,7 @@ class NameIndex:
             return ()
         t = tt.infos[i]
         lt = lemmas[i]
-        reverse = self.lemma_keys.reverse(tt.lang, self.name_tokens, index_keys)
+        reverse = self.lemma_keys.reverse(tt.lang, self._curated_tokens, index_keys)
         out = reverse.get((lt or t).key, ())
         if lt is not None:
             out = (*index_keys(lt), *out)

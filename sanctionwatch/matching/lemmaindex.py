@@ -82,16 +82,17 @@ class LemmaKeys:
     def reverse(
         self,
         lang: str,
-        tokens: Sequence[tuple[Analysed, ...]],
+        tokens: Callable[[], Sequence[tuple[Analysed, ...]]],
         keys_of: Callable[[Analysed], tuple[str, ...]],
     ) -> dict[str, tuple[str, ...]]:
+        """The table for ``lang``; ``tokens`` (called once per language) gives the aliases."""
         table = self._reverse.get(lang)
         if table is not None:
             return table
         with self._lock:
             table = self._reverse.get(lang)
             if table is None:
-                table = _build_reverse(lang, tokens, keys_of)
+                table = _build_reverse(lang, tokens(), keys_of)
                 self._reverse[lang] = table
                 log.info("lemma keys built lang=%s keys=%d", lang, len(table))
         return table
