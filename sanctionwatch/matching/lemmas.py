@@ -85,10 +85,20 @@ _FUNCTION_WORDS = {
     "da": "og at det som en er af for med på ikke til",
     "id": "dan yang di ini itu dengan untuk dari dalam tidak akan pada juga",
 }
+# Words that are also common English words never vote for another language: English
+# headlines are full of names and quotes, and "a", "as", "do", "no", "is", "for", "at"
+# must not make them Portuguese, Dutch or Danish.
+_ENGLISH_WORDS = frozenset(
+    (_FUNCTION_WORDS["en"] + " a an as at do no on in is it be or so me he we us up am met").split()
+)
 _VOTES: dict[str, tuple[str, ...]] = {}
 for _lang, _words in _FUNCTION_WORDS.items():
     for _w in _words.split():
+        if _lang != "en" and _w in _ENGLISH_WORDS:
+            continue
         _VOTES[_w] = (*_VOTES.get(_w, ()), _lang)
+# A word shared by n languages ("la": Italian, Spanish, French, Catalan) gives each 1/n.
+_WEIGHTS = {w: tuple((lang, 1.0 / len(langs)) for lang in langs) for w, langs in _VOTES.items()}
 # Letters only one of these languages uses: each distinct one present is a vote. Short
 # headlines ("Korea dostarczyła Rosji artylerię") may hold no function word at all.
 _LETTERS = {
@@ -107,8 +117,11 @@ _LETTERS = {
     "da": "øæ",
 }
 _LETTER_VOTES = {c: lang for lang, letters in _LETTERS.items() for c in letters}
-# A language wins with this many votes and more than any other language.
-MIN_VOTES = 2
+# A language wins with this many votes and WIN_RATIO times the votes of any other: running
+# text in a language gives a clear majority; a list of names or a mixed headline does not,
+# and a wrong language would load its dictionary for nothing.
+MIN_VOTES = 1.5
+WIN_RATIO = 2
 # Turkish suffixes written after an apostrophe on names ("Bakanlığı'na", "Rusya'ya"): a
 # Turkish headline may hold no function word at all, but these mark it.
 _TURKISH_APOSTROPHE_RE = re.compile(r"\w['’](?:n?[ıiuü]n|[dt][ae]n?|y?[ae]|n[ae]|l[ae]r)\b")
@@ -122,10 +135,10 @@ def detect_language(text: str) -> str:
     for the inflection guard); "" means "none of them, or too little text to tell".
     """
     sample = text[:DETECT_CHARS]
-    counts: dict[str, int] = {}
+    counts: dict[str, float] = {}
     for word in _WORD_RE.findall(sample.lower()):
-        for lang in _VOTES.get(word, ()):
-            counts[lang] = counts.get(lang, 0) + 1
+        for lang, weight in _WEIGHTS.get(word, ()):
+            counts[lang] = counts.get(lang, 0.0) + weight
     if not sample.isascii():
         for c in set(sample.lower()) & _LETTER_VOTES.keys():
             lang = _LETTER_VOTES[c]
@@ -136,8 +149,8 @@ def detect_language(text: str) -> str:
         return ""
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     best, votes = ranked[0]
-    if votes < MIN_VOTES or (len(ranked) > 1 and ranked[1][1] == votes):
-        return ""
+    if votes < MIN_VOTES or (len(ranked) > 1 and ranked[1][1] * WIN_RATIO > votes):
+        return ""  # too little evidence, or no clear winner: lemmatise nothing
     return best
 
 
