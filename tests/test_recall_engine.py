@@ -215,8 +215,25 @@ def test_within_unit_is_validated() -> None:
 # ------------------------------------------------------------------ hash-seed independence
 
 
+# Texts where several aliases of the imported OFAC list and the watchlists tie on one word
+# ("iranianas": the aliases 'iraniana' and 'Iranians'); before the total-order tie-break
+# these gave different matches under PYTHONHASHSEED 0 and 1.
+TIES = [
+    {
+        "id": "tie-pt",
+        "title": "Drones e armas iranianas chegam à Rússia",
+        "text": "As forças iranianas e os drones iranianos foram enviados. Iranianas e iranians.",
+    },
+    {
+        "id": "tie-es",
+        "title": "",
+        "text": "Las milicias iranianas y los asesores iranianos llegaron a Siria con armas.",
+    },
+]
+
+
 def _texts(limit: int) -> list[dict[str, str]]:
-    out: list[dict[str, str]] = []
+    out: list[dict[str, str]] = list(TIES)
     for name in ("dev.jsonl", "dev_names.jsonl"):
         path = NEWS_EVAL / name
         if path.exists():
