@@ -54,6 +54,8 @@ class Match:
     token_start: int = 0  # word offsets into the field, for rule proximity ("within N words")
     token_end: int = 0
     programs: tuple[str, ...] = ()  # the entry's sanctions programmes, for `programs:` clauses
+    sentence: int = 0  # sentence / paragraph number in the field, for rules' `within:`
+    paragraph: int = 0
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ class Rule:
     any: tuple[Clause, ...] = ()  # at least one clause must be satisfied (if any given)
     none: tuple[Clause, ...] = ()  # no clause may be satisfied
     within_words: int | None = None  # the matches satisfying all/any lie within N words
+    within: str | None = None  # "sentence" | "paragraph" | "item": ... within one such unit
     min_score: float = 88.0
     description: str = ""
     examples: tuple[Example, ...] = ()

@@ -18,6 +18,7 @@ from pathlib import Path
 import sqlite_utils
 
 from sanctionwatch.config.yamlfiles import folder_fingerprint
+from sanctionwatch.matching.lemmas import detect_language
 from sanctionwatch.matching.matcher import Matcher
 from sanctionwatch.matching.rules import evaluate, load_rules
 from sanctionwatch.models import Alert, Entry, Match, Rule
@@ -45,7 +46,12 @@ class Engine:
     fingerprint: str
 
     def match(self, title: str, text: str) -> list[Match]:
-        return [*self.matcher.find(title, "title"), *self.matcher.find(text, "text")]
+        """Matches of title and text; the item's language is detected once for both."""
+        lang = detect_language(f"{title}\n{text}")
+        return [
+            *self.matcher.find(title, "title", lang),
+            *self.matcher.find(text, "text", lang),
+        ]
 
     def evaluate(self, matches: Sequence[Match], default_channel: str) -> list[Alert]:
         return evaluate(self.rules, matches, default_channel)

@@ -115,6 +115,31 @@ def _best_window(slots: list[list[Match]]) -> tuple[int, list[Match], str] | Non
     return best
 
 
+def _same_unit(slots: list[list[Match]], unit: str) -> tuple[str, list[Match]] | None:
+    """One match per slot inside one sentence/paragraph of one field, as (where, matches).
+
+    As for ``within_words``, a slot met in the title counts as near every unit of the text
+    (the title states what the item is about); the title is one unit of its own.
+    """
+    titled = [[m for m in slot if m.field == "title"] for slot in slots]
+    if all(titled):
+        return "title", [max(t, key=lambda m: m.score) for t in titled]
+    from_title = [max(t, key=lambda m: m.score) for t in titled if t]
+    rest = [
+        [m for m in s if m.field != "title"] for s, t in zip(slots, titled, strict=True) if not t
+    ]
+    units: dict[tuple[str, int], list[list[Match]]] = {}
+    for i, slot in enumerate(rest):
+        for m in slot:
+            key = (m.field, m.sentence if unit == "sentence" else m.paragraph)
+            units.setdefault(key, [[] for _ in rest])[i].append(m)
+    for (fld, number), per_slot in sorted(units.items()):
+        if all(per_slot):
+            chosen = [max(s, key=lambda m: m.score) for s in per_slot]
+            return f"{fld} {unit} {number + 1}", from_title + chosen
+    return None
+
+
 def _outcome(rule: Rule, matches: Sequence[Match], default_channel: str) -> RuleOutcome:
     strong = [m for m in matches if m.score >= rule.min_score]
     details: list[str] = []
@@ -175,6 +200,15 @@ def _outcome(rule: Rule, matches: Sequence[Match], default_channel: str) -> Rule
     else:
         fired_by = [m for slot in slots for m in slot]
         proximity = ""
+    if rule.within in ("sentence", "paragraph"):
+        found = _same_unit(slots, rule.within)
+        if found is None:
+            reason = f"within {rule.within}: no {rule.within} holds a match of every clause"
+            return RuleOutcome(rule.name, False, reason, tuple(details))
+        unit_text, in_unit = found
+        if rule.within_words is None:
+            fired_by = in_unit
+        proximity += f"; within one {rule.within} ({unit_text})"
     unique = sorted(
         {(m.entity_id, m.field, m.start, m.end): m for m in fired_by}.values(), key=_order
     )

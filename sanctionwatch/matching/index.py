@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import zlib
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
@@ -31,6 +30,7 @@ from typing import NamedTuple
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
+from sanctionwatch.matching.lemmaindex import LemmaKeys, inflected_bases, same_lemma
 from sanctionwatch.matching.normalize import (
     CYRILLIC_ENDINGS_ASCII,
     Analysed,
@@ -39,6 +39,7 @@ from sanctionwatch.matching.normalize import (
     astuple,
     variant_key,
 )
+from sanctionwatch.matching.tables import WORD_ID_BITS, file_id, stable_hash
 from sanctionwatch.models import Entry
 
 log = logging.getLogger(__name__)
@@ -66,8 +67,6 @@ STEM_KEY_LEN = 4
 VARIANT_SCORE = 97.0
 INFLECTED_SCORE = 95.0
 FUZZY_MAX_SCORE = 92.0
-_WORD_ID_BITS = 24  # fuzzy words per index: up to 16.7M
-_HASH_BITS = 63 - _WORD_ID_BITS
 # The fuzzy-neighbour cache is per process; cleared when it reaches this many words.
 _LOOKUP_CACHE_MAX = 200_000
 # Names with more tokens than this get no glued variants (keeps the index small).
@@ -75,6 +74,8 @@ _GLUE_MAX_TOKENS = 4
 # Two name parts both this short are glued as an extra variant: Korean given names are
 # written "Jong Un", "Jong-un" and "Jongun"; a number is always glued ("KN-23"/"KN23").
 _GLUE_PART_LEN = 4
+# Entry types whose declined one-word aliases are checked against the text's language.
+INFLECTION_GUARDED_TYPES = frozenset({"person", "weapon"})
 
 
 class EntityRef(NamedTuple):
@@ -110,7 +111,9 @@ class Candidate(NamedTuple):
 def index_keys(a: Analysed) -> tuple[str, ...]:
     """Keys an alias token is filed under (text tokens are looked up under the same)."""
     if a.cyrillic:
-        return tuple({a.key, a.block, "@" + a.cstem[:STEM_KEY_LEN]})
+        return tuple(sorted({a.key, a.block, "@" + a.cstem[:STEM_KEY_LEN]}))
+    if a.alts:
+        return (a.block, *a.alts)
     return (a.block,)
 
 
@@ -160,6 +163,8 @@ def compare_tokens(
         return None
     if a.norm == t.norm:
         return Step("exact" if a.cyrillic == t.cyrillic else "transliterated", 100.0, 0, 0, 0)
+    if (a.alts or t.alts) and not {a.norm, *a.alts}.isdisjoint((t.norm, *t.alts)):
+        return Step("affix", INFLECTED_SCORE, 0, 0, 0)  # "לאיראן" / "איראן", "پهپادهای"
     if strict or a.exact_only:
         return None  # strict entries, acronyms and numbers: identical normalised form only
     same_script = a.cyrillic == t.cyrillic
@@ -197,8 +202,11 @@ class NameIndex:
         self.singles: dict[str, int | list[int]] = {}
         self.pairs: dict[str, dict[str, int | list[int]]] = {}
         self.fuzzy_words: list[str] = []
-        self.deletes = array("q")  # sorted hash(deletion) << _WORD_ID_BITS | word id
+        self.deletes = array("q")  # sorted hash(deletion) << WORD_ID_BITS | word id
         self.name_count = 0
+        # one-token aliases that are another alias plus an ending ("Putina"): name id → base
+        self.inflected: dict[int, Analysed] = {}
+        self.lemma_keys = LemmaKeys()
         self._lookup_cache: dict[Analysed, tuple[str, ...]] = {}
 
     def __getstate__(self) -> dict[str, object]:
@@ -227,8 +235,18 @@ class NameIndex:
                 )
             )
             seen: set[tuple[tuple[object, ...], ...]] = set()
-            for alias in entry.names:
-                toks = tuple(interned.setdefault(astuple(a), a) for a in analyse_text(alias).infos)
+            analysed = [
+                (
+                    alias,
+                    tuple(interned.setdefault(astuple(a), a) for a in analyse_text(alias).infos),
+                )
+                for alias in entry.names
+            ]
+            # A declined one-word name is a trap in languages that do not decline ("Putina
+            # is a small village"); for countries and keywords the rules' context suffices.
+            guarded = entry.type in INFLECTION_GUARDED_TYPES
+            bases = inflected_bases([t for _a, t in analysed]) if guarded else {}
+            for pos, (alias, toks) in enumerate(analysed):
                 if not toks:
                     continue
                 ix.name_count += 1
@@ -237,6 +255,8 @@ class NameIndex:
                     if value in seen:
                         continue
                     seen.add(value)
+                    if pos in bases:
+                        ix.inflected[len(ix.aliases)] = bases[pos]
                     ix._add(ent, alias, variant)
                     if not strict:
                         vocab.update(t.block for t in variant[:2] if fuzzy_eligible(t))
@@ -252,23 +272,23 @@ class NameIndex:
 
     def _build_deletes(self, vocab: set[str]) -> None:
         self.fuzzy_words = sorted(vocab)
-        if len(self.fuzzy_words) >= 1 << _WORD_ID_BITS:
+        if len(self.fuzzy_words) >= 1 << WORD_ID_BITS:
             raise ValueError("too many distinct name words for the fuzzy index")
         codes = array("q")
         for word_id, word in enumerate(self.fuzzy_words):
             for d in (word, *_deletions(word)):
-                codes.append(_hash(d) << _WORD_ID_BITS | word_id)
+                codes.append(stable_hash(d) << WORD_ID_BITS | word_id)
         self.deletes = array("q", sorted(codes))
 
     def _near_words(self, d: str) -> list[str]:
         """Fuzzy words that are ``d`` or become ``d`` when one letter is removed."""
-        lo = _hash(d) << _WORD_ID_BITS
+        lo = stable_hash(d) << WORD_ID_BITS
         codes = self.deletes
         i = bisect_left(codes, lo)
         out = []
-        hi = lo | ((1 << _WORD_ID_BITS) - 1)
+        hi = lo | ((1 << WORD_ID_BITS) - 1)
         while i < len(codes) and codes[i] <= hi:
-            out.append(self.fuzzy_words[codes[i] & ((1 << _WORD_ID_BITS) - 1)])
+            out.append(self.fuzzy_words[codes[i] & ((1 << WORD_ID_BITS) - 1)])
             i += 1
         return out
 
@@ -279,12 +299,36 @@ class NameIndex:
         self.name_tokens.append(toks)
         if len(toks) == 1:
             for k0 in index_keys(toks[0]):
-                _file(self.singles, k0, name_id)
+                file_id(self.singles, k0, name_id)
         else:
             for k0 in index_keys(toks[0]):
                 sub = self.pairs.setdefault(k0, {})
                 for k1 in index_keys(toks[1]):
-                    _file(sub, k1, name_id)
+                    file_id(sub, k1, name_id)
+
+    def _curated_tokens(self) -> list[tuple[Analysed, ...]]:
+        """Tokens of curated aliases only: an official list's transliterated names are not
+        inflected words of any language, and lemmatising 100k of them per text language
+        would cost seconds (text words are still lemmatised against every name)."""
+        return [
+            toks
+            for toks, ent in zip(self.name_tokens, self.name_entity, strict=True)
+            if self.entities[ent].curated
+        ]
+
+    def lemma_lookup(self, tt: TextTokens, i: int) -> tuple[str, ...]:
+        """Extra keys of text token ``i`` in a lemmatised text: its lemma's keys, and the
+        keys of aliases whose own lemma (in the text's language) is the same word."""
+        lemmas = tt.lemmas
+        if lemmas is None:
+            return ()
+        t = tt.infos[i]
+        lt = lemmas[i]
+        reverse = self.lemma_keys.reverse(tt.lang, self._curated_tokens, index_keys)
+        out = reverse.get((lt or t).key, ())
+        if lt is not None:
+            out = (*index_keys(lt), *out)
+        return out
 
     def lookup_keys(self, t: Analysed) -> tuple[str, ...]:
         """Index keys under which names that ``t`` may start (or continue) are filed."""
@@ -303,7 +347,7 @@ class NameIndex:
                 # ("prigoschin" → "prigoshin" vs "prigojin": both become "prigoin").
                 for d in {d2 for d1 in first for d2 in _deletions(d1)}:
                     keys.update(self._near_words(d))
-        result = tuple(keys)
+        result = tuple(sorted(keys))
         if len(self._lookup_cache) >= _LOOKUP_CACHE_MAX:
             self._lookup_cache.clear()
         self._lookup_cache[t] = result
@@ -321,10 +365,13 @@ class NameIndex:
         steps: list[Step] = []
         toks = self.name_tokens[name_id]
         single = len(toks) == 1
+        lemmas = tt.lemmas
         for a in toks:
             if p >= n:
                 return None
             step = compare_tokens(a, infos[p], strict, single)
+            if step is None and lemmas is not None and same_lemma(tt.lang, a, infos[p], lemmas[p]):
+                step = Step("lemma", INFLECTED_SCORE, 0, 0, 0)
             width = 1
             if step is None and p + 1 < n and may_glue(tt, p):
                 step = compare_tokens(a, glue(infos[p], infos[p + 1]), strict, single)
@@ -335,21 +382,6 @@ class NameIndex:
             p += width
         score = sum(s.score for s in steps) / len(steps)
         return Candidate(name_id, ent, i, p, score, tuple(steps))
-
-
-def _hash(s: str) -> int:
-    """Stable across processes (unlike hash(str)): the index is pickled and reloaded."""
-    return zlib.crc32(s.encode()) << (_HASH_BITS - 32) | (len(s) & ((1 << (_HASH_BITS - 32)) - 1))
-
-
-def _file(table: dict[str, int | list[int]], key: str, name_id: int) -> None:
-    have = table.get(key)
-    if have is None:
-        table[key] = name_id
-    elif isinstance(have, int):
-        table[key] = [have, name_id]
-    else:
-        have.append(name_id)
 
 
 def _glued_variants(toks: tuple[Analysed, ...]) -> list[tuple[Analysed, ...]]:
@@ -364,31 +396,3 @@ def _glued_variants(toks: tuple[Analysed, ...]) -> list[tuple[Analysed, ...]]:
         if short or not b.norm.isalpha():
             out.append((*toks[:j], glue(a, b), *toks[j + 2 :]))
     return out
-
-
-def describe(ix: NameIndex, h: Candidate, text: str, tt: TextTokens) -> str:
-    """Human explanation of one match: which tokens aligned to which, and how."""
-    toks = ix.name_tokens[h.name_id]
-    parts = []
-    for a, s in zip(toks, h.steps, strict=True):
-        surface = text[tt.starts[s.first] : tt.ends[s.last - 1]]
-        how = s.how
-        if s.how == "fuzzy":
-            how = f"fuzzy, {s.edits} edit{'s' if s.edits != 1 else ''}, {s.score:.0f}"
-        elif s.how != "exact":
-            how = f"{s.how}, {s.score:.0f}"
-        parts.append(f"{a.norm}={surface!r} ({how})")
-    alias = ix.aliases[h.name_id]
-    notes = [f"alias {alias!r}: " + "; ".join(parts)]
-    if len(toks) == 1:
-        notes.append("single-token match: the rule's context decides")
-    last = h.end_tok - 1
-    if h.end_tok < len(tt.infos) and tt.words[h.end_tok] == tt.words[last]:
-        rest_end = h.end_tok
-        while rest_end < len(tt.infos) and tt.words[rest_end] == tt.words[last]:
-            rest_end += 1
-        particle = text[tt.starts[h.end_tok] : tt.ends[rest_end - 1]]
-        notes.append(f"Korean particle/suffix after the name: {particle!r}")
-    if ix.entities[h.entity].strict:
-        notes.append("strict entry: exact matches only")
-    return "; ".join(notes) + f"; score {h.score:.1f}"

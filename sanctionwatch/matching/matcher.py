@@ -21,14 +21,18 @@ from dataclasses import replace
 from pathlib import Path
 
 from sanctionwatch.errors import SanctionwatchError
+from sanctionwatch.matching.describe import describe
 from sanctionwatch.matching.index import (
     Candidate,
     NameIndex,
     compare_tokens,
-    describe,
     glue,
 )
+from sanctionwatch.matching.lemmaindex import add_text_lemmas, inflection_fits
+from sanctionwatch.matching.lemmas import detect_language
 from sanctionwatch.matching.normalize import Analysed, TextTokens, analyse_text
+from sanctionwatch.matching.scripts import strip_format
+from sanctionwatch.matching.units import Units, units_of
 from sanctionwatch.models import Entry, Match
 
 log = logging.getLogger(__name__)
@@ -42,7 +46,9 @@ __all__ = ["Matcher", "compare_tokens"]
 MIN_REPORT_SCORE = 75.0
 # Below the rules' default min_score (88), above MIN_REPORT_SCORE: see _guard_single_word.
 OFFICIAL_SINGLE_WORD_SCORE = 80.0
-_CACHE_FORMAT = 5
+# Invisible format characters tolerated around the hyphen between two parts of one word.
+_MAX_INVISIBLE_IN_GAP = 3
+_CACHE_FORMAT = 6
 # Hyphen-like characters joining two parts of one word ("Nord-Korea", "Jong‐un").
 _HYPHENS = frozenset("-\u2010\u2011\u2012\u2013\u00ad")  # bump when the pickled layout changes
 
@@ -81,11 +87,16 @@ class Matcher:
             )
         return cls(index)
 
-    def find(self, text: str, field: str = "text") -> list[Match]:
-        """Every watchlist mention in ``text``, sorted by start offset."""
+    def find(self, text: str, field: str = "text", lang: str | None = None) -> list[Match]:
+        """Every watchlist mention in ``text``, sorted by start offset.
+
+        ``lang``: the item's language (ISO 639-1) when the caller knows it (``Engine.match``
+        detects it once for title and text); None: detected from ``text``.
+        """
         if not text:
             return []
         tt = analyse_text(text)
+        add_text_lemmas(tt, detect_language(text) if lang is None else lang)
         hits = self._candidates(tt)
         return self._select(text, field, tt, hits)
 
@@ -96,6 +107,8 @@ class Matcher:
         infos = tt.infos
         n = len(infos)
         opts = [ix.lookup_keys(info) for info in infos]
+        if tt.lemmas is not None:
+            opts = [(*o, *ix.lemma_lookup(tt, i)) for i, o in enumerate(opts)]
         hits: list[Candidate] = []
         for i in range(n):
             if not tt.word_start[i]:
@@ -120,27 +133,63 @@ class Matcher:
                             ids = sub.get(key2)
                             if ids is not None:
                                 _collect(seen, ids)
-            for name_id in seen:
+            for name_id in seen:  # order-free: _select sorts by a total order
                 hit = ix.verify(name_id, tt, i, _may_glue)
                 if hit is not None and hit.score >= MIN_REPORT_SCORE:
                     hits.append(hit)
         return hits
 
     def _select(self, text: str, field: str, tt: TextTokens, hits: list[Candidate]) -> list[Match]:
-        """Keep the best of overlapping hits per entity; build Match objects."""
-        hits.sort(key=lambda h: (-h.score, -(h.end_tok - h.start_tok), h.start_tok))
+        """Keep the best of overlapping hits per entity; build Match objects.
+
+        Guards run first, on every candidate: a candidate they drop never claims its span, so
+        the next best alias of the same entity may still take it. Ties are broken by a
+        total order (score, span length, position, entity id, alias, name id): the result
+        never depends on set or hash order (PYTHONHASHSEED).
+        """
+        ix = self._ix
+        hits.sort(
+            key=lambda h: (
+                -h.score,
+                -(h.end_tok - h.start_tok),
+                h.start_tok,
+                ix.entities[h.entity].id,
+                ix.aliases[h.name_id],
+                h.name_id,
+            )
+        )
         taken: dict[int, list[tuple[int, int]]] = {}
         out: list[Match] = []
+        units = units_of(text) if hits else None
         for h in hits:
             spans = taken.setdefault(h.entity, [])
             if any(h.start_tok < e and s < h.end_tok for s, e in spans):
                 continue
+            if not self._inflection_ok(tt, h):
+                continue
+            match = self._guard_single_word(self._to_match(text, field, tt, h, units), h)
+            if match is None:
+                continue
             spans.append((h.start_tok, h.end_tok))
-            match = self._guard_single_word(self._to_match(text, field, tt, h), h)
-            if match is not None:
-                out.append(match)
+            out.append(match)
         out.sort(key=lambda m: (m.start, m.end, m.entity_id))
         return out
+
+    def _inflection_ok(self, tt: TextTokens, h: Candidate) -> bool:
+        """A one-word alias that is an inflected form of another ("Putina", "Шахеды") is
+        that inflection only in a language that declines the word so: not in "Putina is a
+        small village", nor in "Irena Shahedi" (the Cyrillic plural transliterated)."""
+        base = self._ix.inflected.get(h.name_id)
+        if base is None:
+            return True
+        step = h.steps[0]
+        word = tt.text[tt.starts[step.first] : tt.ends[step.last - 1]]
+        if word[:1].islower():
+            # The traps are names ("Putina is a small village", "Irena Shahedi"); a word in
+            # lower case is a common noun in any language ("drony", "missile"), and a
+            # curated inflection of a common noun is that noun, whatever the language.
+            return True
+        return inflection_fits(tt.lang, word, base)
 
     def _guard_single_word(self, m: Match, h: Candidate) -> Match | None:
         """Guards for one-word aliases, the main source of false positives in real lists.
@@ -170,7 +219,9 @@ class Matcher:
             )
         return m
 
-    def _to_match(self, text: str, field: str, tt: TextTokens, h: Candidate) -> Match:
+    def _to_match(
+        self, text: str, field: str, tt: TextTokens, h: Candidate, units: Units | None
+    ) -> Match:
         ent = self._ix.entities[h.entity]
         start = tt.starts[h.start_tok]
         end = tt.ends[h.end_tok - 1]
@@ -190,6 +241,8 @@ class Matcher:
             programs=ent.programs,
             token_start=tt.words[h.start_tok],
             token_end=tt.words[h.end_tok - 1] + 1,
+            sentence=units.sentence(start) if units else 0,
+            paragraph=units.paragraph(start) if units else 0,
         )
 
 
@@ -203,9 +256,16 @@ def _collect(seen: set[int], ids: int | list[int]) -> None:
 def _may_glue(tt: TextTokens, i: int) -> bool:
     """Text tokens i and i+1 may form one name part: "Nord-Korea", "Shahed 136", "KN 23"."""
     end = tt.ends[i]
-    if tt.starts[i + 1] - end != 1:
+    width = tt.starts[i + 1] - end
+    if width == 1:
+        gap = tt.text[end]
+    elif width <= 1 + _MAX_INVISIBLE_IN_GAP:
+        gap = strip_format(tt.text[end : tt.starts[i + 1]])  # "Shahed\u200d-136"
+        if len(gap) != 1:
+            return False
+    else:
         return False
     b: Analysed = tt.infos[i + 1]
-    if tt.text[end] in _HYPHENS:
+    if gap in _HYPHENS:
         return not (b.syllabic or tt.infos[i].syllabic)
     return b.exact_only and not b.syllabic and not b.norm.isalpha()

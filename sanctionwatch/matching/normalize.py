@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 from anyascii import anyascii
 
+from sanctionwatch.matching.scripts import clean_text, hebrew_core, is_hebrew, persian_core
+
 __all__ = [
     "Analysed",
     "Token",
@@ -61,11 +63,15 @@ class Analysed:
     syllabic: bool  # Hangul / CJK syllable token
     cyrillic: bool
     cstem: str = ""  # Cyrillic words: lower-case stem without case ending ("путин")
+    # More keys of the same word: abjad words with and without their clitics/suffixes
+    # ("לאיראן" → also "איראן"). Two tokens meet when their key sets intersect.
+    alts: tuple[str, ...] = ()
+    word: str = ""  # the surface as written (what the lemmatiser looks up)
 
 
-def astuple(a: Analysed) -> tuple[str, str, str, bool, bool, bool, str]:
+def astuple(a: Analysed) -> tuple[str, str, str, bool, bool, bool, str, tuple[str, ...], str]:
     """The value of an ``Analysed`` (for de-duplication by value)."""
-    return (a.norm, a.key, a.block, a.exact_only, a.syllabic, a.cyrillic, a.cstem)
+    return (a.norm, a.key, a.block, a.exact_only, a.syllabic, a.cyrillic, a.cstem, a.alts, a.word)
 
 
 # A word: letters/digits, combining marks (decomposed accents, Indic vowel signs) and
@@ -189,7 +195,10 @@ def _cyrillic_stem(word: str) -> str:
 _ABJAD_RE = re.compile(
     r"[\u0590-\u05ff\u0600-\u06ff\u0700-\u074f\u0750-\u077f\u0780-\u07bf\ufb1d-\ufdff\ufe70-\ufeff]"
 )
-_ABJAD_MARK = "~"
+_ABJAD_MARK = "~"  # Arabic script (Arabic, Persian, Urdu): one namespace
+_HEBREW_MARK = "^"  # Hebrew: its own namespace ("את" is not the Arabic "باعت" core "اعت")
+# An abjad key needs this many transliterated letters: one consonant meets too much.
+ABJAD_MIN_KEY = 2
 # Arabic writes conjunctions, prepositions and the article as prefixes of the next word:
 # "وروسيا" (and Russia), "لروسيا" (to Russia), "الروسية" (the Russian). They are removed
 # on both sides alike, only while a core of ARABIC_MIN_CORE letters remains, so short
@@ -224,10 +233,7 @@ def analyse_word(word: str) -> Analysed:
         key = _SYLLABLE_MARK + norm
         return Analysed(norm, key, key, True, True, False)
     if _ABJAD_RE.search(word):
-        # Arabic/Hebrew script writes few vowels, so its transliteration is lossy ("بيع" →
-        # "by"): such words match only words of the same script, exactly.
-        marked = _ABJAD_MARK + _ascii(arabic_core(word))
-        return Analysed(marked, marked, marked, True, False, False)
+        return _analyse_abjad(word)
     cyrillic = bool(_CYRILLIC_RE.search(word))
     key = variant_key(norm)
     cstem = _cyrillic_stem(word) if cyrillic else ""
@@ -236,7 +242,33 @@ def analyse_word(word: str) -> Analysed:
         block = key
     has_digit = any(c.isdigit() for c in norm)
     acronym = 2 <= len(word) <= ACRONYM_MAX_LEN and word.isupper()
-    return Analysed(norm, key, block, has_digit or acronym, False, cyrillic, cstem)
+    return Analysed(norm, key, block, has_digit or acronym, False, cyrillic, cstem, (), word)
+
+
+def _analyse_abjad(word: str) -> Analysed:
+    """Arabic/Persian/Hebrew: script writes few vowels, so its transliteration is lossy
+    ("بيع" → "by"): such words match only words of the same script, by their keys.
+
+    The main key is the word without its clitics (Arabic ال/و/ب..., Hebrew ה/ו/ל/מ/ב/ש); the
+    other cores (the whole word, the Persian plural/ezafe stem) are ``alts``, so a text word
+    meets an alias when any of their cores agree, whichever side carried the affix.
+    """
+    hebrew = is_hebrew(word)
+    mark = _HEBREW_MARK if hebrew else _ABJAD_MARK
+    if hebrew:
+        cores = [hebrew_core(word), word]
+    else:
+        core = arabic_core(word)
+        cores = [core, word, persian_core(core), persian_core(word)]
+    keys: list[str] = []
+    for c in cores:
+        k = _ascii(c)
+        if len(k) >= ABJAD_MIN_KEY and mark + k not in keys:
+            keys.append(mark + k)
+    if not keys:  # one consonant or less: only the same word, letter for letter
+        keys = [mark + word]
+    main = keys[0]
+    return Analysed(main, main, main, True, False, False, "", tuple(keys[1:]), word)
 
 
 @dataclass(slots=True)
@@ -249,11 +281,20 @@ class TextTokens:
     words: list[int]  # word index of each token
     infos: list[Analysed]
     word_start: list[bool]  # first token of its word (a Korean name must start a word)
+    clean: str = ""  # the text without format characters, digits folded (what was tokenised)
+    # Per token: the analysed lemma in the item's language, or None (see matching.lemmas)
+    lemmas: list[Analysed | None] | None = None
+    lang: str = ""
 
 
 def analyse_text(text: str) -> TextTokens:
-    """Tokenise and analyse a text: the matcher's view of it."""
-    out = TextTokens(text, [], [], [], [], [])
+    """Tokenise and analyse a text: the matcher's view of it.
+
+    Tokens are found in the cleaned text (``scripts.clean_text``: no format characters,
+    ASCII digits), and their offsets mapped back, so they point into ``text`` itself.
+    """
+    ct = clean_text(text)
+    out = TextTokens(text, [], [], [], [], [], ct.text)
     starts, ends, words, infos, word_start = (
         out.starts,
         out.ends,
@@ -262,7 +303,7 @@ def analyse_text(text: str) -> TextTokens:
         out.word_start,
     )
     word_index = 0
-    for m in _WORD_RE.finditer(text):
+    for m in _WORD_RE.finditer(ct.text):
         surface = m.group()
         start = m.start()
         if not surface.isalnum():  # fast path: most words have no apostrophe or accent mark
@@ -282,6 +323,9 @@ def analyse_text(text: str) -> TextTokens:
             infos.append(analyse_word(surface))
             word_start.append(True)
         word_index += 1
+    if ct.shifted:
+        out.starts[:] = [ct.start(s) for s in starts]
+        out.ends[:] = [ct.end(e) for e in ends]
     return out
 
 

@@ -5,7 +5,9 @@ A rule fires on an item when, among the matches scoring at least `min_score`:
   * at least one `any` clause is satisfied (when `any` is given),
   * no `none` clause is satisfied anywhere in the item,
   * and, with `within_words: N`, one match per `all` clause plus one `any` match lie in the
-    same field (title or text) inside a window of at most N words.
+    same field (title or text) inside a window of at most N words,
+  * and, with `within: sentence | paragraph`, such a set of matches lies in one sentence or
+    paragraph (a title match counts as near every unit; `within: item` sets no limit).
 A clause is satisfied by a match whose entry meets every key given in the clause (within one
 key, any listed value will do). See rules/README.md for the analysts' version.
 """
@@ -29,6 +31,7 @@ from sanctionwatch.matching.evaluate import (
     explain,
     run_examples,
 )
+from sanctionwatch.matching.units import UNITS
 from sanctionwatch.models import ENTRY_TYPES, Clause, Entry, Example, Rule
 
 log = logging.getLogger(__name__)
@@ -59,6 +62,7 @@ RULE_KEYS = (
     "channel",
     "min_score",
     "within_words",
+    "within",
     "all",
     "any",
     "none",
@@ -190,6 +194,12 @@ def parse_rule(raw: Any, where: str, file: str) -> Rule:
         raise RuleError(
             f"{where}: 'within_words' must be a whole number", hint="e.g. within_words: 15"
         )
+    within_unit = raw.get("within")
+    if within_unit is not None and within_unit not in UNITS:
+        raise RuleError(
+            f"{where}: 'within' must be one of {', '.join(UNITS)}, got {within_unit!r}",
+            hint="within: sentence (or paragraph, item); within_words takes a word count",
+        )
     min_score = _number(raw, "min_score", where, 0, 100)
     description = raw.get("description", "")
     if not isinstance(description, str):
@@ -203,6 +213,7 @@ def parse_rule(raw: Any, where: str, file: str) -> Rule:
         any=_parse_clauses(raw, "any", where),
         none=_parse_clauses(raw, "none", where),
         within_words=int(within) if within is not None else None,
+        within=within_unit,
         min_score=DEFAULT_MIN_SCORE if min_score is None else min_score,
         description=description.strip(),
         examples=_parse_examples(raw.get("examples"), where),

@@ -1,0 +1,168 @@
+"""Script-level clean-up before tokenising, and the affix rules of abjad scripts.
+
+``clean_text`` removes every Unicode format character (category Cf: LRM/RLM, ZWNJ, ZWJ,
+zero-width space, word joiner, soft hyphen, BOM, bidi embeddings and isolates, Arabic
+number signs, tag characters) and folds every decimal digit (Arabic-Indic ٠-٩, Extended
+Arabic-Indic ۰-۹, Devanagari ०-९, full-width ０-９, ...) to ASCII. It returns the cleaned
+text plus a map from cleaned offsets back to the original string, so every match still
+points into the text the analyst sees. A text with no such character is returned as is
+(the common case costs one regex search).
+
+Why strip rather than treat them as separators: all of them are invisible. A reader sees
+"Пу\u2060тин" as Putin, so the matcher must too. Persian ZWNJ (U+200C) is the one with
+orthographic meaning: it keeps the letters of a suffix from joining the stem
+("پهپاد\u200cهای", drones-of). Writers put the same suffix joined ("پهپادهای"), after a
+ZWNJ or after a space, depending on keyboard and habit; stripping ZWNJ makes the first two
+spellings one string, and the Persian suffix folding below then meets both with the stem
+"پهپاد". Treating ZWNJ as a word break instead would make "های" a token of its own and the
+joined spelling a different word, so the two spellings would still not meet.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+import unicodedata
+
+__all__ = [
+    "CleanText",
+    "clean_text",
+    "strip_format",
+    "hebrew_core",
+    "persian_core",
+]
+
+# Planes scanned for Cf and Nd characters: the BMP and the SMP/SIP (every decimal digit and
+# every format character but the tag block), and the tag block U+E0000-U+E0FFF. Scanning
+# these instead of all 1.1M code points keeps the one-off table build at ~30 ms.
+_SCAN_RANGES = ((0, 0x20000), (0xE0000, 0xE1000))
+
+
+def _ranges(codes: list[int]) -> str:
+    """A regex character class body for sorted code points, as ranges (fast to search)."""
+    out: list[str] = []
+    i = 0
+    while i < len(codes):
+        j = i
+        while j + 1 < len(codes) and codes[j + 1] == codes[j] + 1:
+            j += 1
+        lo, hi = re.escape(chr(codes[i])), re.escape(chr(codes[j]))
+        out.append(lo if i == j else f"{lo}-{hi}")
+        i = j + 1
+    return "".join(out)
+
+
+@functools.lru_cache(maxsize=1)
+def _tables() -> tuple[re.Pattern[str], re.Pattern[str], dict[int, str]]:
+    """(format characters, format characters or non-ASCII digits, digit fold table)."""
+    fmt: list[int] = []
+    digits: dict[int, str] = {}
+    for lo, hi in _SCAN_RANGES:
+        for cp in range(lo, min(hi, sys.maxunicode + 1)):
+            cat = unicodedata.category(chr(cp))
+            if cat == "Cf":
+                fmt.append(cp)
+            elif cat == "Nd" and cp > 0x7F:
+                digits[cp] = str(unicodedata.decimal(chr(cp)))
+    fmt_re = re.compile(f"[{_ranges(fmt)}]")
+    either = re.compile(f"[{_ranges(sorted(fmt + list(digits)))}]")
+    return fmt_re, either, digits
+
+
+class CleanText:
+    """A cleaned text and the way back: ``original_offset(i)`` for any cleaned offset."""
+
+    __slots__ = ("original", "text", "_map")
+
+    def __init__(self, original: str, text: str, offsets: list[int] | None) -> None:
+        self.original = original
+        self.text = text
+        self._map = offsets  # None: offsets are identical
+
+    @property
+    def shifted(self) -> bool:
+        """True when format characters were removed (offsets need mapping back)."""
+        return self._map is not None
+
+    def start(self, i: int) -> int:
+        """Original offset of the character at cleaned offset ``i``."""
+        return i if self._map is None else self._map[i]
+
+    def end(self, i: int) -> int:
+        """Original offset just after the character before cleaned offset ``i``."""
+        return i if self._map is None else self._map[i - 1] + 1
+
+
+def strip_format(text: str) -> str:
+    """``text`` without its format characters (for short gaps between tokens)."""
+    return text if text.isascii() else _tables()[0].sub("", text)
+
+
+def clean_text(text: str) -> CleanText:
+    """Strip format characters and fold decimal digits (see the module docstring)."""
+    if text.isascii():
+        return CleanText(text, text, None)
+    fmt, either, digits = _tables()
+    if either.search(text) is None:  # the common case: one scan, nothing to do
+        return CleanText(text, text, None)
+    folded = text.translate(digits)  # one character for one: offsets unchanged
+    if fmt.search(folded) is None:
+        return CleanText(text, folded, None)
+    kept: list[str] = []
+    offsets: list[int] = []
+    for i, ch in enumerate(folded):
+        if not fmt.match(ch):
+            kept.append(ch)
+            offsets.append(i)
+    offsets.append(len(text))  # sentinel: end() of the last character
+    return CleanText(text, "".join(kept), offsets)
+
+
+# --- Persian ---------------------------------------------------------------------------
+# Plural and ezafe suffixes, longest first. Persian writes them joined to the noun
+# ("پهپادهای", drones-of), after a ZWNJ (stripped above) or as a separate word. Removed on
+# both sides alike (aliases and texts) while a stem of PERSIAN_MIN_STEM letters remains.
+_PERSIAN_SUFFIXES = ("هایی", "های", "ها", "یی", "ای", "ی")
+PERSIAN_MIN_STEM = 3
+_PERSIAN_LETTERS = frozenset("پچژگکی")  # letters Arabic does not use (Persian ک and ی)
+
+
+def is_persian(word: str) -> bool:
+    return not _PERSIAN_LETTERS.isdisjoint(word)
+
+
+def persian_core(word: str) -> str:
+    """The word without one plural/ezafe suffix: پهپادهای → پهپاد, موشک‌ها → موشک."""
+    for suffix in _PERSIAN_SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= PERSIAN_MIN_STEM:
+            return word[: -len(suffix)]
+    return word
+
+
+# --- Hebrew ----------------------------------------------------------------------------
+# Proclitics written as prefixes of the next word: ו (and), ש (that), then one of ב (in),
+# ל (to), מ (from), כ (as), then the article ה: "ולאיראן", "מהרוסי", "שהצפונית". They are
+# removed on both sides while a core of HEBREW_MIN_CORE letters remains, so short words
+# (the accusative "את", "של") are never cut down to something else.
+_HEBREW_CONJ = ("ו", "ש")
+_HEBREW_PREP = ("ב", "ל", "מ", "כ")
+_HEBREW_ARTICLE = "ה"
+HEBREW_MIN_CORE = 3
+_HEBREW_RE = re.compile(r"[\u0590-\u05ff\ufb1d-\ufb4f]")
+
+
+def is_hebrew(word: str) -> bool:
+    return _HEBREW_RE.search(word) is not None
+
+
+def hebrew_core(word: str) -> str:
+    """The word without its leading proclitics: לאיראן → איראן, מקוריאה → קוריאה."""
+    core = word
+    if core.startswith(_HEBREW_CONJ) and len(core) - 1 >= HEBREW_MIN_CORE:
+        core = core[1:]
+    if core.startswith(_HEBREW_PREP) and len(core) - 1 >= HEBREW_MIN_CORE:
+        core = core[1:]
+    if core.startswith(_HEBREW_ARTICLE) and len(core) - 1 >= HEBREW_MIN_CORE:
+        core = core[1:]
+    return core
