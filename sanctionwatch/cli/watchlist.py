@@ -22,6 +22,7 @@ from sanctionwatch.cli.common import (
     print_json,
     settings_from_args,
 )
+from sanctionwatch.cli.progress import Progress
 from sanctionwatch.config.settings import Settings
 from sanctionwatch.errors import CommandError, SanctionwatchError
 from sanctionwatch.models import Entry
@@ -234,15 +235,18 @@ def _shown(names: list[str], limit: int = 10) -> str:
 def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
     settings = settings_from_args(args)
     store = open_store(settings)
-    report = import_list(
-        store.db,
-        args.format,
-        Path(args.path),
-        args.name,
-        force=args.force,
-        max_delist_fraction=settings.max_delist_fraction,
-        actor=local_actor(),
-    )
+    with Progress(f"watchlist import {args.format}") as progress:
+        report = import_list(
+            store.db,
+            args.format,
+            Path(args.path),
+            args.name,
+            force=args.force,
+            max_delist_fraction=settings.max_delist_fraction,
+            actor=local_actor(),
+            progress=progress.step,
+        )
+        progress.step(f"stored {report.total:,} entries")
     print(report.summary(), file=out)
     if report.list_version is not None:
         print(f"list date: {report.list_version.label}", file=out)
