@@ -52,10 +52,17 @@ def _sources(store: Store, story_id: int | None, cache: dict[int, str]) -> str:
     return cache[story_id]
 
 
-def export_rows(store: Store, since: datetime, until: datetime) -> list[ExportRow]:
+# Called with (rows done, rows in the range) while the export is built (the CLI's progress).
+ExportProgress = Callable[[int, int], None]
+
+
+def export_rows(
+    store: Store, since: datetime, until: datetime, progress: ExportProgress | None = None
+) -> list[ExportRow]:
     sources: dict[int, str] = {}
     rows = []
-    for r in store.alerts_between(since, until):
+    alerts = store.alerts_between(since, until)
+    for r in alerts:
         rows.append(
             ExportRow(
                 alert_id=r["id"],
@@ -79,17 +86,25 @@ def export_rows(store: Store, since: datetime, until: datetime) -> list[ExportRo
                 story_sources=_sources(store, r.get("story_id"), sources),
             )
         )
+        if progress is not None:
+            progress(len(rows), len(alerts))
     return rows
 
 
-def export_to_stream(store: Store, since: datetime, until: datetime, stream: TextIO) -> int:
+def export_to_stream(
+    store: Store,
+    since: datetime,
+    until: datetime,
+    stream: TextIO,
+    progress: ExportProgress | None = None,
+) -> int:
     """The CSV for [since, until) written to ``stream`` (stdout). Not recorded as an export:
     nothing was kept or uploaded, so the weekly job still owes its file and upload."""
     if until <= since:
         raise SanctionwatchError(
             f"export range is empty: --until {until:%Y-%m-%d} is not after --since {since:%Y-%m-%d}"
         )
-    return write_csv_stream(export_rows(store, since, until), stream)
+    return write_csv_stream(export_rows(store, since, until, progress), stream)
 
 
 # Extra files uploaded beside the weekly CSV (e.g. the watchlist-changes companion):
@@ -107,6 +122,7 @@ def export_range(
     to_slack: str | None = None,
     poster: Poster | None = None,
     companions: bool = False,
+    progress: ExportProgress | None = None,
 ) -> tuple[Path, int]:
     """Write the alerts created in [since, until) as CSV; optionally upload it to Slack."""
     if until <= since:
@@ -121,7 +137,7 @@ def export_range(
             name = f"alerts-{since:%Y-%m-%d}-to-{until:%Y-%m-%d}.csv"
         out = settings.exports_dir / name
     out.parent.mkdir(parents=True, exist_ok=True)
-    count = write_csv(export_rows(store, since, until), out)
+    count = write_csv(export_rows(store, since, until, progress), out)
     files = [out]
     if companions:
         for writer in COMPANIONS:

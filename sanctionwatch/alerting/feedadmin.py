@@ -5,6 +5,10 @@ A new feed is fetched and parsed once before it is stored (ingest/feedcheck.py),
 or a web page's address fails at once with the reason, not silently at the next poll. From
 Slack only http(s) addresses are accepted: a Slack user must not make the bot read files on
 its host. Storage, audit and the TOML/added decisions are in storage/feedstore.py.
+
+A ``/feeds`` change carries its Slack ``RequestKey``: a replayed or retried command raises
+DuplicateRequest (storage/replay.py) and is applied once; a replayed add is dropped before it
+fetches the feed again.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from sanctionwatch.storage.feedstore import (
     remove_feed,
     set_paused,
 )
+from sanctionwatch.storage.replay import RequestKey, ensure_new
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +81,7 @@ def add(
     interval_minutes: int | None = None,
     local_ok: bool = False,
     check: bool = True,
+    request: RequestKey | None = None,
 ) -> str:
     """Validate (fetch once) and store a new feed; the confirmation line."""
     name = " ".join(name.split())
@@ -93,21 +99,35 @@ def add(
         interval_minutes=interval_minutes or FeedConfig.interval_minutes,
         channel=channel,
     )
+    ensure_new(store.db, request)  # a replay costs no fetch; add_feed's claim decides
     items = check_feed(url, name, settings.fetch) if check else None
-    add_feed(store.db, settings.feeds, feed, actor)
+    add_feed(store.db, settings.feeds, feed, actor, request=request)
     log.info("feed added feed=%s url=%s by=%s", name, url, actor.label)
     found = f" ({items} items now)" if items is not None else ""
     where = f", alerts to {channel} unless a rule names a channel" if channel else ""
     return f"added feed {name!r}: {url}{found}; polled from the next cycle{where}"
 
 
-def remove(settings: Settings, store: Store, name: str, actor: Actor) -> str:
-    remove_feed(store.db, settings.feeds, name, actor)
+def remove(
+    settings: Settings,
+    store: Store,
+    name: str,
+    actor: Actor,
+    request: RequestKey | None = None,
+) -> str:
+    remove_feed(store.db, settings.feeds, name, actor, request=request)
     return f"removed feed {name!r}"
 
 
-def pause(settings: Settings, store: Store, name: str, actor: Actor, paused: bool) -> str:
-    changed = set_paused(store.db, settings.feeds, name, paused, actor)
+def pause(
+    settings: Settings,
+    store: Store,
+    name: str,
+    actor: Actor,
+    paused: bool,
+    request: RequestKey | None = None,
+) -> str:
+    changed = set_paused(store.db, settings.feeds, name, paused, actor, request=request)
     verb = "paused" if paused else "resumed"
     return f"{verb} feed {name!r}" if changed else f"feed {name!r} was already {verb}"
 
@@ -161,8 +181,16 @@ def export_opml(settings: Settings, store: Store) -> str:
 # ---- Slack ---------------------------------------------------------------------------------
 
 
-def run_slash(settings: Settings, store: Store, text: str, actor: Actor) -> str:
-    """Apply one ``/feeds`` command; the reply (mrkdwn). Never raises for user errors."""
+def run_slash(
+    settings: Settings,
+    store: Store,
+    text: str,
+    actor: Actor,
+    request: RequestKey | None = None,
+) -> str:
+    """Apply one ``/feeds`` command; the reply (mrkdwn). Never raises for user errors.
+
+    DuplicateRequest passes through: a replayed change was answered the first time."""
     try:
         words = shlex.split(text)
     except ValueError as exc:
@@ -185,18 +213,20 @@ def run_slash(settings: Settings, store: Store, text: str, actor: Actor) -> str:
         if actor.id not in settings.slack.admins:
             return "Sorry — only admins can change feeds. `/feeds list` works for everyone."
         if verb == "add":
-            return escape(_slash_add(settings, store, args, actor))
+            return escape(_slash_add(settings, store, args, actor, request))
         if len(args) != 1:
             return f":warning: `{SLASH_COMMAND} {verb}` needs one feed name.\n{HELP}"
         if verb == "remove":
-            return escape(remove(settings, store, args[0], actor))
-        return escape(pause(settings, store, args[0], actor, verb == "pause"))
+            return escape(remove(settings, store, args[0], actor, request))
+        return escape(pause(settings, store, args[0], actor, verb == "pause", request))
     except (FeedAdminError, FeedError) as exc:
         hint = f" ({exc.hint})" if exc.hint else ""
         return f":warning: {escape(exc.message)}{escape(hint)}"
 
 
-def _slash_add(settings: Settings, store: Store, args: list[str], actor: Actor) -> str:
+def _slash_add(
+    settings: Settings, store: Store, args: list[str], actor: Actor, request: RequestKey | None
+) -> str:
     if len(args) < 2:
         raise FeedAdminError(f"usage: {SLASH_COMMAND} add <name> <https-url> [#channel] [minutes]")
     name, url, extra = args[0], args[1].strip("<>").split("|")[0], args[2:]
@@ -204,4 +234,13 @@ def _slash_add(settings: Settings, store: Store, args: list[str], actor: Actor) 
     minutes = next((int(a) for a in extra if a.isdigit()), None)
     if channel and channel.startswith("<#"):  # Slack's <#C123|name> channel mention
         channel = channel.strip("<>").split("|")[0].lstrip("#")
-    return add(settings, store, name, url, actor, channel=channel, interval_minutes=minutes)
+    return add(
+        settings,
+        store,
+        name,
+        url,
+        actor,
+        channel=channel,
+        interval_minutes=minutes,
+        request=request,
+    )

@@ -6,7 +6,7 @@ problem, through the outbox (queued, then delivered now or by a later run)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sanctionwatch.alerting.delivery import deliver_all
@@ -52,12 +52,18 @@ def refresh_lists(
     *,
     actor: Actor = SCHEDULE_ACTOR,
     now: datetime | None = None,
+    progress: Callable[[int, str], None] | None = None,
 ) -> list[RefreshOutcome]:
-    """Refresh the given lists one after the other, then tell ops about any problem."""
+    """Refresh the given lists one after the other, then tell ops about any problem.
+
+    ``progress`` is called with (lists done, name) before each list (the CLI's terminal
+    line: a download and import of an official list can take a minute)."""
     now = now or utcnow()
     check_list_configs(settings)
     outcomes = []
-    for cfg in lists:
+    for done, cfg in enumerate(lists):
+        if progress is not None:
+            progress(done, cfg.name)
         outcome = refresh_list(store.db, settings, cfg, actor=actor, now=now)
         outcomes.append(outcome)
         try:

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections import Counter
 from collections.abc import Callable
 from typing import Any, TextIO
 
 from sanctionwatch.cli.common import parse_date, settings_from_args
+from sanctionwatch.cli.progress import Progress
 from sanctionwatch.errors import SanctionwatchError
 from sanctionwatch.runtime import open_store, read_only_engine
-
-# Progress is written every this many items (and at the end), on stderr, when it is a tty.
-PROGRESS_EVERY = 200
 
 
 def cmd_backtest(args: argparse.Namespace, out: TextIO) -> int:
@@ -29,7 +26,7 @@ def cmd_backtest(args: argparse.Namespace, out: TextIO) -> int:
         )
     store = open_store(settings)
     total = count_items(store, args.since, args.until)
-    progress = _progress(total) if sys.stderr.isatty() else None
+    progress = Progress("backtest", total, unit="items")
     counts: Counter[str] = Counter()
     for row in backtest(
         store,
@@ -38,15 +35,14 @@ def cmd_backtest(args: argparse.Namespace, out: TextIO) -> int:
         rule=args.rule,
         since=args.since,
         until=args.until,
-        progress=progress,
+        progress=progress.counter() if progress.enabled else None,
     ):
         counts[row.change] += 1
         if args.json:
             print(json.dumps(row.as_dict(), ensure_ascii=False), file=out)
         elif row.change != "same" or args.all:
             print(f"{row.change.upper():5} {row.rule}  {row.title}  {row.link or '-'}", file=out)
-    if progress is not None:
-        print(file=sys.stderr)
+    progress.finish()
     if not args.json:
         print(
             f"{total} items: {counts[NEW]} new, {counts['gone']} gone, {counts['same']} same"
@@ -54,14 +50,6 @@ def cmd_backtest(args: argparse.Namespace, out: TextIO) -> int:
             file=out,
         )
     return 0
-
-
-def _progress(total: int) -> Callable[[int], None]:
-    def report(done: int) -> None:
-        if done % PROGRESS_EVERY == 0 or done == total:
-            print(f"\rbacktest: {done}/{total} items", end="", file=sys.stderr, flush=True)
-
-    return report
 
 
 def add_commands(command: Callable[..., Any]) -> None:

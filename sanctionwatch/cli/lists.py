@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from sanctionwatch.cli.common import settings_from_args
+from sanctionwatch.cli.progress import Progress
 from sanctionwatch.errors import SanctionwatchError
 from sanctionwatch.runtime import make_poster, open_store
 from sanctionwatch.storage.audit import Actor
@@ -38,9 +39,16 @@ def cmd_refresh(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     store = open_store(settings)
     user = getpass.getuser()
-    outcomes = refresh_lists(
-        settings, store, make_poster(settings, out), lists, actor=Actor(user, user, "cli")
-    )
+    with Progress("watchlist refresh", len(lists), unit="lists") as progress:
+        outcomes = refresh_lists(
+            settings,
+            store,
+            make_poster(settings, out),
+            lists,
+            actor=Actor(user, user, "cli"),
+            progress=lambda done, name: progress.step(f"{name}: downloading and importing", done),
+        )
+        progress.step("done", len(lists))
     for outcome in outcomes:
         print(f"{outcome.name}: {outcome.status}: {outcome.message}", file=out)
     return 0 if all(o.ok for o in outcomes) else 1

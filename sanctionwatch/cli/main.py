@@ -35,6 +35,7 @@ from sanctionwatch.cli.delivery import add_commands as add_delivery_commands
 from sanctionwatch.cli.feeds import add_commands as add_feed_commands
 from sanctionwatch.cli.match import cmd_match
 from sanctionwatch.cli.ops import cmd_status
+from sanctionwatch.cli.progress import Progress
 from sanctionwatch.cli.watchlist import add_commands as add_watchlist_commands
 from sanctionwatch.config.settings import Settings
 from sanctionwatch.errors import SanctionwatchError
@@ -164,19 +165,22 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
                 "--out - writes the CSV to stdout; --to-slack needs a file to upload",
                 hint="give --out a path (or leave it out) to upload",
             )
-        rows = export_to_stream(store, args.since, args.until, out)
+        with Progress("export", unit="alerts") as progress:
+            rows = export_to_stream(store, args.since, args.until, out, progress.of_total())
         print(f"wrote {rows} alerts to stdout", file=sys.stderr)
         return 0
     poster = make_poster(settings, out) if args.to_slack else None
-    path, rows = export_range(
-        settings,
-        store,
-        args.since,
-        args.until,
-        Path(args.out) if args.out else None,
-        args.to_slack,
-        poster,
-    )
+    with Progress("export", unit="alerts") as progress:
+        path, rows = export_range(
+            settings,
+            store,
+            args.since,
+            args.until,
+            Path(args.out) if args.out else None,
+            args.to_slack,
+            poster,
+            progress=progress.of_total(),
+        )
     if not args.to_slack:
         uploaded = ""
     elif is_dry_run(poster):

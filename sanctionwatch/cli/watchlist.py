@@ -22,6 +22,8 @@ from sanctionwatch.cli.common import (
     print_json,
     settings_from_args,
 )
+from sanctionwatch.cli.progress import Progress
+from sanctionwatch.cli.spool import spooled_stdin
 from sanctionwatch.config.settings import Settings
 from sanctionwatch.errors import CommandError, SanctionwatchError
 from sanctionwatch.models import Entry
@@ -33,6 +35,7 @@ from sanctionwatch.watchlists.dump import dump_list
 from sanctionwatch.watchlists.importaudit import LIST_IMPORT_ACTIONS, decoded, describe
 from sanctionwatch.watchlists.imported import import_list
 from sanctionwatch.watchlists.importers import FORMATS as IMPORT_FORMATS
+from sanctionwatch.watchlists.importers import MAIN_FILE_NAMES, ImportReport
 from sanctionwatch.watchlists.overlay import SOURCE_SLACK, baseline_entries, overlay_entries
 
 T = TypeVar("T")
@@ -231,18 +234,33 @@ def _shown(names: list[str], limit: int = 10) -> str:
     return "; ".join(names[:limit]) + (" …" if len(names) > limit else "")
 
 
+def _import(
+    args: argparse.Namespace, settings: Settings, store: Any, path: Path, label: str | None
+) -> ImportReport:
+    with Progress(f"watchlist import {args.format}") as progress:
+        report = import_list(
+            store.db,
+            args.format,
+            path,
+            args.name,
+            force=args.force,
+            max_delist_fraction=settings.max_delist_fraction,
+            actor=local_actor(),
+            progress=progress.step,
+            source_label=label,
+        )
+        progress.step(f"stored {report.total:,} entries")
+    return report
+
+
 def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
     settings = settings_from_args(args)
     store = open_store(settings)
-    report = import_list(
-        store.db,
-        args.format,
-        Path(args.path),
-        args.name,
-        force=args.force,
-        max_delist_fraction=settings.max_delist_fraction,
-        actor=local_actor(),
-    )
+    if args.path == STDIO:
+        with spooled_stdin(args.format) as spooled:
+            report = _import(args, settings, store, spooled, STDIO)
+    else:
+        report = _import(args, settings, store, Path(args.path), None)
     print(report.summary(), file=out)
     if report.list_version is not None:
         print(f"list date: {report.list_version.label}", file=out)
@@ -314,7 +332,13 @@ def add_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> N
     p.add_argument("--out", metavar="FILE", help="write here instead of stdout (- is stdout)")
     p = action("import", cmd_import, "import an official sanctions list file")
     p.add_argument("--format", required=True, choices=IMPORT_FORMATS)
-    p.add_argument("path", metavar="PATH")
+    p.add_argument(
+        "path",
+        metavar="PATH",
+        help="the list file, or - to read it from stdin (not for "
+        f"{', '.join(MAIN_FILE_NAMES)}: their alt.csv beside the main file cannot come from "
+        "stdin too)",
+    )
     p.add_argument("--name", metavar="LIST", help="list name (default from the format)")
     p.add_argument(
         "--force",

@@ -4,12 +4,19 @@ RSS asks for English RFC 822 dates, but many non-English publishers localise the
 feedparser then reports no date, and an undated item counts as new on a feed's first poll,
 so a foreign-language feed's whole backlog would alert at once. This handler, registered
 with feedparser, maps the names to English and lets the standard RFC 822 parser finish.
+
+Nothing happens at import (issue 9): ``install()`` registers the handler, once per process
+however often it is called (feedparser keeps a plain list and would run a twice-registered
+handler twice); ``ingest.parse.parse`` calls it before every parse, so the handler is in place
+whenever a feed is parsed, whatever else was imported.
 """
 
 from __future__ import annotations
 
 import email.utils
+import functools
 import re
+import threading
 import time
 import unicodedata
 
@@ -17,8 +24,7 @@ import feedparser
 
 # Month names and common abbreviations (after accent stripping and lower-casing) in the
 # languages of the press we watch; ambiguous three-letter forms are left out.
-_MONTHS: dict[str, str] = {}
-for _english, _names in {
+_MONTH_NAMES = {
     "Jan": "janeiro jan enero ene janvier janv januar jän gennaio gen styczen styczeń sty января янв",
     "Feb": "fevereiro fev febrero feb fevrier févr fev februar febbraio luty lut февраля фев",
     "Mar": "marco março mar marzo mars marz märz marzec мар марта",
@@ -31,14 +37,23 @@ for _english, _names in {
     "Oct": "outubro out octubre oct octobre oktober ott ottobre pazdziernik październik paz октября окт",
     "Nov": "novembro nov noviembre novembre november listopad lis ноября ноя",
     "Dec": "dezembro dez diciembre dic decembre décembre dezember dicembre grudzien grudzień gru декабря дек",
-}.items():
-    for _name in _names.split():
-        _MONTHS.setdefault(
-            unicodedata.normalize("NFKD", _name).encode("ascii", "ignore").decode().lower()
-            or _name,
-            _english,
-        )
-        _MONTHS.setdefault(_name.lower(), _english)
+}
+
+
+@functools.cache
+def _months() -> dict[str, str]:
+    """Localised month name (accented and folded) → English abbreviation; built on first use."""
+    months: dict[str, str] = {}
+    for english, names in _MONTH_NAMES.items():
+        for name in names.split():
+            months.setdefault(
+                unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+                or name,
+                english,
+            )
+            months.setdefault(name.lower(), english)
+    return months
+
 
 _WORD = re.compile(r"[^\W\d_]+\.?", re.UNICODE)
 _LEADING_DAY = re.compile(r"^\s*[^\W\d_]+\.?,\s*", re.UNICODE)
@@ -59,7 +74,8 @@ def localised_rfc822(value: str) -> time.struct_time | None:
     def month(m: re.Match[str]) -> str:
         nonlocal replaced
         word = m.group()
-        english = _MONTHS.get(_fold(word)) or _MONTHS.get(word.rstrip(".").lower())
+        months = _months()
+        english = months.get(_fold(word)) or months.get(word.rstrip(".").lower())
         if english and not replaced:
             replaced = True
             return english
@@ -77,4 +93,16 @@ def localised_rfc822(value: str) -> time.struct_time | None:
     return time.gmtime(parsed.timestamp())
 
 
-feedparser.registerDateHandler(localised_rfc822)
+_install_lock = threading.Lock()
+_installed: list[bool] = []  # process state, not a setting: [True] once registered
+
+
+def install() -> None:
+    """Register ``localised_rfc822`` with feedparser; idempotent and safe from any thread
+    (feed fetch workers parse in parallel)."""
+    if _installed:
+        return
+    with _install_lock:
+        if not _installed:
+            feedparser.registerDateHandler(localised_rfc822)
+            _installed.append(True)

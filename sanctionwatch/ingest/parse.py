@@ -31,7 +31,7 @@ import feedparser
 
 from sanctionwatch.config.settings import FetchSettings
 from sanctionwatch.errors import FeedError
-from sanctionwatch.ingest import dates  # noqa: F401 - registers the localised-date handler
+from sanctionwatch.ingest import dates
 from sanctionwatch.ingest.fetch import DEFAULT_SETTINGS, FetchResult, FetchState, fetch, make_client
 from sanctionwatch.ingest.xmlsafe import defuse
 from sanctionwatch.models import Item
@@ -84,6 +84,7 @@ def parse(
     """Parse a feed document into items. Raises FeedError when nothing usable is in it."""
     if not body or not body.strip(b" \t\r\n\x00\xef\xbb\xbf\xfe\xff"):
         raise FeedError(f"feed '{feed_name}': empty document", hint="the server sent no content")
+    dates.install()  # localised day/month names (once per process; see ingest/dates.py)
     data, content_type, notes = defuse(body, content_type)
     headers = {"content-type": content_type or "application/xml"}
     if base_url:

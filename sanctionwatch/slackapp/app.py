@@ -146,9 +146,9 @@ def build_app(
         after_ack.submit("watchlist", run_slash, deps, command, _key(request, command))
 
     @app.command(FEEDS_COMMAND)
-    def on_feeds(ack: Ack, command: dict[str, Any]) -> None:
+    def on_feeds(ack: Ack, command: dict[str, Any], request: BoltRequest) -> None:
         ack()
-        after_ack.submit("feeds", run_feeds_slash, deps, command)
+        after_ack.submit("feeds", run_feeds_slash, deps, command, _key(request, command))
 
     @app.action(REVIEW_ACTION_RE)
     def on_review(

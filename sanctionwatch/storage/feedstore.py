@@ -15,7 +15,11 @@ feed (``origin = 'added'``) or lays a pause, a channel or an interval over a TOM
   ``[slack] default_channel``.
 
 Every change is audited (``audit_log``, action ``feed_*``, list ``feeds``) in the transaction
-that makes it.
+that makes it. A change from Slack carries its ``RequestKey`` and claims it first in that
+transaction (storage/replay.py): a replayed or retried ``/feeds`` command raises
+DuplicateRequest and changes nothing (a replayed add cannot bring back a removed feed, a
+replayed pause cannot undo a resume). The checks that refuse a command run inside the same
+transaction, so a refused command's claim is rolled back with it.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from sanctionwatch.clock import iso, utcnow
 from sanctionwatch.config.settings import FeedConfig
 from sanctionwatch.errors import SanctionwatchError
 from sanctionwatch.storage.audit import Actor, audit
+from sanctionwatch.storage.replay import RequestKey, claim
 from sanctionwatch.storage.schema import MANAGED_FEEDS_TABLE
 
 AUDIT_LIST = "feeds"
@@ -114,18 +119,20 @@ def add_feed(
     feed: FeedConfig,
     actor: Actor,
     now: datetime | None = None,
+    request: RequestKey | None = None,
 ) -> None:
     now = now or utcnow()
-    existing = {m.feed.name: m for m in all_feeds(toml, db)}
-    if feed.name in existing:
-        raise FeedAdminError(
-            f"a feed named {feed.name!r} exists already ({existing[feed.name].feed.url})",
-            hint="choose another name, or remove the old feed first",
-        )
-    same_url = [m.feed.name for m in existing.values() if m.feed.url == feed.url]
-    if same_url:
-        raise FeedAdminError(f"{feed.url} is already polled as feed {same_url[0]!r}")
     with _tx(db):
+        claim(db, request, now)
+        existing = {m.feed.name: m for m in all_feeds(toml, db)}
+        if feed.name in existing:
+            raise FeedAdminError(
+                f"a feed named {feed.name!r} exists already ({existing[feed.name].feed.url})",
+                hint="choose another name, or remove the old feed first",
+            )
+        same_url = [m.feed.name for m in existing.values() if m.feed.url == feed.url]
+        if same_url:
+            raise FeedAdminError(f"{feed.url} is already polled as feed {same_url[0]!r}")
         db.execute(f"DELETE FROM {MANAGED_FEEDS_TABLE} WHERE name = ?", [feed.name])
         db.execute(
             f"INSERT INTO {MANAGED_FEEDS_TABLE} (name, url, origin, paused, channel,"
@@ -151,15 +158,18 @@ def remove_feed(
     name: str,
     actor: Actor,
     now: datetime | None = None,
+    request: RequestKey | None = None,
 ) -> None:
     now = now or utcnow()
-    found = _find(toml, db, name)
-    if found.origin == TOML:
-        raise FeedAdminError(
-            f"feed {name!r} comes from the config file and cannot be removed here",
-            hint=f"pause it (feeds pause {name}), or delete it from the [[feeds]] in the config",
-        )
     with _tx(db):
+        claim(db, request, now)
+        found = _find(toml, db, name)
+        if found.origin == TOML:
+            raise FeedAdminError(
+                f"feed {name!r} comes from the config file and cannot be removed here",
+                hint=f"pause it (feeds pause {name}), or delete it from the [[feeds]] in the "
+                "config",
+            )
         db.execute(f"DELETE FROM {MANAGED_FEEDS_TABLE} WHERE name = ?", [name])
         db.execute("UPDATE feeds SET active = 0 WHERE name = ?", [name])
         audit(db, actor, "feed_remove", AUDIT_LIST, name, _state(found), None, now)
@@ -172,13 +182,15 @@ def set_paused(
     paused: bool,
     actor: Actor,
     now: datetime | None = None,
+    request: RequestKey | None = None,
 ) -> bool:
     """Pause or resume; False when it already was in that state (nothing audited)."""
     now = now or utcnow()
-    found = _find(toml, db, name)
-    if found.paused == paused:
-        return False
     with _tx(db):
+        claim(db, request, now)
+        found = _find(toml, db, name)
+        if found.paused == paused:
+            return False
         db.execute(
             f"INSERT OR IGNORE INTO {MANAGED_FEEDS_TABLE} (name, url, origin, paused)"
             " VALUES (?, ?, ?, 0)",

@@ -95,6 +95,25 @@ def _seen(db: sqlite_utils.Database, key: str) -> bool:
     return db.execute(f"SELECT 1 FROM {SEEN_TABLE} WHERE key = ?", [key]).fetchone() is not None
 
 
+def ensure_new(db: sqlite_utils.Database, key: RequestKey | None) -> None:
+    """DuplicateRequest if ``key`` was applied already; records nothing.
+
+    For a check before slow work that precedes the change (``/feeds add`` fetches the feed
+    first): a replay is dropped before it costs a download. ``claim`` still decides, inside
+    the transaction, since two copies can pass this check at once."""
+    if key is None:
+        return
+    primary = key.signature or key.delivery
+    if primary is None:
+        return
+    if _seen(db, primary):
+        log.warning("slack request replayed key=%s; acked, not applied again", primary[:40])
+        raise DuplicateRequest(primary)
+    if key.retry and key.delivery and key.delivery != primary and _seen(db, key.delivery):
+        log.info("slack retry ignored retry=%d key=%s: applied already", key.retry, key.delivery)
+        raise DuplicateRequest(key.delivery)
+
+
 def claim(db: sqlite_utils.Database, key: RequestKey | None, now: datetime | None = None) -> None:
     """Record ``key`` as applied, inside the caller's transaction; DuplicateRequest if it was.
 
@@ -105,15 +124,9 @@ def claim(db: sqlite_utils.Database, key: RequestKey | None, now: datetime | Non
         return
     now = now or utcnow()
     db.execute(f"DELETE FROM {SEEN_TABLE} WHERE seen_at < ?", [iso(now - _KEEP)])
-    primary = key.signature or key.delivery
-    if primary is None:
+    if (key.signature or key.delivery) is None:
         return  # nothing identifies it (no signature, no trigger id): cannot dedupe
-    if _seen(db, primary):
-        log.warning("slack request replayed key=%s; acked, not applied again", primary[:40])
-        raise DuplicateRequest(primary)
-    if key.retry and key.delivery and key.delivery != primary and _seen(db, key.delivery):
-        log.info("slack retry ignored retry=%d key=%s: applied already", key.retry, key.delivery)
-        raise DuplicateRequest(key.delivery)
+    ensure_new(db, key)
     for k in key.keys:
         db.execute(
             f"INSERT OR IGNORE INTO {SEEN_TABLE} (key, seen_at) VALUES (?, ?)", [k, iso(now)]

@@ -22,7 +22,7 @@ import json
 import logging
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -261,24 +261,50 @@ def import_list(
     force: bool = False,
     max_delist_fraction: float = DEFAULT_MAX_DELIST_FRACTION,
     actor: Actor | None = None,
+    progress: Callable[[str], None] | None = None,
+    source_label: str | None = None,
 ) -> ImportReport:
-    """Parse ``path`` as ``fmt`` and store it; default list names: ofac-sdn, un, opensanctions."""
+    """Parse ``path`` as ``fmt`` and store it; default list names: ofac-sdn, un, opensanctions.
+
+    ``progress`` is told each phase (parsing, storing), for the CLI's terminal line.
+    ``source_label`` is the name recorded for the file instead of ``path`` (``-`` for a
+    file read from stdin and spooled to a temporary path)."""
     check_format(fmt)
     name = list_name or DEFAULT_LIST_NAMES[fmt]
-    parsed = read_list(fmt, Path(path), name)
+    label = source_label or str(path)
+    if progress is not None:
+        progress(f"parsing {label}{_size(path)}")
+    try:
+        parsed = read_list(fmt, Path(path), name)
+    except ImportFormatError as exc:
+        if label == str(path):
+            raise
+        # a spooled file's temporary path means nothing to the user: name what they gave
+        raise ImportFormatError(exc.message.replace(str(path), label), hint=exc.hint) from exc
+    if progress is not None:
+        progress(f"parsed {len(parsed.entries):,} entries; comparing and storing")
     return replace_list(
         db,
         parsed.entries,
         list_name=name,
         fmt=fmt,
-        source_file=str(path),
+        source_file=label,
         force=force,
         max_delist_fraction=max_delist_fraction,
         list_version=parsed.version,
-        files=parsed.files,
+        files=tuple(
+            SourceFile(label if f.path == str(path) else f.path, f.sha256) for f in parsed.files
+        ),
         warnings=parsed.warnings,
         actor=actor,
     )
+
+
+def _size(path: Path) -> str:
+    try:
+        return f" ({Path(path).stat().st_size / 1e6:.1f} MB)"
+    except OSError:  # read_list says what is wrong with the path
+        return ""
 
 
 def _fingerprint(db: sqlite_utils.Database | None) -> str:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import calendar
+import subprocess
+import sys
 
 import pytest
 
 from sanctionwatch.ingest.dates import localised_rfc822
+from tests.support.paths import REPO
 
 
 @pytest.mark.parametrize(
@@ -44,3 +47,34 @@ def test_localised_names_parse_to_utc(text: str, utc: str) -> None:
 )
 def test_not_ours_or_not_a_date(text: str) -> None:
     assert localised_rfc822(text) is None
+
+
+# A feed whose only date is localised (Portuguese): parsed by parse(), with no other setup.
+PROBE = """
+import sys
+import feedparser.datetimes as fd
+from sanctionwatch.ingest import dates, parse
+registered = lambda: sum(h is dates.localised_rfc822 for h in fd._date_handlers)
+before = registered()
+rss = (b"<?xml version='1.0'?><rss version='2.0'><channel><title>T</title>"
+       b"<item><guid>g1</guid><title>x</title>"
+       b"<pubDate>Seg, 24 Set 2018 19:42:40 -0300</pubDate></item></channel></rss>")
+first = parse.parse(rss, "T").items[0].published
+parse.parse(rss, "T")
+dates.install()
+print(before, registered(), first.isoformat())
+"""
+
+
+def test_handler_is_registered_by_parse_once_not_at_import() -> None:
+    """Importing the ingest modules registers nothing (issue 9); the first parse() does, once,
+    however often it runs, and the localised date is read."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+        check=True,
+    )
+    assert done.stdout.split() == ["0", "1", "2018-09-24T22:42:40+00:00"]
