@@ -25,6 +25,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
+from sanctionwatch.alerting.delivery import deliver_all
+from sanctionwatch.alerting.escalation import EscalationTarget
 from sanctionwatch.config.settings import Settings
 from sanctionwatch.errors import CommandError
 from sanctionwatch.models import Entry
@@ -167,12 +169,15 @@ def run_review(
             message_ts=message_ts,
             reviewers=deps.settings.slack.reviewers,
             request=key,
+            escalate_to=EscalationTarget.from_settings(deps.settings.slack),
         )
     except DuplicateRequest:
         return
     except CommandError as exc:
         ephemeral(deps.client, channel_id, user_id, f":warning: {escape(exc.message)}")
         return
+    if result.queued:  # the escalation post: now, or by the next poll if Slack refuses it
+        deliver_all(deps.stores.get(), deps.poster, alerts=False, outbox_ids=list(result.queued))
     if not result.message_updated:
         ephemeral(
             deps.client,
