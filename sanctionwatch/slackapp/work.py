@@ -29,10 +29,11 @@ from sanctionwatch.alerting.delivery import deliver_all
 from sanctionwatch.alerting.escalation import EscalationTarget
 from sanctionwatch.config.settings import Settings
 from sanctionwatch.errors import CommandError
+from sanctionwatch.matching.rules import load_rules
 from sanctionwatch.models import Entry
 from sanctionwatch.slack.format import escape
 from sanctionwatch.slack.poster import Poster
-from sanctionwatch.slackapp.commands import CommandContext, run_command
+from sanctionwatch.slackapp.commands import EDITS, CommandContext, run_command
 from sanctionwatch.slackapp.review import apply_review
 from sanctionwatch.storage.audit import Actor
 from sanctionwatch.storage.db import Store
@@ -117,10 +118,17 @@ def run_slash(deps: AppDeps, command: dict[str, Any], key: RequestKey | None) ->
     # Names are looked up only for edits (the audit needs them); list/show need none.
     name = (
         deps.names(user_id, payload_name)
-        if sub in ("add", "remove") and user_id in deps.settings.slack.admins
+        if sub in EDITS and user_id in deps.settings.slack.admins
         else payload_name or user_id
     )
-    ctx = CommandContext(deps.stores.get(), deps.baseline, deps.settings.slack.admins, key)
+    rules_folder = deps.settings.rules
+
+    def rule_names() -> list[str]:
+        return [r.name for r in load_rules(rules_folder)]
+
+    ctx = CommandContext(
+        deps.stores.get(), deps.baseline, deps.settings.slack.admins, key, rule_names
+    )
     try:
         reply = run_command(ctx, text, Actor(user_id, name, "slack"))
     except DuplicateRequest:
