@@ -151,8 +151,8 @@ def _record(
             }
         )
         db.execute(
-            "UPDATE alerts SET disposition = ?, disposition_by = ?, disposition_at = ?"
-            " WHERE id = ?",
+            "UPDATE alerts SET disposition = ?, disposition_by = ?, disposition_at = ?,"
+            " disposition_reason = NULL WHERE id = ?",  # a new decision: its reason comes later
             [disposition, actor.label, iso(now), alert_id],
         )
         audit(db, actor, "alert.disposition", "", str(alert_id), before, after, now)

@@ -34,6 +34,7 @@ from sanctionwatch.models import Entry
 from sanctionwatch.slack.format import escape
 from sanctionwatch.slack.poster import Poster
 from sanctionwatch.slackapp.commands import EDITS, CommandContext, run_command
+from sanctionwatch.slackapp.reasons import handle_submission, open_reason_modal
 from sanctionwatch.slackapp.review import apply_review
 from sanctionwatch.storage.audit import Actor
 from sanctionwatch.storage.db import Store
@@ -184,6 +185,10 @@ def run_review(
     except CommandError as exc:
         ephemeral(deps.client, channel_id, user_id, f":warning: {escape(exc.message)}")
         return
+    trigger = str(body.get("trigger_id") or "")
+    open_reason_modal(
+        deps.client, trigger, result.alert_id, result.disposition, channel_id, message_ts
+    )
     if result.queued:  # the escalation post: now, or by the next poll if Slack refuses it
         deliver_all(deps.stores.get(), deps.poster, alerts=False, outbox_ids=list(result.queued))
     if not result.message_updated:
@@ -194,6 +199,17 @@ def run_review(
             f"Your decision on alert #{result.alert_id} is recorded, but the message could"
             f" not be updated: {escape(result.update_error or 'unknown error')}",
         )
+
+
+def run_reason(deps: AppDeps, body: dict[str, Any], key: RequestKey | None) -> None:
+    """Add the reason of a submitted review modal (already acked) to its decision."""
+    user = body.get("user") or {}
+    user_id = str(user.get("id") or "")
+    actor = Actor(user_id, deps.names(user_id, str(user.get("username") or "")), "slack")
+    try:
+        handle_submission(deps.stores.get(), deps.client, deps.poster, body, actor, key)
+    except CommandError as exc:
+        log.info("reason not recorded user=%s: %s", user_id, exc.message)
 
 
 def ephemeral(client: WebClient, channel: str | None, user: str, text: str) -> None:
