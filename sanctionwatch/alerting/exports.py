@@ -84,6 +84,7 @@ def export_rows(
                 story_id=r.get("story_id"),
                 story_first=bool(r["story_first"]) if r.get("story_id") else None,
                 story_sources=_sources(store, r.get("story_id"), sources),
+                disposition_reason=r.get("disposition_reason") or "",
             )
         )
         if progress is not None:

@@ -68,6 +68,7 @@ def print_feeds(rows: list[dict[str, Any]], out: TextIO) -> None:
 
 def status_report(store: Any) -> dict[str, Any]:
     """What ``status`` reports, as one JSON-ready dict (``status --json`` prints it)."""
+    from sanctionwatch.alerting.mutecommands import mute_status
     from sanctionwatch.alerting.outbox import failed_alerts, failed_messages
 
     rows = store.feeds()
@@ -111,6 +112,7 @@ def status_report(store: Any) -> dict[str, Any]:
             else None
         ),
     }
+    report["mutes"] = mute_status(store)  # active mutes: matches recorded, not posted
     report["ok"] = not (failing or report["alerts"]["pending"] or failed or messages)
     return report
 
@@ -140,6 +142,9 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
         print(line, file=out)
     for line in list_lines:
         print(line, file=out)
+    for m in report["mutes"]:
+        why = f" — {m['reason']}" if m["reason"] else ""
+        print(f"muted {m['kind']}: {m['target']} until {m['until']} by {m['by']}{why}", file=out)
     last = report["last_export"]
     print(
         "last export: "

@@ -354,10 +354,14 @@ def add_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> N
     from sanctionwatch.cli.lists import add_list_commands
 
     add_list_commands(action)
+    from sanctionwatch.cli.mutes import add_mute_commands
+
+    add_mute_commands(action, local_actor)
 
 
 def _need_sub(args: argparse.Namespace, out: TextIO) -> int:
     raise SanctionwatchError(
-        "watchlist needs an action: add, remove, list, show, log, dump, import or refresh",
+        "watchlist needs an action: add, remove, list, show, log, dump, import, refresh,"
+        " mute, unmute or mutes",
         hint="python bot.py watchlist --help",
     )

@@ -91,6 +91,8 @@ class SlackSettings:
     timeout_s: float = 10.0
     # where Escalate posts the story, who escalated it and why; None: nowhere but the message
     escalation_channel: str | None = None
+    # a user group or user Escalate mentions: "<!subteam^S123>", "<@U123>"; None: nobody
+    escalation_mention: str | None = None
 
     @property
     def dry_run(self) -> bool:
@@ -162,6 +164,7 @@ _SLACK_KEYS: dict[str, type | tuple[type, ...]] = {
     "max_retries": int,
     "timeout_s": (int, float),
     "escalation_channel": str,
+    "escalation_mention": str,
 }
 _FEED_KEYS: dict[str, type | tuple[type, ...]] = {
     "name": str,
@@ -195,6 +198,8 @@ _DEFAULTS_IN: dict[str, type] = {
     "feeds": FeedConfig,
     "lists": ListConfig,
 }
+# A user group, a user, or @here/@channel, written the way Slack's mrkdwn spells mentions.
+_MENTION_RE = re.compile(r"^<(!subteam\^[A-Z0-9]+(\|[^<>]*)?|@[UW][A-Z0-9]+|!here|!channel)>$")
 _TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
@@ -332,6 +337,12 @@ def _slack_settings(raw: dict[str, Any], src: str, env: Mapping[str, str]) -> Sl
     for key in ("default_channel", "export_channel", "ops_channel", "escalation_channel"):
         if key in raw and not raw[key].strip():
             raise ConfigError(f"{src}: key 'slack.{key}' must not be empty")
+    mention = raw.get("escalation_mention")
+    if mention is not None and not _MENTION_RE.match(mention):
+        raise ConfigError(
+            f"{src}: key 'slack.escalation_mention' must be a Slack mention such as"
+            f" '<!subteam^S0123ABC>' (a user group) or '<@U0123ABC>', got {mention!r}"
+        )
     handled = ("api_url", "export_weekday", "export_time", "admins", "reviewers")
     return SlackSettings(
         api_url=api_url,

@@ -45,6 +45,7 @@ EXPORT_COLUMNS = (
     "story_id",
     "story_first",  # yes on the item whose message started the story in this channel
     "story_sources",  # the outlets (feeds) that carried the story, first first
+    "disposition_reason",  # the reason typed into the review modal (appended)
 )
 # Columns holding text from outside (feeds, watchlists, Slack users): these get ``inert``.
 TEXT_COLUMNS = frozenset(
@@ -59,6 +60,7 @@ TEXT_COLUMNS = frozenset(
         "disposition",
         "disposition_by",
         "story_sources",
+        "disposition_reason",
     }
 )
 # Timestamp columns: ISO strings are parsed and rewritten as UTC "…Z" like datetimes.
@@ -89,6 +91,7 @@ class ExportRow:
     story_id: int | None = None
     story_first: bool | None = None
     story_sources: str | None = None
+    disposition_reason: str | None = None
 
 
 def inert(value: str) -> str:

@@ -30,9 +30,10 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sanctionwatch.config.settings import Settings
 from sanctionwatch.models import Entry
 from sanctionwatch.slack.poster import Poster
+from sanctionwatch.slack.reviewformat import REASON_CALLBACK
 from sanctionwatch.slackapp.commands import COMMAND
 from sanctionwatch.slackapp.feeds import FEEDS_COMMAND, run_feeds_slash
-from sanctionwatch.slackapp.work import AfterAck, AppDeps, run_review, run_slash
+from sanctionwatch.slackapp.work import AfterAck, AppDeps, run_reason, run_review, run_slash
 from sanctionwatch.storage.db import Store
 from sanctionwatch.storage.replay import RequestKey, request_key
 from sanctionwatch.watchlists.cache import BaselineCache
@@ -156,6 +157,11 @@ def build_app(
     ) -> None:
         ack()
         after_ack.submit("review", run_review, deps, body, action, _key(request, body))
+
+    @app.view(REASON_CALLBACK)
+    def on_reason(ack: Ack, body: dict[str, Any], request: BoltRequest) -> None:
+        ack()
+        after_ack.submit("reason", run_reason, deps, body, _key(request, body))
 
     return app
 

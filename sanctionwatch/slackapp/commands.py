@@ -15,6 +15,9 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from sanctionwatch.alerting import mutecommands
+from sanctionwatch.alerting.mutecommands import Muted, MuteList, Unmuted
+from sanctionwatch.clock import iso
 from sanctionwatch.models import ENTRY_TYPES, Entry
 from sanctionwatch.slack.format import escape
 from sanctionwatch.storage.audit import Actor
@@ -45,6 +48,9 @@ HELP = f"""*{COMMAND}* — what the bot watches for
 • `{COMMAND} add <list> <name> [| alias | alias …]` — add an entry (admins); a new list \
 is created
 • `{COMMAND} remove <list> <name>` — remove an entry added from Slack (admins)
+• `{COMMAND} mute <entity|rule> <duration> [reason]` — keep a rule or an entry quiet for \
+30m, 4h, 2d or 1w (at most 90d): its matches are recorded, not posted (admins)
+• `{COMMAND} unmute <entity|rule>` — lift a mute now (admins); `{COMMAND} mutes` — the active ones
 • `{COMMAND} help` — this text
 
 Names may contain spaces; `|` separates aliases (other spellings and scripts):
@@ -68,6 +74,7 @@ class CommandContext:
     baseline: Baseline  # file + imported entries (overlay entries are read from the store)
     admins: tuple[str, ...]
     request: RequestKey | None = None  # the Slack request, claimed by add/remove (replay.py)
+    rules: Callable[[], Sequence[str]] = tuple  # rule names, for mute/unmute
 
 
 def unescape(text: str) -> str:
@@ -85,7 +92,8 @@ def refusal(ctx: CommandContext) -> str:
     )
 
 
-Result = Added | Removed | Lists | ListEntries | Holders | Refused
+Result = Added | Removed | Lists | ListEntries | Holders | Refused | Muted | Unmuted | MuteList
+EDITS = ("add", "remove", "mute", "unmute")  # admins only
 
 
 def run_command(ctx: CommandContext, text: str, actor: Actor) -> str:
@@ -97,12 +105,12 @@ def run_command(ctx: CommandContext, text: str, actor: Actor) -> str:
     rest = words[1].strip() if len(words) > 1 else ""
     if sub in ("help", "?", "-h", "--help"):
         return HELP
-    if sub not in ("list", "show", "add", "remove"):
+    if sub not in ("list", "show", "mutes", *EDITS):
         return (
             f"I don't know `{escape(sub)}`. Try `{COMMAND} add`, `remove`, `list`, `show` or"
             f" `help`.\n\n{HELP}"
         )
-    if sub in ("add", "remove") and actor.id not in ctx.admins:
+    if sub in EDITS and actor.id not in ctx.admins:
         log.info("watchlist edit refused user=%s sub=%s (not an admin)", actor.id, sub)
         return refusal(ctx)
     try:
@@ -130,6 +138,12 @@ def execute(ctx: CommandContext, sub: str, rest: str, actor: Actor) -> Result:
         list_name, name = target
         baseline = ctx.baseline(ctx.store)
         return commands.remove(ctx.store, baseline, actor, list_name, name, ctx.request)
+    if sub in ("mute", "unmute"):
+        entries = commands.current_entries(ctx.store, ctx.baseline(ctx.store))
+        fn = mutecommands.mute if sub == "mute" else mutecommands.unmute
+        return fn(ctx.store, entries, ctx.rules(), actor, rest)
+    if sub == "mutes":
+        return mutecommands.mutes(ctx.store)
     entries = commands.current_entries(ctx.store, ctx.baseline(ctx.store))
     if sub == "show":
         return commands.show(entries, rest)
@@ -144,6 +158,8 @@ def render(result: Result) -> str:
         return f":warning: {escape(' '.join(p for p in (result.reason, usage) if p))}"
     if isinstance(result, Added):
         return _added(result)
+    if isinstance(result, Muted | Unmuted | MuteList):
+        return render_mute(result)
     if isinstance(result, Removed):
         e = result.entry
         return (
@@ -166,6 +182,27 @@ def render(result: Result) -> str:
             f"`python bot.py watchlist dump {escape(result.name)}` prints them all.",
         )
     return _holders(result)
+
+
+def render_mute(result: Muted | Unmuted | MuteList) -> str:
+    if isinstance(result, Muted):
+        m = result.mute
+        why = f" — {escape(m.reason)}" if m.reason else ""
+        return (
+            f":mute: Muted {m.kind} *{escape(m.label)}* until {iso(m.until)}{why}. Its matches"
+            f" are recorded, not posted. `{COMMAND} unmute {escape(m.label)}` lifts it."
+        )
+    if isinstance(result, Unmuted):
+        return f":loud_sound: Unmuted *{escape(result.label)}*: it alerts again from the next poll."
+    if not result.mutes:
+        return "Nothing is muted."
+    lines = [f"*{len(result.mutes)} active mute(s)*"]
+    for m in result.mutes:
+        why = f" — {escape(m.reason)}" if m.reason else ""
+        lines.append(
+            f"• {m.kind} *{escape(m.label)}* until {iso(m.until)} by {escape(m.created_by)}{why}"
+        )
+    return _fit(lines, "")
 
 
 def _added(result: Added) -> str:

@@ -24,6 +24,7 @@ from typing import Any
 
 import sqlite_utils
 
+from sanctionwatch.alerting.escalation import EscalationTarget, queue_escalation
 from sanctionwatch.alerting.threads import alert_view
 from sanctionwatch.clock import iso, parse_iso, utcnow
 from sanctionwatch.errors import DeliveryError, ReviewError, ReviewRefused
@@ -65,6 +66,7 @@ class ReviewResult:
     view: AlertView
     message_updated: bool
     update_error: str | None = None
+    queued: tuple[int, ...] = ()  # outbox rows the decision queued (the escalation post)
 
 
 def history(db: sqlite_utils.Database, alert_id: int) -> list[dict[str, Any]]:
@@ -99,11 +101,25 @@ def record_disposition(
     now: datetime | None = None,
     *,
     request: RequestKey | None = None,
+    escalate_to: EscalationTarget | None = None,
 ) -> dict[str, Any] | None:
     """Record one decision (history + alert row + audit); returns the one it replaced.
 
     ``request`` is claimed in the same transaction: DuplicateRequest if it was applied already.
+    An escalation with ``escalate_to`` queues its post in that same transaction.
     """
+    return _record(store, alert_id, disposition, actor, now, request, escalate_to)[0]
+
+
+def _record(
+    store: Store,
+    alert_id: int,
+    disposition: str,
+    actor: Actor,
+    now: datetime | None,
+    request: RequestKey | None,
+    escalate_to: EscalationTarget | None,
+) -> tuple[dict[str, Any] | None, tuple[int, ...]]:
     if disposition not in DISPOSITIONS:
         raise ReviewError(f"Unknown review decision {disposition!r}.")
     now = now or utcnow()
@@ -135,11 +151,15 @@ def record_disposition(
             }
         )
         db.execute(
-            "UPDATE alerts SET disposition = ?, disposition_by = ?, disposition_at = ?"
-            " WHERE id = ?",
+            "UPDATE alerts SET disposition = ?, disposition_by = ?, disposition_at = ?,"
+            " disposition_reason = NULL WHERE id = ?",  # a new decision: its reason comes later
             [disposition, actor.label, iso(now), alert_id],
         )
         audit(db, actor, "alert.disposition", "", str(alert_id), before, after, now)
+        queued: tuple[int, ...] = ()
+        if disposition == "escalate" and escalate_to is not None:
+            outbox_id = queue_escalation(store, escalate_to, alert_id, actor, None, now)
+            queued = (outbox_id,) if outbox_id is not None else ()
     log.info(
         "alert reviewed alert=%d disposition=%s by=%s previous=%s",
         alert_id,
@@ -147,7 +167,7 @@ def record_disposition(
         actor.id,
         before["disposition"] if before else None,
     )
-    return before
+    return before, queued
 
 
 def parse_alert_id(value: str) -> int:
@@ -172,6 +192,7 @@ def apply_review(
     now: datetime | None = None,
     reviewers: Sequence[str] = (),
     request: RequestKey | None = None,
+    escalate_to: EscalationTarget | None = None,
 ) -> ReviewResult:
     """Handle one click: record it, then re-render the alert message in place.
 
@@ -188,7 +209,7 @@ def apply_review(
     if disposition is None:
         raise ReviewError(f"Unknown review button {action_id!r}.")
     alert_id = parse_alert_id(value)
-    previous = record_disposition(store, alert_id, disposition, actor, now, request=request)
+    previous, queued = _record(store, alert_id, disposition, actor, now, request, escalate_to)
     view = review_view(store, alert_id)
     assert view is not None  # the row existed inside the transaction; alerts are never deleted
     row = store.db.execute(
@@ -199,12 +220,12 @@ def apply_review(
         channel, ts = channel_id, message_ts
     if not channel or not ts:
         return ReviewResult(
-            alert_id, disposition, previous, view, False, "the alert message is not known"
+            alert_id, disposition, previous, view, False, "the alert message is not known", queued
         )
     text, blocks = render_alert(view)
     try:
         poster.update(channel, ts, text, blocks)
     except DeliveryError as exc:
         log.warning("review message update failed alert=%d error=%r", alert_id, exc.message)
-        return ReviewResult(alert_id, disposition, previous, view, False, exc.message)
-    return ReviewResult(alert_id, disposition, previous, view, True)
+        return ReviewResult(alert_id, disposition, previous, view, False, exc.message, queued)
+    return ReviewResult(alert_id, disposition, previous, view, True, queued=queued)

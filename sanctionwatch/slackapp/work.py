@@ -25,12 +25,16 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
+from sanctionwatch.alerting.delivery import deliver_all
+from sanctionwatch.alerting.escalation import EscalationTarget
 from sanctionwatch.config.settings import Settings
 from sanctionwatch.errors import CommandError
+from sanctionwatch.matching.rules import load_rules
 from sanctionwatch.models import Entry
 from sanctionwatch.slack.format import escape
 from sanctionwatch.slack.poster import Poster
-from sanctionwatch.slackapp.commands import CommandContext, run_command
+from sanctionwatch.slackapp.commands import EDITS, CommandContext, run_command
+from sanctionwatch.slackapp.reasons import handle_submission, open_reason_modal
 from sanctionwatch.slackapp.review import apply_review
 from sanctionwatch.storage.audit import Actor
 from sanctionwatch.storage.db import Store
@@ -115,10 +119,17 @@ def run_slash(deps: AppDeps, command: dict[str, Any], key: RequestKey | None) ->
     # Names are looked up only for edits (the audit needs them); list/show need none.
     name = (
         deps.names(user_id, payload_name)
-        if sub in ("add", "remove") and user_id in deps.settings.slack.admins
+        if sub in EDITS and user_id in deps.settings.slack.admins
         else payload_name or user_id
     )
-    ctx = CommandContext(deps.stores.get(), deps.baseline, deps.settings.slack.admins, key)
+    rules_folder = deps.settings.rules
+
+    def rule_names() -> list[str]:
+        return [r.name for r in load_rules(rules_folder)]
+
+    ctx = CommandContext(
+        deps.stores.get(), deps.baseline, deps.settings.slack.admins, key, rule_names
+    )
     try:
         reply = run_command(ctx, text, Actor(user_id, name, "slack"))
     except DuplicateRequest:
@@ -167,12 +178,19 @@ def run_review(
             message_ts=message_ts,
             reviewers=deps.settings.slack.reviewers,
             request=key,
+            escalate_to=EscalationTarget.from_settings(deps.settings.slack),
         )
     except DuplicateRequest:
         return
     except CommandError as exc:
         ephemeral(deps.client, channel_id, user_id, f":warning: {escape(exc.message)}")
         return
+    trigger = str(body.get("trigger_id") or "")
+    open_reason_modal(
+        deps.client, trigger, result.alert_id, result.disposition, channel_id, message_ts
+    )
+    if result.queued:  # the escalation post: now, or by the next poll if Slack refuses it
+        deliver_all(deps.stores.get(), deps.poster, alerts=False, outbox_ids=list(result.queued))
     if not result.message_updated:
         ephemeral(
             deps.client,
@@ -181,6 +199,17 @@ def run_review(
             f"Your decision on alert #{result.alert_id} is recorded, but the message could"
             f" not be updated: {escape(result.update_error or 'unknown error')}",
         )
+
+
+def run_reason(deps: AppDeps, body: dict[str, Any], key: RequestKey | None) -> None:
+    """Add the reason of a submitted review modal (already acked) to its decision."""
+    user = body.get("user") or {}
+    user_id = str(user.get("id") or "")
+    actor = Actor(user_id, deps.names(user_id, str(user.get("username") or "")), "slack")
+    try:
+        handle_submission(deps.stores.get(), deps.client, deps.poster, body, actor, key)
+    except CommandError as exc:
+        log.info("reason not recorded user=%s: %s", user_id, exc.message)
 
 
 def ephemeral(client: WebClient, channel: str | None, user: str, text: str) -> None:

@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 import sqlite_utils
 
+from sanctionwatch.storage.reviewschema import v6_reasons
+
 
 def _v1(db: sqlite_utils.Database) -> None:
     db.table("feeds").create(
@@ -393,4 +395,4 @@ def _v5(db: sqlite_utils.Database) -> None:
 
 
 # Ordered migrations; index + 1 is the schema version it produces. Append only.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, v6_reasons]

@@ -140,7 +140,7 @@ def test_same_wire_text_in_three_feeds_is_one_story_with_a_thread(
     assert code == 0
     table = list(csv.DictReader(io.StringIO((tmp_path / "x.csv").read_text("utf-8-sig"))))
     assert len(table) == len(rows) == 4
-    assert list(table[0])[-3:] == ["story_id", "story_first", "story_sources"]
+    assert list(table[0])[-4:] == ["story_id", "story_first", "story_sources", "disposition_reason"]
     wire_rows = [r for r in table if r["title"] in heads]
     assert len({r["story_id"] for r in wire_rows}) == 1
     assert sorted(r["story_first"] for r in wire_rows) == ["no", "no", "yes"]

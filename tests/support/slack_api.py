@@ -12,6 +12,7 @@ Implemented methods (anything else answers ``{"ok": false, "error": "unknown_met
 ``auth.test``, ``chat.postMessage``, ``chat.update``, ``chat.postEphemeral``,
 ``conversations.list`` (paginated with ``limit``/``cursor``), ``conversations.replies``
 (a thread, oldest first), ``users.info``,
+``views.open`` (a modal, its blocks validated; kept in ``stub.views``),
 ``files.getUploadURLExternal``, the upload URL it hands out (``POST /upload/<file_id>`` on this
 same server, no token, as the real pre-signed URL), and ``files.completeUploadExternal``.
 Extra methods can be added without editing this file: ``stub.on("views.open", fn)`` where
@@ -174,6 +175,7 @@ class SlackApiStub:
     calls: list[Call] = field(default_factory=list)
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
+    views: dict[str, dict[str, Any]] = field(default_factory=dict)  # views.open, by view id
     posts_per_channel: Counter[str] = field(default_factory=Counter)
     channels: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CHANNELS))
     users: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_USERS))
@@ -523,6 +525,33 @@ class SlackApiStub:
             },
         }
 
+    def _views_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A modal: needs a trigger_id and a view whose blocks slack-sdk's models accept."""
+        if not params.get("trigger_id"):
+            return {"ok": False, "error": "invalid_trigger_id"}
+        view = params.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not isinstance(view, dict) or view.get("type") != "modal":
+            return {"ok": False, "error": "invalid_arguments"}
+        errors = block_errors(view.get("blocks") or [])
+        title = (view.get("title") or {}).get("text", "")
+        if not title or len(title) > MAX_VIEW_TITLE:
+            errors.append(
+                f"must be less than {MAX_VIEW_TITLE + 1} characters [json-pointer:/view/title]"
+            )
+        if len(str(view.get("private_metadata") or "")) > MAX_PRIVATE_METADATA:
+            errors.append("private_metadata too long [json-pointer:/view/private_metadata]")
+        if errors:
+            return {
+                "ok": False,
+                "error": "invalid_arguments",
+                "response_metadata": {"messages": errors},
+            }
+        view_id = f"V{next(self._id_counter):08d}"
+        self.views[view_id] = {"trigger_id": params["trigger_id"], **view}
+        return {"ok": True, "view": {"id": view_id, **view}}
+
     def _get_upload_url(self, params: dict[str, Any]) -> dict[str, Any]:
         filename = params.get("filename")
         length = params.get("length")
@@ -692,7 +721,10 @@ _BUILTINS: dict[str, Callable[[SlackApiStub, dict[str, Any]], dict[str, Any]]] =
     "users.info": SlackApiStub._users_info,
     "files.getUploadURLExternal": SlackApiStub._get_upload_url,
     "files.completeUploadExternal": SlackApiStub._complete_upload,
+    "views.open": SlackApiStub._views_open,
 }
+MAX_VIEW_TITLE = 24  # Slack: a view's title is at most 24 characters
+MAX_PRIVATE_METADATA = 3000
 
 
 def _parse_params(query: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:

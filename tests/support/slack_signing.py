@@ -128,3 +128,30 @@ def action_body(
         ],
     }
     return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def view_submission_body(
+    callback_id: str,
+    private_metadata: str,
+    values: dict[str, Any],
+    user_id: str,
+    user_name: str = "someone",
+) -> bytes:
+    """A submitted modal (``view_submission``), as Slack posts it to the request URL."""
+    payload: dict[str, Any] = {
+        "type": "view_submission",
+        "team": {"id": TEAM_ID, "domain": "sanctionwatch-test"},
+        "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": TEAM_ID},
+        "api_app_id": "A0TESTAPP1",
+        "token": "deprecated-verification-token",
+        "trigger_id": new_trigger_id(),
+        "view": {
+            "id": "V0TESTVIEW",
+            "type": "modal",
+            "callback_id": callback_id,
+            "private_metadata": private_metadata,
+            "state": {"values": values},
+            "hash": "1700000000.abcdef",
+        },
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode()
