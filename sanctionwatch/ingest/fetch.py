@@ -193,9 +193,14 @@ def _fetch_file(
     try:
         stat = path.stat()
         last_modified = email.utils.formatdate(stat.st_mtime, usegmt=True)
-        if state.last_modified == last_modified:
+        # Last-Modified has one-second resolution: a file rewritten within the second it was
+        # read looked unchanged and its new items were missed. The version tag uses the
+        # nanosecond mtime and the size.
+        etag = f'"file-{stat.st_mtime_ns}-{stat.st_size}"'
+        # a state saved before the tag existed has only Last-Modified: compare that once
+        if state.etag == etag or (state.etag is None and state.last_modified == last_modified):
             return FetchResult(
-                url, 304, None, None, None, last_modified, True, None, None, False,
+                url, 304, None, None, etag, last_modified, True, None, None, False,
                 time.monotonic() - started,
             )  # fmt: skip
         with path.open("rb") as fh:
@@ -209,7 +214,7 @@ def _fetch_file(
     if len(body) > settings.max_bytes:
         return _failure(url, f"body exceeds {human_size(settings.max_bytes)} cap", started)
     return FetchResult(
-        url, 200, body, None, None, last_modified, False, None, None, False,
+        url, 200, body, None, etag, last_modified, False, None, None, False,
         time.monotonic() - started,
     )  # fmt: skip
 

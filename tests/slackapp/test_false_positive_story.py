@@ -8,8 +8,6 @@ import csv
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-
 from sanctionwatch.alerting.exports import export_range
 from sanctionwatch.alerting.jobs import once
 from sanctionwatch.cli import main as cli
@@ -90,11 +88,6 @@ def test_false_positive_on_a_story_quiets_its_later_copies(
         assert [r["delivered"] for r in table] == ["yes", "no"]
 
 
-@pytest.mark.xfail(
-    reason="known bug after merging the recall engine: the second outlet's copy is recorded "
-    "with its matches but queues no alert (record_alerts gets no alerts); open in issue 11",
-    strict=False,
-)
 def test_a_true_match_story_still_threads_its_copies(
     tmp_path: Path, slack_api: SlackApiStub, response_urls: ResponseUrls
 ) -> None:
