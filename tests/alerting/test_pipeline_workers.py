@@ -122,8 +122,11 @@ def test_process_pool_records_exactly_what_the_in_thread_path_records(
         settings, store, cache = _setup(tmp_path / f"p{processes}", feeds)
         polled = _poll(settings, store, cache, processes)
         store.close()
+        # ``matched`` (items run through the matcher) is left out: in the pool path feed B may
+        # be analysed before A's transaction commits, and then also matches the story it shares
+        # with A (the exact re-check at record time still records it once, from A).
         results[processes] = (
-            sorted((o.name, o.new_items, o.alerts, o.error, o.parsed, o.matched) for o in polled),
+            sorted((o.name, o.new_items, o.alerts, o.error, o.parsed) for o in polled),
             _rows(settings.database),
         )
     assert worker_log.said("analysis workers started")  # the second run used processes
