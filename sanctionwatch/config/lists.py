@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sanctionwatch.config.ranges import check_ranges, check_url
-from sanctionwatch.config.tables import check_table, given
+from sanctionwatch.config.ranges import check_ranges
+from sanctionwatch.config.tables import check_table, given, location
 from sanctionwatch.errors import ConfigError
 
 MIB = 1024 * 1024
@@ -48,17 +48,6 @@ class ListConfig:
     timeout_s: float = DEFAULT_LIST_TIMEOUT_S
 
 
-def _location(value: str, where: str, src: str, base: Path) -> str:
-    value = value.strip()
-    if value.startswith(("http://", "https://")):
-        check_url(value, where, src)
-        return value
-    if "://" in value and not value.startswith("file://"):
-        raise ConfigError(f"{src}: '{where}' must be http(s) or a local file path, got {value!r}")
-    path = Path(value.removeprefix("file://")).expanduser()
-    return str(path if path.is_absolute() else base / path)
-
-
 def parse_lists(raw: Any, base: Path, src: str) -> tuple[ListConfig, ...]:
     """The ``[[lists]]`` tables, types and ranges checked, paths resolved against ``base``."""
     if raw is None:
@@ -83,9 +72,9 @@ def parse_lists(raw: Any, base: Path, src: str) -> tuple[ListConfig, ...]:
             ListConfig(
                 name=name,
                 format=table["format"].strip(),
-                url=_location(table["url"], f"{where}.url", src, base),
+                url=location(table["url"], f"{where}.url", src, base),
                 aliases_url=(
-                    _location(aliases, f"{where}.aliases_url", src, base) if aliases else None
+                    location(aliases, f"{where}.aliases_url", src, base) if aliases else None
                 ),
                 **given(table, LIST_KEYS, "name", "format", "url", "aliases_url"),
             )

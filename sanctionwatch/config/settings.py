@@ -28,7 +28,7 @@ from sanctionwatch.config.defaults import (  # noqa: F401 - REPO_ROOT, PACKAGE_D
 )
 from sanctionwatch.config.lists import ListConfig, parse_lists
 from sanctionwatch.config.ranges import check_ranges, check_url, check_user_agent, preflight
-from sanctionwatch.config.tables import check_table, given
+from sanctionwatch.config.tables import check_table, given, location
 from sanctionwatch.errors import ConfigError
 
 DEFAULT_CONFIG_NAME = "sanctionwatch.toml"
@@ -375,15 +375,7 @@ def _feeds(raw: Any, base: Path, src: str) -> tuple[FeedConfig, ...]:
         if name in seen:
             raise ConfigError(f"{src}: '{where}': duplicate feed name {name!r}")
         seen.add(name)
-        url = table["url"].strip()
-        if _is_url(url):
-            check_url(url, f"{where}.url", src)
-        elif "://" in url and not url.startswith("file://"):
-            raise ConfigError(
-                f"{src}: '{where}.url' must be http(s) or a local file path, got {url!r}"
-            )
-        else:
-            url = str(_resolve(base, url.removeprefix("file://")))
+        url = location(table["url"], f"{where}.url", src, base)
         if "channel" in table and not table["channel"].strip():
             raise ConfigError(f"{src}: key '{where}.channel' must not be empty")
         feeds.append(FeedConfig(name=name, url=url, **given(table, _FEED_KEYS, "name", "url")))

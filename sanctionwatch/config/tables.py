@@ -5,8 +5,10 @@ dataclass defaults, so every default is written once)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+from sanctionwatch.config.ranges import check_url
 from sanctionwatch.errors import ConfigError
 
 
@@ -48,3 +50,16 @@ def given(
         for key, value in table.items()
         if key not in handled
     }
+
+
+def location(value: str, where: str, src: str, base: Path) -> str:
+    """A feed or list location: an http(s) URL (checked), or a local path (``file://`` allowed)
+    resolved against the config file's folder ``base``."""
+    value = value.strip()
+    if value.startswith(("http://", "https://")):
+        check_url(value, where, src)
+        return value
+    if "://" in value and not value.startswith("file://"):
+        raise ConfigError(f"{src}: '{where}' must be http(s) or a local file path, got {value!r}")
+    path = Path(value.removeprefix("file://")).expanduser()
+    return str(path if path.is_absolute() else base / path)
