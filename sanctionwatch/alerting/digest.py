@@ -219,9 +219,9 @@ def digest_delivered(store: Store, outbox_id: int, channel: str, at: datetime) -
 
 def _repair(store: Store) -> None:
     rows = store.db.execute(
-        f"SELECT DISTINCT o.id, o.channel, o.delivered_at FROM {DIGEST_ENTRIES_TABLE} e"
-        " JOIN outbox o ON o.id = e.outbox_id JOIN alerts a ON a.id = e.alert_id"
-        " WHERE o.status = 'delivered' AND a.status = ?",
+        "SELECT DISTINCT o.id, o.channel, o.delivered_at FROM alerts a"
+        f" JOIN {DIGEST_ENTRIES_TABLE} e ON e.alert_id = a.id JOIN outbox o ON o.id = e.outbox_id"
+        " WHERE a.status = ? AND o.status = 'delivered'",
         [DIGEST_STATUS],
     ).fetchall()
     for outbox_id, channel, delivered_at in rows:

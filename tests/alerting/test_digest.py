@@ -200,3 +200,37 @@ def test_bad_channel_settings_name_the_key(tmp_path: Path, table: str, key: str)
     with pytest.raises(ConfigError) as err:
         load_settings(str(cfg), env={}, cwd=tmp_path)
     assert key in err.value.message and str(cfg) in err.value.message
+
+
+def test_a_digest_slack_refuses_is_retried_once_and_a_crash_after_posting_is_repaired(
+    tmp_path: Path, feed_server: FeedServer, slack_api: SlackApiStub
+) -> None:
+    url = feed_server.add("/f.xml", body=rss([BOUT]))
+    settings = _settings(tmp_path, url, slack_api, DIGEST_CONFIG)
+    start, end = period_bounds("hourly", datetime.now(UTC) - timedelta(hours=1))
+    _cycle(settings, start + timedelta(minutes=5))
+    # a Retry-After beyond [slack] retry_after_cap_s: the digest waits in the outbox
+    slack_api.fail_next("chat.postMessage", status=429, retry_after=120)
+    _cycle(settings, end + timedelta(minutes=1))  # queued; Slack refuses for now
+    store = Store(settings.database)
+    try:
+        assert store.db.execute("SELECT status FROM alerts").fetchone()[0] == "digest"
+        assert (
+            store.db.execute("SELECT status FROM outbox WHERE kind = 'digest'").fetchone()[0]
+            == "retrying"
+        )
+        assert _csv(settings, store, start)[0]["delivered"] == "no"  # not delivered yet
+    finally:
+        store.close()
+    later = datetime.now(UTC) + timedelta(hours=1)  # past the Retry-After
+    _cycle(settings, later)
+    assert len(slack_api.top_level(CHANNEL)) == 1  # posted once, after the retry
+
+    store = Store(settings.database)  # as if the process died between post and bookkeeping
+    try:
+        store.db.execute("UPDATE alerts SET status = 'digest'")
+        _cycle(settings, later + timedelta(minutes=15))
+        assert store.db.execute("SELECT status FROM alerts").fetchone()[0] == "delivered"
+    finally:
+        store.close()
+    assert len(slack_api.top_level(CHANNEL)) == 1  # repaired, not posted again
