@@ -7,12 +7,12 @@ reply, because:
   as "how many outlets"; a trace there would be noise every reader of the channel scrolls past;
 * the trace is asked for by one analyst at a time; an ephemeral message reaches only them and
   leaves nothing behind to keep exactly-once or to update after a review;
-* nothing needs recording, so a click works even while a poll holds the database for writing
-  (only reads happen here).
+* nothing about the alert changes: the only write is the request's replay key, so a Slack
+  retry of the click is not answered twice.
 
 Anyone who can see the alert may click (reading is not judging: ``[slack] reviewers`` does not
-apply). The listener acks first; this runs after the ack, on the work pool. A replayed or
-retried click is answered once (storage/replay.py).
+apply). The listener acks first; this runs after the ack, on the work pool (storage/replay.py
+decides what is a replay).
 """
 
 from __future__ import annotations
