@@ -103,6 +103,7 @@ class Rule:
     min_score: float = 88.0
     description: str = ""
     examples: tuple[Example, ...] = ()
+    digest: str | None = None  # "hourly" | "daily": its alerts wait for the channel's digest
 
 
 @dataclass(frozen=True)
@@ -115,3 +116,4 @@ class Alert:
     matches: tuple[Match, ...] = field(default_factory=tuple)
     explanation: str = ""
     description: str = ""  # the rule's description, in words, for the message
+    digest: str | None = None  # the rule's digest period, if it asks for one

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sanctionwatch.alerting.digest import DIGEST_KIND, digest_delivered, queue_due_digests
 from sanctionwatch.alerting.outbox import (
     Job,
     channel_row,
@@ -229,7 +230,7 @@ class _Round:
             log.info(
                 "message delivered outbox=%d kind=%s channel=%s", job.id, job.kind, job.channel
             )
-            _after_outbox_delivery(self.store, job)
+            _after_outbox_delivery(self.store, job, at)
         self.report.delivered += 1
         self.down.clear()
         if job.table == "alerts" and channel_row(self.store, job.channel).get("failing_since"):
@@ -348,8 +349,12 @@ def _label(job: Job) -> str:
     return "alert" if job.table == "alerts" else "outbox"
 
 
-def _after_outbox_delivery(store: Store, job: Job) -> None:
-    """An export's last upload delivered: the export counts as uploaded."""
+def _after_outbox_delivery(store: Store, job: Job, at: datetime) -> None:
+    """A digest delivered: its alerts are delivered. An export's last upload delivered: the
+    export counts as uploaded."""
+    if job.kind == DIGEST_KIND:
+        digest_delivered(store, job.id, job.channel, at)
+        return
     ref = str(job.row.get("ref") or "")
     if job.kind != "upload" or not ref.startswith("export:"):
         return
@@ -374,10 +379,12 @@ def deliver_all(
     alerts: bool = True,
 ) -> DeliveryReport:
     """One delivery round: due alerts, then ops notices about failing channels, then the
-    rest of the outbox (``outbox_ids``: only those rows, e.g. a notice just queued)."""
+    rest of the outbox (``outbox_ids``: only those rows, e.g. a notice just queued). A full
+    round (``alerts``) first queues the digests whose period ended by ``now``."""
     now = now or utcnow()
     rnd = _Round(store, poster, now)
     if alerts:
+        queue_due_digests(store, now)
         for job in due_jobs(store, "alerts", now, limit):
             rnd.handle(job)
             if rnd.report.stopped:

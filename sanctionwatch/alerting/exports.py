@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from sanctionwatch.alerting.delivery import deliver_all
+from sanctionwatch.alerting.digest import in_digest
 from sanctionwatch.alerting.outbox import enqueue, outbox_row
 from sanctionwatch.clock import iso, utcnow
 from sanctionwatch.config.settings import WEEKDAYS, Settings
@@ -52,6 +53,14 @@ def _sources(store: Store, story_id: int | None, cache: dict[int, str]) -> str:
     return cache[story_id]
 
 
+def _delivered(status: str, digest: bool) -> str:
+    """``yes``: posted as its own message; ``digest``: listed in a posted digest; ``no``: not
+    posted (yet), including an alert whose digest period has not ended."""
+    if status != "delivered":
+        return "no"
+    return "digest" if digest else "yes"
+
+
 # Called with (rows done, rows in the range) while the export is built (the CLI's progress).
 ExportProgress = Callable[[int, int], None]
 
@@ -62,6 +71,7 @@ def export_rows(
     sources: dict[int, str] = {}
     rows = []
     alerts = store.alerts_between(since, until)
+    digested = in_digest(store, [int(r["id"]) for r in alerts])
     for r in alerts:
         rows.append(
             ExportRow(
@@ -77,7 +87,7 @@ def export_rows(
                 severity=r["severity"],
                 channel=r["channel"],
                 entities=format_entities(matches_from_json(r["matches"])),
-                delivered="yes" if r["status"] == "delivered" else "no",
+                delivered=_delivered(r["status"], int(r["id"]) in digested),
                 disposition=r["disposition"] or "",
                 disposition_by=r["disposition_by"] or "",
                 disposition_at=r["disposition_at"] or "",

@@ -9,7 +9,8 @@ too, while the item's whole text is at hand (the items table keeps only a summar
 Story copies (``stories.assign`` joined the item to an earlier story) get ``thread_of`` = the
 story's first alert in the same channel and are posted into its thread. A copy of a story
 judged a false positive, and a message whose every rule is muted, are recorded with status
-``suppressed`` and never posted.
+``suppressed`` and never posted. A message for a digest channel or rule (``digest.py``) is
+recorded with status ``digest`` and listed in the period's digest instead of posted alone.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
+from sanctionwatch.alerting.digest import DIGEST_STATUS, DigestPolicy, add_entry
 from sanctionwatch.alerting.excerpt import excerpt
 from sanctionwatch.alerting.language import guess_language
 from sanctionwatch.alerting.mutes import active_mutes, muted_rules
@@ -94,8 +96,10 @@ def record_alerts(
     alerts: Sequence[Alert],
     now: datetime,
     story_window: timedelta,
+    digests: DigestPolicy | None = None,
 ) -> list[int]:
-    """Queue one alert row per channel for a just-recorded item; the ids of rows to post."""
+    """Queue one alert row per channel for a just-recorded item; the ids of rows to post
+    (alone, or in their channel's digest)."""
     if not alerts:
         return []
     mutes = active_mutes(db, now)
@@ -124,6 +128,8 @@ def record_alerts(
                 thread_of = int(row[0])
                 if row[1] == "false_positive" and suppressed is None:
                     suppressed = "story judged a false positive"
+        period = None if suppressed or digests is None else digests.period_for(group.channel, kept)
+        status = SUPPRESSED if suppressed else (DIGEST_STATUS if period else "pending")
         top = shown.top
         cur = db.execute(
             "INSERT OR IGNORE INTO alerts (item_id, rule, severity, channel, explanation,"
@@ -136,7 +142,7 @@ def record_alerts(
                 group.channel,
                 "\n".join(a.explanation for a in shown.alerts),
                 matches_to_json(shown.matches),
-                SUPPRESSED if suppressed else "pending",
+                status,
                 iso(now),
                 rules_json(shown.alerts),
                 json.dumps(excerpt(item.text, shown.matches, matches), ensure_ascii=False),
@@ -156,5 +162,7 @@ def record_alerts(
                     suppressed,
                 )
             else:
+                if period:
+                    add_entry(db, cur.lastrowid, group.channel, period, now)
                 ids.append(cur.lastrowid)
     return ids

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sanctionwatch.alerting.delivery import deliver_all
+from sanctionwatch.alerting.digest import DigestPolicy
 from sanctionwatch.alerting.messages import record_alerts
 from sanctionwatch.alerting.threads import alert_view
 from sanctionwatch.alerting.workers import (
@@ -305,6 +306,7 @@ def _record_items(
     oldest = now - timedelta(days=backfill)
     n_alerts = held_back = 0
     window = timedelta(hours=settings.story_window_hours)
+    digests = DigestPolicy(settings.channels)
     with store.transaction() as db:
         for a in fresh:
             if a.duplicate:  # same link twice in one document
@@ -318,16 +320,21 @@ def _record_items(
             ).fetchone()
             store.record_item(db, a.item, a.link_key, a.matches, (), now)
             if present is None:  # one message per channel, grouped into stories
-                queued = record_alerts(db, a.item, a.matches, alerts, now, window)
+                queued = record_alerts(db, a.item, a.matches, alerts, now, window, digests)
                 n_alerts += len(queued)
     return len(fresh), n_alerts, held_back
 
 
 def deliver_pending(
-    store: Store, poster: Poster, limit: int = 1000, ops_channel: str | None = None
+    store: Store,
+    poster: Poster,
+    limit: int = 1000,
+    ops_channel: str | None = None,
+    now: datetime | None = None,
 ) -> tuple[int, int]:
-    """One delivery round (see ``delivery``). Returns (delivered, failed attempts)."""
-    report = deliver_all(store, poster, ops_channel=ops_channel, limit=limit)
+    """One delivery round (see ``delivery``), digests due by ``now`` included. Returns
+    (delivered, failed attempts)."""
+    report = deliver_all(store, poster, ops_channel=ops_channel, limit=limit, now=now)
     return report.delivered, report.failed_attempts
 
 
@@ -359,9 +366,10 @@ def run_cycle(
     round trips while the process is asked to exit). ``jitter_s`` (forever mode) spreads the
     polled feeds' next polls over that many seconds, so feeds added together drift apart.
     ``all_feeds`` polls every configured feed now, except those gone (HTTP 410)."""
+    given_now = now  # a moved clock (tests) also decides which digests are due
     now = now or utcnow()
     report = RunReport()
-    d, f = deliver_pending(store, poster, ops_channel=settings.slack.ops_channel)
+    d, f = deliver_pending(store, poster, ops_channel=settings.slack.ops_channel, now=given_now)
     report.delivered += d
     report.delivery_failures += f
     # TOML feeds plus those added or paused from Slack/CLI, read now: no restart needed
@@ -376,7 +384,7 @@ def run_cycle(
     if jitter_s > 0:
         _jitter(store, [o.name for o in report.feeds], jitter_s)
     if stop is None or not stop.is_set():
-        d, f = deliver_pending(store, poster, ops_channel=settings.slack.ops_channel)
+        d, f = deliver_pending(store, poster, ops_channel=settings.slack.ops_channel, now=given_now)
         report.delivered += d
         report.delivery_failures += f
     report.pending = store.count_pending()

@@ -36,6 +36,7 @@ from sanctionwatch.cli.feeds import add_commands as add_feed_commands
 from sanctionwatch.cli.match import cmd_match
 from sanctionwatch.cli.ops import cmd_status
 from sanctionwatch.cli.progress import Progress
+from sanctionwatch.cli.story import add_story_command
 from sanctionwatch.cli.watchlist import add_commands as add_watchlist_commands
 from sanctionwatch.config.settings import Settings
 from sanctionwatch.errors import SanctionwatchError
@@ -289,6 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("check", cmd_check, "validate config, watchlists and rules; run rule examples")
     p.add_argument("--json", action="store_true", help="one JSON document")
     add_backup_command(command)
+    add_story_command(command)
     add_backtest_commands(command)
     add_delivery_commands(sub, command)
     add_watchlist_commands(sub, command)  # serve and the watchlist group

@@ -68,6 +68,7 @@ def print_feeds(rows: list[dict[str, Any]], out: TextIO) -> None:
 
 def status_report(store: Any) -> dict[str, Any]:
     """What ``status`` reports, as one JSON-ready dict (``status --json`` prints it)."""
+    from sanctionwatch.alerting.digest import waiting as digest_waiting
     from sanctionwatch.alerting.mutecommands import mute_status
     from sanctionwatch.alerting.outbox import failed_alerts, failed_messages
 
@@ -113,6 +114,8 @@ def status_report(store: Any) -> dict[str, Any]:
         ),
     }
     report["mutes"] = mute_status(store)  # active mutes: matches recorded, not posted
+    # alerts waiting for their channel's digest: by design, not a problem (ok stays true)
+    report["alerts"]["in_digest"] = digest_waiting(store)
     report["ok"] = not (failing or report["alerts"]["pending"] or failed or messages)
     return report
 
@@ -137,6 +140,13 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
         file=out,
     )
     print(f"alerts pending delivery: {report['alerts']['pending']}", file=out)
+    digest = report["alerts"]["in_digest"]
+    if digest["waiting"]:
+        print(
+            f"alerts waiting for a digest: {digest['waiting']} (next digest due"
+            f" {digest['next_at']})",
+            file=out,
+        )
     failed_lines, _ = status_lines(store)
     for line in failed_lines:
         print(line, file=out)

@@ -187,6 +187,35 @@ RANGES: dict[str, Range] = {
 }
 
 
+# Config keys that take one of a few words: "section.key" → (the words, what they mean).
+# Checked while loading like the numbers above, so a typo ("dayly") fails naming the key.
+DIGEST_PERIODS = ("hourly", "daily")
+DIGEST_THRESHOLDS = ("low", "medium", "high", "critical", "none")
+CHOICES: dict[str, tuple[tuple[str, ...], str]] = {
+    "channels.digest": (
+        DIGEST_PERIODS,
+        "one message per UTC hour or day lists the channel's stories instead of one per story",
+    ),
+    "channels.digest_immediate_from": (
+        DIGEST_THRESHOLDS,
+        "stories of this severity or above post at once in a digest channel; none: every"
+        " story waits for the digest",
+    ),
+}
+
+
+def check_choice(value: object, name: str, where: str, src: str) -> str:
+    """``value`` if it is one of the words allowed for config key ``name`` ("section.key"),
+    else a `ConfigError` naming the file, the key (``where``) and the allowed words."""
+    words, why = CHOICES[name]
+    if not isinstance(value, str) or value.strip().lower() not in words:
+        raise ConfigError(
+            f"{src}: key '{where}' must be one of {', '.join(words)}, got {value!r}",
+            hint=why,
+        )
+    return value.strip().lower()
+
+
 def fmt(value: object) -> str:
     """A number as the user would write it (10.0 → 10, 0.05 → 0.05)."""
     if isinstance(value, float):

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sanctionwatch import __version__
+from sanctionwatch.config.channels import ChannelSettings, parse_channels
 from sanctionwatch.config.defaults import (  # noqa: F401 - REPO_ROOT, PACKAGE_DIR for callers
     DEFAULT_RULES,
     DEFAULT_WATCHLISTS,
@@ -125,6 +126,7 @@ class Settings:
     feeds: tuple[FeedConfig, ...] = ()
     lists: tuple[ListConfig, ...] = ()  # [[lists]]: official lists refreshed on schedule
     slack: SlackSettings = SlackSettings()
+    channels: tuple[ChannelSettings, ...] = ()  # [channels."#name"]: digest settings
     fetch: FetchSettings = FetchSettings()
     poll: PollSettings = PollSettings()
     log_level: str = "INFO"
@@ -147,6 +149,7 @@ _TOP_KEYS: dict[str, type | tuple[type, ...]] = {
     "slack": dict,
     "feeds": list,
     "lists": list,
+    "channels": dict,
     "fetch": dict,
     "poll": dict,
 }
@@ -291,7 +294,7 @@ def _build(
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"{src}: key 'log_level' must be DEBUG, INFO, WARNING or ERROR")
     paths = ("database", "watchlists", "rules", "exports_dir", "log_level", *sections)
-    paths += ("feeds", "lists")
+    paths += ("feeds", "lists", "channels")
     settings = Settings(
         config_path=path,
         database=_resolve(base, raw.get("database", DEFAULT_DATABASE)),
@@ -301,6 +304,7 @@ def _build(
         feeds=feeds,
         lists=parse_lists(raw.get("lists"), base, src),
         slack=slack,
+        channels=parse_channels(raw.get("channels"), src),
         fetch=FetchSettings(**given(sections["fetch"], _FETCH_KEYS)),
         poll=PollSettings(**given(sections["poll"], _POLL_KEYS)),
         log_level=log_level,

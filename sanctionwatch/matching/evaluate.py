@@ -221,6 +221,7 @@ def _outcome(rule: Rule, matches: Sequence[Match], default_channel: str) -> Rule
         matches=tuple(unique),
         explanation=explanation,
         description=rule.description,
+        digest=rule.digest,
     )
     reason = ", ".join(dict.fromkeys(m.entity for m in unique)) + proximity
     return RuleOutcome(rule.name, True, f"fired on {reason}", tuple(details), alert)

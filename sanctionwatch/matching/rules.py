@@ -67,7 +67,11 @@ RULE_KEYS = (
     "any",
     "none",
     "examples",
+    "digest",
 )
+# A rule may ask for its alerts to be listed in one message per UTC hour or day (the same
+# words as the config's [channels."#x"] digest); severity high and above still posts at once.
+DIGEST_PERIODS = ("hourly", "daily")
 EXAMPLE_KEYS = ("fire", "quiet")
 
 
@@ -204,6 +208,12 @@ def parse_rule(raw: Any, where: str, file: str) -> Rule:
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise RuleError(f"{where}: 'description' must be text", hint="quote it")
+    digest = raw.get("digest")
+    if digest is not None and digest not in DIGEST_PERIODS:
+        raise RuleError(
+            f"{where}: 'digest' must be one of {', '.join(DIGEST_PERIODS)}, got {digest!r}",
+            hint="digest: daily lists the rule's stories in one message a day",
+        )
     rule = Rule(
         name=name.strip(),
         file=file,
@@ -217,6 +227,7 @@ def parse_rule(raw: Any, where: str, file: str) -> Rule:
         min_score=DEFAULT_MIN_SCORE if min_score is None else min_score,
         description=description.strip(),
         examples=_parse_examples(raw.get("examples"), where),
+        digest=digest,
     )
     if not rule.all and not rule.any:
         raise RuleError(

@@ -8,10 +8,10 @@
     > … the DPRK has supplied *munitions* to *Russia* for the war in Ukraine.
     *Why:* • dprk-russia-arms-transfer (critical): North Korean arms going to Russia …
     Feed · Published · Language · Alert #12 · also reported by 2 outlets
-    [True match] [False positive] [Escalate]
+    [True match] [False positive] [Escalate] [Details]
 
-The trace of scores and clauses is not here: it goes to the "Details" thread reply
-(``format_details``) and to ``bot.py match``. Everything from a feed or watchlist is escaped;
+The trace of scores and clauses is not here: the "Details" button shows it to whoever clicks
+(``format_details``, an ephemeral message) and ``bot.py match`` shows it for any text. Everything from a feed or watchlist is escaped;
 every section is budgeted to Block Kit's limits after escaping, and the result is checked.
 """
 
@@ -211,7 +211,9 @@ def format_story(view: AlertView) -> tuple[str, list[dict[str, Any]]]:
         if view.disposition_reason:
             disposition += f": “{escape_fit(view.disposition_reason, MAX_REASON_CHARS)}”"
         blocks.append({"type": "context", "elements": [_md(disposition)]})
-    blocks.append(review_actions(view.alert_id))
+    actions = review_actions(view.alert_id)
+    actions["elements"].append(details_button(view.alert_id))  # the trace, on demand
+    blocks.append(actions)
     return checked(fallback_text(view), blocks, f"alert {view.alert_id}")
 
 
@@ -241,14 +243,55 @@ def format_copy(view: AlertView) -> tuple[str, list[dict[str, Any]]]:
     return checked(fallback, blocks, f"story copy {view.alert_id}")
 
 
+DETAILS_ACTION = "details_show"  # the alert's "Details" button (slackapp/details.py)
+
+
+def details_button(alert_id: int) -> dict[str, Any]:
+    return {
+        "type": "button",
+        "action_id": DETAILS_ACTION,
+        "text": {"type": "plain_text", "text": "Details", "emoji": True},
+        "value": str(alert_id),
+    }
+
+
+def trace_sections(trace: str, limit: int = DETAILS_SECTION_CHARS) -> list[str]:
+    """``trace`` escaped and split at line ends into sections of at most ``limit``; a single
+    line longer than that is cut (with "…")."""
+    out: list[str] = []
+    current = ""
+    for line in trace.splitlines() or [""]:
+        piece = escape(line)
+        if slack_len(piece) > limit:
+            piece = escape_fit(line, limit)
+        joined = f"{current}\n{piece}" if current else piece
+        if current and slack_len(joined) > limit:
+            out.append(current)
+            current = piece
+        else:
+            current = joined
+    if current.strip():
+        out.append(current)
+    return out
+
+
 def format_details(view: AlertView, traces: Sequence[str]) -> tuple[str, list[dict[str, Any]]]:
-    """The "Details" thread reply: every rule's clause trace and every match's score."""
+    """The "Details" view (an ephemeral message to the one who clicked): every rule's clause
+    trace, split into sections, and every match's score. A trace longer than a message holds
+    is cut, and says where to read it whole (``bot.py match``)."""
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": _md(f"*Details of alert #{view.alert_id}*")}
     ]
-    room = MAX_BLOCKS - 3
-    for trace in traces[:room]:
-        blocks.append({"type": "section", "text": _md(escape_fit(trace, DETAILS_SECTION_CHARS))})
+    room = MAX_BLOCKS - 3  # the title, the scores and the "cut" note
+    sections = [part for trace in traces for part in trace_sections(trace)]
+    for part in sections[:room]:
+        blocks.append({"type": "section", "text": _md(part)})
+    if len(sections) > room:
+        note = (
+            f"{ELLIPSIS} {len(sections) - room} more part(s) of the trace not shown:"
+            " `bot.py match` on the item's text shows it whole"
+        )
+        blocks.append({"type": "context", "elements": [_md(note)]})
     scores: dict[str, float] = {}
     for m in view.actors or view.matches:
         scores[m.entity] = max(scores.get(m.entity, 0.0), m.score)

@@ -1,4 +1,5 @@
-"""The Slack app (slack-bolt): the /watchlist slash command and the alert review buttons.
+"""The Slack app (slack-bolt): the /watchlist slash command, the alert review buttons and the
+"Details" button (details.py).
 
 Listeners are thin: they ``ack()`` first, then hand the payload and the request's replay key to
 the work pool (work.py), which calls ``commands.run_command`` or ``review.apply_review`` and
@@ -31,7 +32,9 @@ from sanctionwatch.config.settings import Settings
 from sanctionwatch.models import Entry
 from sanctionwatch.slack.poster import Poster
 from sanctionwatch.slack.reviewformat import REASON_CALLBACK
+from sanctionwatch.slack.storyformat import DETAILS_ACTION
 from sanctionwatch.slackapp.commands import COMMAND
+from sanctionwatch.slackapp.details import run_details
 from sanctionwatch.slackapp.feeds import FEEDS_COMMAND, run_feeds_slash
 from sanctionwatch.slackapp.work import AfterAck, AppDeps, run_reason, run_review, run_slash
 from sanctionwatch.storage.db import Store
@@ -157,6 +160,13 @@ def build_app(
     ) -> None:
         ack()
         after_ack.submit("review", run_review, deps, body, action, _key(request, body))
+
+    @app.action(DETAILS_ACTION)
+    def on_details(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], request: BoltRequest
+    ) -> None:
+        ack()  # first: the trace is read and posted after the ack
+        after_ack.submit("details", run_details, deps, body, action, _key(request, body))
 
     @app.view(REASON_CALLBACK)
     def on_reason(ack: Ack, body: dict[str, Any], request: BoltRequest) -> None:

@@ -17,7 +17,10 @@ from dataclasses import dataclass
 
 from sanctionwatch.alerting import mutecommands
 from sanctionwatch.alerting.mutecommands import Muted, MuteList, Unmuted
+from sanctionwatch.alerting.storyexplain import explain_story
+from sanctionwatch.alerting.storyview import render_slack
 from sanctionwatch.clock import iso
+from sanctionwatch.errors import CommandError
 from sanctionwatch.models import ENTRY_TYPES, Entry
 from sanctionwatch.slack.format import escape
 from sanctionwatch.storage.audit import Actor
@@ -51,6 +54,7 @@ is created
 • `{COMMAND} mute <entity|rule> <duration> [reason]` — keep a rule or an entry quiet for \
 30m, 4h, 2d or 1w (at most 90d): its matches are recorded, not posted (admins)
 • `{COMMAND} unmute <entity|rule>` — lift a mute now (admins); `{COMMAND} mutes` — the active ones
+• `{COMMAND} story <alert number | story:ID | link>` — why items were joined into one story (or started a new one): outlets, similarity, thresholds (anyone)
 • `{COMMAND} help` — this text
 
 Names may contain spaces; `|` separates aliases (other spellings and scripts):
@@ -75,6 +79,7 @@ class CommandContext:
     admins: tuple[str, ...]
     request: RequestKey | None = None  # the Slack request, claimed by add/remove (replay.py)
     rules: Callable[[], Sequence[str]] = tuple  # rule names, for mute/unmute
+    story_window_hours: int = 72  # Settings.story_window_hours, for `story` (work.py passes it)
 
 
 def unescape(text: str) -> str:
@@ -105,6 +110,8 @@ def run_command(ctx: CommandContext, text: str, actor: Actor) -> str:
     rest = words[1].strip() if len(words) > 1 else ""
     if sub in ("help", "?", "-h", "--help"):
         return HELP
+    if sub == "story":  # read-only, for anyone
+        return story_reply(ctx, rest)
     if sub not in ("list", "show", "mutes", *EDITS):
         return (
             f"I don't know `{escape(sub)}`. Try `{COMMAND} add`, `remove`, `list`, `show` or"
@@ -122,6 +129,17 @@ def run_command(ctx: CommandContext, text: str, actor: Actor) -> str:
                 ":hourglass: The database is busy (a poll is writing). Nothing changed; try again."
             )
         raise
+
+
+def story_reply(ctx: CommandContext, ref: str) -> str:
+    """``/watchlist story ID``: the story explanation (storyexplain.py) as mrkdwn."""
+    if not ref:
+        return f"Usage: `{COMMAND} story <alert number | story:ID | link>`"
+    try:
+        return render_slack(explain_story(ctx.store, ref, ctx.story_window_hours))
+    except CommandError as exc:
+        hint = f" ({escape(exc.hint)})" if exc.hint else ""
+        return f":warning: {escape(exc.message)}{hint}"
 
 
 def execute(ctx: CommandContext, sub: str, rest: str, actor: Actor) -> Result:

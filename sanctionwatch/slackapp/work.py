@@ -128,7 +128,12 @@ def run_slash(deps: AppDeps, command: dict[str, Any], key: RequestKey | None) ->
         return [r.name for r in load_rules(rules_folder)]
 
     ctx = CommandContext(
-        deps.stores.get(), deps.baseline, deps.settings.slack.admins, key, rule_names
+        deps.stores.get(),
+        deps.baseline,
+        deps.settings.slack.admins,
+        key,
+        rule_names,
+        story_window_hours=deps.settings.story_window_hours,
     )
     try:
         reply = run_command(ctx, text, Actor(user_id, name, "slack"))

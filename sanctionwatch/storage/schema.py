@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import sqlite_utils
 
+from sanctionwatch.storage.digestschema import v7_digests
 from sanctionwatch.storage.reviewschema import v6_reasons
 
 
@@ -395,4 +396,5 @@ def _v5(db: sqlite_utils.Database) -> None:
 
 
 # Ordered migrations; index + 1 is the schema version it produces. Append only.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, v6_reasons]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
+MIGRATIONS += [v6_reasons, v7_digests]  # in their own modules (this one is at its size limit)
