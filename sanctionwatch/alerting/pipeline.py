@@ -1,8 +1,9 @@
 """One poll cycle: fetch due feeds → parse → match → record → queue alerts → deliver.
 
 Fetching runs in a bounded thread pool with a per-host limit. For a large poll (at least
-`workers.POOL_MIN_FEEDS` feeds) each fetched document is parsed, matched and evaluated in a
-process pool (`workers.AnalysisPool`) so every core works; small polls, and any poll whose
+`warmpool.POOL_MIN_FEEDS` feeds) each fetched document is parsed, matched and evaluated in a
+process pool (`workers.AnalysisPool`) so every core works; a long-running poller passes a
+`warmpool.WarmPool` so the same workers, with their engine and caches, serve every poll; small polls, and any poll whose
 pool broke, parse in the fetch threads and match on the calling thread. Either way every
 database write happens on the calling thread, one short transaction per feed document that
 is opened only after matching, so Slack edits are never starved of the write lock. A feed
@@ -22,19 +23,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sanctionwatch.alerting.delivery import deliver_all
+from sanctionwatch.alerting.fetchwork import Fetched, HostLimiter, fetch_and_parse
 from sanctionwatch.alerting.messages import record_alerts
 from sanctionwatch.alerting.threads import alert_view
-from sanctionwatch.alerting.workers import (
-    POOL_MIN_FEEDS,
-    Analysis,
-    Fetched,
-    HostLimiter,
-    analyse_items,
-    fetch_and_parse,
-    refresh_engine,
-    scoped,
-    start_pool,
-)
+from sanctionwatch.alerting.warmpool import POOL_MIN_FEEDS, WarmPool, refresh_engine, start_pool
+from sanctionwatch.alerting.workers import Analysis, analyse_items, scoped
 from sanctionwatch.clock import iso, parse_iso, utcnow
 from sanctionwatch.config.settings import FeedConfig, Settings
 from sanctionwatch.ingest.fetch import FetchState, make_client
@@ -46,6 +39,7 @@ from sanctionwatch.storage.feedstore import active_feeds
 __all__ = [
     "POOL_MIN_FEEDS",
     "HostLimiter",
+    "WarmPool",
     "scoped",
     "poll",
     "record_feed",
@@ -79,7 +73,9 @@ class FeedOutcome:
     alerts: int = 0
     not_modified: bool = False
     error: str | None = None
-    parsed: bool = False  # a document was parsed (False for 304s and failed fetches)
+    parsed: bool = False  # feedparser read a document (False for 304s and failed fetches)
+    # The pre-scan found every item of the changed document recorded: not parsed, 0 new.
+    prescanned: bool = False
     matched: int = 0  # items run through the matcher
     # First poll only: items that matched a rule but were older than the backfill window, so
     # they were recorded as seen without alerting (the summary says so, not just "0 alerts").
@@ -121,11 +117,14 @@ def poll(
     now: datetime | None = None,
     stop: threading.Event | None = None,
     processes: bool | None = None,
+    warm: WarmPool | None = None,
 ) -> list[FeedOutcome]:
     """Fetch the given feeds concurrently and record everything they bring.
 
     ``processes``: parse and match in worker processes (True), in-thread (False), or
-    decide by the number of feeds (None: at least POOL_MIN_FEEDS). Returns when every feed
+    decide by the number of feeds (None: at least POOL_MIN_FEEDS). ``warm``: take the
+    workers from there (they stay up after the poll); without it a pool is started for
+    this poll and stopped at its end. Returns when every feed
     is recorded, or soon after ``stop`` is set (fetches in flight are abandoned and their
     feeds stay due).
     """
@@ -133,7 +132,11 @@ def poll(
     limiter = HostLimiter(settings.poll.per_host)
     abort = threading.Event()
     outcomes: list[FeedOutcome] = []
-    analysis_pool = start_pool(store, engine_for, len(feeds), processes)
+    if warm is not None:
+        analysis_pool = warm.for_poll(engine_for, len(feeds), processes)
+    else:
+        analysis_pool = start_pool(store, engine_for, len(feeds), processes)
+    own_pool = warm is None
     client = make_client(settings.fetch)
     # Not a `with` block: leaving one joins every thread, i.e. waits for hanging fetches.
     pool = ThreadPoolExecutor(max_workers=settings.poll.max_workers, thread_name_prefix="fetch")
@@ -170,7 +173,7 @@ def poll(
     finally:
         if finished:
             pool.shutdown(wait=True)
-            if analysis_pool is not None:
+            if analysis_pool is not None and own_pool:
                 analysis_pool.close()
             client.close()
         else:
@@ -179,7 +182,7 @@ def poll(
             # under a running read is not thread-safe) and is collected after they end.
             abort.set()
             pool.shutdown(wait=False, cancel_futures=True)
-            if analysis_pool is not None:
+            if analysis_pool is not None and own_pool:
                 analysis_pool.close(cancel=True)
             log.info(
                 "poll interrupted; unfinished feeds stay due recorded=%d unfinished=%d",
@@ -216,7 +219,11 @@ def record_feed(
     feed, result = fetched.feed, fetched.result
     row = store.feed(feed.name)
     outcome = FeedOutcome(
-        feed.name, status=result.status, not_modified=result.not_modified, parsed=fetched.parsed
+        feed.name,
+        status=result.status,
+        not_modified=result.not_modified,
+        parsed=fetched.parsed,
+        prescanned=fetched.prescanned,
     )
     error = result.error or fetched.parse_error
     first_poll = not row.get("first_polled_at")
@@ -352,6 +359,7 @@ def run_cycle(
     stop: threading.Event | None = None,
     processes: bool | None = None,
     jitter_s: float = 0.0,
+    warm: WarmPool | None = None,
 ) -> RunReport:
     """Deliver what is pending, poll every due feed, deliver what the poll queued.
 
@@ -372,7 +380,7 @@ def run_cycle(
     else:
         feeds = due_feeds(settings, store, now, configured)
     random.shuffle(feeds)  # spread hosts across the pool
-    report.feeds = poll(settings, store, engine_for, feeds, now, stop, processes)
+    report.feeds = poll(settings, store, engine_for, feeds, now, stop, processes, warm)
     if jitter_s > 0:
         _jitter(store, [o.name for o in report.feeds], jitter_s)
     if stop is None or not stop.is_set():

@@ -181,7 +181,9 @@ class _Scanner:
             raise Unsure("an id or link that feedparser resolves against the document URL")
 
 
-def scan_identities(body: bytes, content_type: str | None, base_url: str | None) -> list[str] | None:
+def scan_identities(
+    body: bytes, content_type: str | None, base_url: str | None
+) -> list[str] | None:
     """Every entry's identity (unscoped, as `parse.item_identity` gives it), or None when
     unsure. Never raises on hostile input."""
     try:
