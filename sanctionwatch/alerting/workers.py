@@ -282,7 +282,9 @@ class AnalysisPool:
         """Replace broken workers by fresh ones (started on the next submit). True if the
         pool had broken."""
         with self._lock:
-            if not self.broken or self._closed:
+            # the executor marks itself broken as soon as a worker dies, before any submit
+            died = self._executor is not None and bool(getattr(self._executor, "_broken", False))
+            if not (self.broken or died) or self._closed:
                 return False
             old, self._executor, self.broken = self._executor, None, False
         if old is not None:
