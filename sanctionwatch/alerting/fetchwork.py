@@ -29,6 +29,7 @@ class Fetched:
     analysis: Analysis | None = None  # parsed and matched by a worker process
     parsed: bool = False  # feedparser read the document
     prescanned: bool = False  # the pre-scan found every item recorded: not parsed
+    cut: int = 0  # recorded entries cut out before feedparser read the rest
 
 
 class HostLimiter:
@@ -55,8 +56,10 @@ def fetch_and_parse(
     limiter: HostLimiter,
     abort: threading.Event,
     analysis_pool: AnalysisPool | None,
+    prescan: bool = True,
 ) -> Fetched:
-    """Runs in a fetch thread: fetch, then parse (and, with a pool, match) the document."""
+    """Runs in a fetch thread: fetch, then parse (and, with a pool, match) the document.
+    ``prescan``: let the worker try the pre-scan (False on a feed's first poll)."""
     with limiter.semaphore(feed.url):
         result = fetch(feed.url, state, settings.fetch, client, abort)
     if result.body is None or result.error:
@@ -64,7 +67,8 @@ def fetch_and_parse(
     args = (result.body, feed.name, result.content_type, result.url, settings.fetch)
     if analysis_pool is not None:
         try:
-            analysis = analysis_pool.analyse(*args, feed.channel or settings.slack.default_channel)
+            channel = feed.channel or settings.slack.default_channel
+            analysis = analysis_pool.analyse(*args, channel, prescan)
         except PoolUnavailable:
             pass  # parsed here instead, matched on the recording thread
         else:
@@ -76,6 +80,7 @@ def fetch_and_parse(
                 analysis=analysis,
                 parsed=not analysis.prescanned,
                 prescanned=analysis.prescanned,
+                cut=analysis.cut,
             )
     items, error = parse_document(*args)
     return Fetched(feed, replace(result, body=None), items, error, parsed=True)

@@ -76,6 +76,7 @@ class FeedOutcome:
     parsed: bool = False  # feedparser read a document (False for 304s and failed fetches)
     # The pre-scan found every item of the changed document recorded: not parsed, 0 new.
     prescanned: bool = False
+    cut: int = 0  # entries already recorded, cut from the document before it was parsed
     matched: int = 0  # items run through the matcher
     # First poll only: items that matched a rule but were older than the backfill window, so
     # they were recorded as seen without alerting (the summary says so, not just "0 alerts").
@@ -164,6 +165,7 @@ def poll(
                         limiter,
                         abort,
                         analysis_pool,
+                        bool(row.get("first_polled_at")),  # a first poll: all new, no pre-scan
                     )  # fmt: skip
                 )
             done, pending = wait(pending, timeout=STOP_CHECK_S, return_when=FIRST_COMPLETED)
@@ -224,6 +226,7 @@ def record_feed(
         not_modified=result.not_modified,
         parsed=fetched.parsed,
         prescanned=fetched.prescanned,
+        cut=fetched.cut,
     )
     error = result.error or fetched.parse_error
     first_poll = not row.get("first_polled_at")

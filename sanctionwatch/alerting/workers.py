@@ -35,10 +35,10 @@ from pathlib import Path
 import sqlite_utils
 
 from sanctionwatch.alerting.enginefile import EngineFiles, load_engine
+from sanctionwatch.alerting.newonly import KnownLookup, scoped_id, unread_part
 from sanctionwatch.config.settings import FetchSettings
 from sanctionwatch.errors import FeedError
 from sanctionwatch.ingest.parse import normalize_link, parse
-from sanctionwatch.ingest.prescan import scan_identities
 from sanctionwatch.matching.engine import Engine
 from sanctionwatch.models import Alert, Item, Match
 from sanctionwatch.storage.db import BUSY_TIMEOUT_MS, Store
@@ -48,8 +48,6 @@ log = logging.getLogger(__name__)
 # forkserver: workers start from a clean single-threaded server process, never by forking
 # the poller with its fetch threads, open sockets and SQLite connection.
 START_METHOD = "forkserver"
-
-KnownLookup = Callable[[Sequence[Item], Sequence[str | None]], set[str]]
 
 
 @dataclass(frozen=True)
@@ -73,6 +71,7 @@ class Analysis:
     matched: int = 0  # items run through the matcher (0 when nothing was new)
     engine: str = ""  # fingerprint of the engine that matched them
     prescanned: bool = False  # every item was known from the pre-scan: feedparser not run
+    cut: int = 0  # recorded entries cut from the document before feedparser read it
 
 
 def scoped(item: Item) -> Item:
@@ -81,37 +80,6 @@ def scoped(item: Item) -> Item:
     if item.item_id.startswith("link:"):
         return item
     return replace(item, item_id=scoped_id(item.item_id, item.feed))
-
-
-def scoped_id(item_id: str, feed: str) -> str:
-    """`scoped` for a bare id."""
-    if item_id.startswith("link:"):
-        return item_id
-    kind, _, rest = item_id.partition(":")
-    return f"{kind}:{feed}|{rest}"
-
-
-def nothing_new(
-    body: bytes,
-    feed_name: str,
-    content_type: str | None,
-    base_url: str | None,
-    known: KnownLookup,
-) -> int | None:
-    """The number of entries when the pre-scan vouches for every identity and all are
-    recorded (the document brings nothing: no need to parse it); None otherwise.
-
-    Only ids are compared, not links: an item known by its link alone (another feed's copy
-    of a story) is left to the parser, so the pre-scan never needs to be exact about links
-    that do not make an identity."""
-    identities = scan_identities(body, content_type, base_url)
-    if identities is None:
-        return None
-    ids = list(dict.fromkeys(scoped_id(i, feed_name) for i in identities))
-    probes = [Item(i, feed_name, "", "", None, None) for i in ids]
-    if len(known(probes, [None] * len(probes))) < len(ids):
-        return None
-    return len(identities)
 
 
 def parse_document(
@@ -201,20 +169,27 @@ def _analyse_in_worker(
     base_url: str | None,
     settings: FetchSettings,
     default_channel: str,
+    prescan: bool,
 ) -> Analysis:
     assert _reader is not None, "worker not initialised"
-    known = nothing_new(body, feed_name, content_type, base_url, _reader.known_items)
-    if known is not None:
-        return Analysis(known, (), None, 0, fingerprint, prescanned=True)
-    items, error = parse_document(body, feed_name, content_type, base_url, settings)
+    unread = None
+    if prescan:
+        unread = unread_part(
+            body, feed_name, content_type, base_url, _reader.known_items, settings.max_items
+        )
+    if unread is not None and unread.body is None:
+        return Analysis(unread.entries, (), None, 0, fingerprint, prescanned=True)
+    part = body if unread is None or unread.body is None else unread.body
+    items, error = parse_document(part, feed_name, content_type, base_url, settings)
     if error is not None:
         return Analysis(0, (), error, 0, fingerprint)
-    return analyse_items(
+    analysis = analyse_items(
         lambda: _worker_engine(fingerprint, engine_path),
         items,
         _reader.known_items,
         default_channel,
     )
+    return replace(analysis, cut=unread.cut) if unread is not None else analysis
 
 
 # --------------------------------------------------------------------------- main process
@@ -306,7 +281,10 @@ class AnalysisPool:
         base_url: str | None,
         settings: FetchSettings,
         default_channel: str,
+        prescan: bool = True,
     ) -> Future[Analysis]:
+        """Queue one document. ``prescan``: try the pre-scan first (pointless on a feed's
+        first poll, when nothing of it is recorded yet)."""
         with self._lock:
             if self._closed or self.broken:
                 raise PoolUnavailable
@@ -323,6 +301,7 @@ class AnalysisPool:
                     base_url,
                     settings,
                     default_channel,
+                    prescan,
                 )
             except Exception as exc:  # broken pool, unpicklable engine, no processes allowed
                 self._mark_broken(exc)
@@ -336,15 +315,22 @@ class AnalysisPool:
         base_url: str | None,
         settings: FetchSettings,
         default_channel: str,
+        prescan: bool = True,
     ) -> Analysis:
         """Run one document through a worker and wait for it. Raises PoolUnavailable if the
         pool broke (a worker died): the caller analyses in-thread."""
-        future = self.submit(body, feed_name, content_type, base_url, settings, default_channel)
+        future = self.submit(
+            body, feed_name, content_type, base_url, settings, default_channel, prescan
+        )
         try:
             return future.result()
         except BrokenProcessPool as exc:
             with self._lock:
                 self._mark_broken(exc)
+            raise PoolUnavailable from exc
+        except Exception as exc:  # a bug met in a worker: the in-thread path records it
+            log.error("analysis failed in a worker; analysing in-thread feed=%s error=%r",
+                      feed_name, f"{type(exc).__name__}: {exc}")  # fmt: skip
             raise PoolUnavailable from exc
 
     def _mark_broken(self, exc: BaseException) -> None:

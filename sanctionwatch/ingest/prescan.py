@@ -39,7 +39,7 @@ from sanctionwatch.ingest.xmlsafe import defuse
 
 log = logging.getLogger(__name__)
 
-__all__ = ["scan_identities"]
+__all__ = ["Scan", "scan", "scan_identities", "without_entries"]
 
 # Namespaces (lower-cased, as feedparser compares them) that feedparser maps to its own empty
 # prefix: elements in them are RSS/Atom core.
@@ -72,9 +72,20 @@ class Unsure(Exception):
     """The scan cannot vouch for the identities: let feedparser read the document."""
 
 
+@dataclass(frozen=True)
+class Scan:
+    """What the pre-scan read: the document as feedparser will see it (defused), and each
+    entry's identity with the byte span of its element in that document."""
+
+    data: bytes
+    identities: tuple[str, ...]
+    spans: tuple[tuple[int, int], ...]  # [start, end) of each entry element in ``data``
+
+
 @dataclass
 class _Entry:
     depth: int
+    start: int  # byte offset of the entry's start tag
     about: str | None
     ids: list[tuple[str, bool]] = field(default_factory=list)  # (text, is a permalink)
     links: list[str | None] = field(default_factory=list)  # text, or None for href links
@@ -92,6 +103,8 @@ class _Scanner:
         self.permalink = True
         self.parts: list[str] = []
         self.identities: list[str] = []
+        self.spans: list[tuple[int, int]] = []
+        self.data = b""
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
         self.depth += 1
@@ -109,7 +122,8 @@ class _Scanner:
         if lname in ENTRY_NAMES:
             if entry is not None:
                 raise Unsure("nested entries")
-            self.entry = _Entry(self.depth, attrs.get(RDF_ABOUT) if attrs else None)
+            start = self.parser.CurrentByteIndex
+            self.entry = _Entry(self.depth, start, attrs.get(RDF_ABOUT) if attrs else None)
         elif entry is None:
             return  # the feed's own id and links
         elif self.depth != entry.depth + 1:
@@ -148,8 +162,18 @@ class _Scanner:
             self.capture = None
         elif entry is not None and self.depth == entry.depth:
             self.identities.append(self._identity(entry))
+            self.spans.append((entry.start, self._end_of_tag(entry.start)))
             self.entry = None
         self.depth -= 1
+
+    def _end_of_tag(self, start: int) -> int:
+        """Offset just past the end tag expat is reporting (an end tag holds no '>' before
+        its own; an empty entry element `<item/>` never has an id, so is never cut)."""
+        at = self.parser.CurrentByteIndex
+        close = self.data.find(b">", at)
+        if at <= start or close < 0 or self.data[at : at + 2] != b"</":
+            raise Unsure("an entry whose end cannot be located")
+        return close + 1
 
     def _identity(self, entry: _Entry) -> str:
         if len(entry.ids) + (entry.about is not None) > 1:
@@ -186,6 +210,12 @@ def scan_identities(
 ) -> list[str] | None:
     """Every entry's identity (unscoped, as `parse.item_identity` gives it), or None when
     unsure. Never raises on hostile input."""
+    scanned = scan(body, content_type, base_url)
+    return list(scanned.identities) if scanned is not None else None
+
+
+def scan(body: bytes, content_type: str | None, base_url: str | None) -> Scan | None:
+    """The identities and spans of every entry, or None when unsure. Never raises."""
     try:
         return _scan(body, content_type, base_url)
     except Unsure as why:
@@ -196,7 +226,20 @@ def scan_identities(
         return None
 
 
-def _scan(body: bytes, content_type: str | None, base_url: str | None) -> list[str] | None:
+def without_entries(scanned: Scan, drop: set[int]) -> bytes:
+    """The scanned document without the entries at the given positions: what feedparser
+    needs to read when only the other entries are new. Each cut is a whole element between
+    siblings, so the rest stays well-formed and every kept entry keeps its context."""
+    parts, pos = [], 0
+    for i, (start, end) in enumerate(scanned.spans):
+        if i in drop:
+            parts.append(scanned.data[pos:start])
+            pos = end
+    parts.append(scanned.data[pos:])
+    return b"".join(parts)
+
+
+def _scan(body: bytes, content_type: str | None, base_url: str | None) -> Scan:
     if not _xml_media_type(content_type):
         raise Unsure(f"served as {content_type}")
     data, _, notes = defuse(body, content_type)
@@ -209,12 +252,13 @@ def _scan(body: bytes, content_type: str | None, base_url: str | None) -> list[s
     parser = expat.ParserCreate("utf-8", SEP)
     parser.buffer_text = True
     scanner = _Scanner(parser, base_url or "")
+    scanner.data = data
     parser.StartElementHandler = scanner.start
     parser.EndElementHandler = scanner.end
     parser.Parse(data, True)
     if not scanner.identities:
         raise Unsure("no entries")
-    return scanner.identities
+    return Scan(data, tuple(scanner.identities), tuple(scanner.spans))
 
 
 def _xml_media_type(content_type: str | None) -> bool:

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from sanctionwatch.alerting.workers import analyse_items, nothing_new, scoped
+from sanctionwatch.alerting.newonly import unread_part
+from sanctionwatch.alerting.workers import analyse_items, scoped
 from sanctionwatch.errors import FeedError
 from sanctionwatch.ingest.parse import parse
 from sanctionwatch.ingest.prescan import scan_identities
@@ -124,16 +125,30 @@ def _known_lookup(ids: set[str]):  # type: ignore[no-untyped-def]
     return known
 
 
+def _fresh(items: list[Item], recorded: set[str]) -> list[Item]:
+    """What the analysis keeps of parsed items (it scopes their ids): those not recorded."""
+    fresh = analyse_items(_no_engine, items, _known_lookup(recorded), "#c")
+    return [a.item for a in fresh.fresh]
+
+
 def test_nothing_new_only_when_every_identity_is_recorded() -> None:
     body = (FEEDS / "real" / "guardian.rss").read_bytes()
     items = [scoped(it) for it in parse(body, "G", content_type=RSS_TYPE).items]
     all_ids = {it.item_id for it in items}
-    assert nothing_new(body, "G", RSS_TYPE, None, _known_lookup(all_ids)) == len(items)
+    unread = unread_part(body, "G", RSS_TYPE, None, _known_lookup(all_ids), 500)
+    assert unread is not None and unread.body is None and unread.entries == len(items)
+    # one missing: feedparser reads only that entry, and finds exactly it
     one_missing = all_ids - {items[7].item_id}
-    assert nothing_new(body, "G", RSS_TYPE, None, _known_lookup(one_missing)) is None
-    # and the parser path agrees: with one missing it finds exactly that one
-    fresh = analyse_items(_no_engine, items, _known_lookup(one_missing), "#c").fresh
-    assert [a.item.item_id for a in fresh] == [items[7].item_id]
+    unread = unread_part(body, "G", RSS_TYPE, None, _known_lookup(one_missing), 500)
+    assert unread is not None and unread.body is not None and unread.cut == len(items) - 1
+    assert len(unread.body) < len(body) / 10
+    part = parse(unread.body, "G", content_type=RSS_TYPE).items
+    assert [scoped(i) for i in part] == [items[7]]
+    assert _fresh(part, one_missing) == _fresh(list(parse(body, "G").items), one_missing)
+    # nothing recorded: parsed whole, as before
+    assert unread_part(body, "G", RSS_TYPE, None, _known_lookup(set()), 500) is None
+    # more entries than the parser keeps: parsed whole (the cap counts entries)
+    assert unread_part(body, "G", RSS_TYPE, None, _known_lookup(one_missing), 10) is None
 
 
 def _no_engine():  # type: ignore[no-untyped-def]
@@ -246,3 +261,30 @@ def test_the_prescan_never_vouches_for_identities_the_parser_would_not_give() ->
         assert not missing, f"case {case}: {missing} not vouched for\n{body!r}"
     # the property is not vacuous: a good share of documents are answered, not all
     assert PROPERTY_CASES * 0.1 < answered < PROPERTY_CASES * 0.9, answered
+
+
+def test_parsing_only_the_unread_part_finds_the_same_new_items() -> None:
+    """Property: with any subset of a document's items recorded, the items the analysis
+    keeps from the cut document equal those it keeps from the whole document (titles,
+    texts, dates and all), and "nothing new" is said only when the whole finds nothing."""
+    rnd = random.Random(20261202)
+    cut_cases = 0
+    for case in range(PROPERTY_CASES):
+        body, content_type, base_url = _random_document(rnd)
+        try:
+            whole = parse(body, "F", content_type=content_type, base_url=base_url).items
+        except FeedError:
+            continue
+        ids = [scoped(i).item_id for i in whole]
+        recorded = {i for i in ids if rnd.random() < 0.6}
+        expected = _fresh(whole, recorded)
+        unread = unread_part(body, "F", content_type, base_url, _known_lookup(recorded), 500)
+        if unread is None:
+            continue
+        if unread.body is None:
+            assert expected == [], f"case {case}: nothing new said, {expected} missed\n{body!r}"
+            continue
+        cut_cases += 1
+        part = parse(unread.body, "F", content_type=content_type, base_url=base_url).items
+        assert _fresh(part, recorded) == expected, f"case {case}\n{body!r}\n{unread.body!r}"
+    assert cut_cases > PROPERTY_CASES * 0.05, cut_cases
