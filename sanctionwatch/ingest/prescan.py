@@ -104,20 +104,20 @@ class _Scanner:
         self.parts: list[str] = []
         self.identities: list[str] = []
         self.spans: list[tuple[int, int]] = []
+        self.names: dict[str, str] = {}
         self.data = b""
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
         self.depth += 1
         if self.capture is not None:
             raise Unsure("markup inside an id or link")
-        ns, _, local = name.rpartition(SEP)
         if attrs:
             self._check_attrs(attrs)
-        lname = local.lower()
-        if lname not in WATCHED:
+        lname = self.names.get(name)
+        if lname is None:  # a document repeats a few names: classify each once
+            lname = self.names[name] = self._classify(name)
+        if not lname:
             return
-        if ns.lower() not in CORE_NAMESPACES and "backend.userland.com/rss" not in ns.lower():
-            raise Unsure(f"<{local}> in namespace {ns}")
         entry = self.entry
         if lname in ENTRY_NAMES:
             if entry is not None:
@@ -127,7 +127,7 @@ class _Scanner:
         elif entry is None:
             return  # the feed's own id and links
         elif self.depth != entry.depth + 1:
-            raise Unsure(f"<{local}> nested inside an entry's field")
+            raise Unsure(f"<{lname}> nested inside an entry's field")
         elif lname in ID_NAMES:
             flags = [v for k, v in attrs.items() if k.lower() == "ispermalink"]
             if len(flags) > 1:
@@ -137,6 +137,18 @@ class _Scanner:
             entry.links.append(None)
         else:
             self._begin("link", True)
+
+    @staticmethod
+    def _classify(name: str) -> str:
+        """The lower-cased local name of an element the scan watches, "" for the others;
+        raises Unsure for a watched name in a namespace feedparser does not own."""
+        ns, _, local = name.rpartition(SEP)
+        lname = local.lower()
+        if lname not in WATCHED:
+            return ""
+        if ns.lower() not in CORE_NAMESPACES and "backend.userland.com/rss" not in ns.lower():
+            raise Unsure(f"<{local}> in namespace {ns}")
+        return lname
 
     def _check_attrs(self, attrs: dict[str, str]) -> None:
         for key in attrs:
