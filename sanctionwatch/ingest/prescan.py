@@ -28,14 +28,19 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from xml.parsers import expat
 
-from feedparser.urls import _urljoin  # the resolver feedparser applies to ids and links
-
 from sanctionwatch.ingest.parse import guid_of, item_identity, safe_link
 from sanctionwatch.ingest.xmlsafe import defuse
+
+try:  # the resolver feedparser applies to ids and links (a private helper: it may move)
+    from feedparser.urls import _urljoin as _feedparser_urljoin
+except ImportError:  # pragma: no cover - another feedparser: never sure, always parse
+    _feedparser_urljoin = None
+_urljoin: Callable[[str, str], str] | None = _feedparser_urljoin
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +218,8 @@ class _Scanner:
         return identity
 
     def _unchanged_by_resolution(self, value: str) -> None:
+        if _urljoin is None:
+            raise Unsure("feedparser's URL resolver is not where it was")
         if value and _urljoin(self.base, value) != value:
             raise Unsure("an id or link that feedparser resolves against the document URL")
 
