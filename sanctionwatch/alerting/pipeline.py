@@ -1,10 +1,11 @@
 """One poll cycle: fetch due feeds → parse → match → record → queue alerts → deliver.
 
 Fetching runs in a bounded thread pool with a per-host limit. For a large poll (at least
-`warmpool.POOL_MIN_FEEDS` feeds) each fetched document is parsed, matched and evaluated in a
-process pool (`workers.AnalysisPool`) so every core works; a long-running poller passes a
-`warmpool.WarmPool` so the same workers, with their engine and caches, serve every poll; small polls, and any poll whose
-pool broke, parse in the fetch threads and match on the calling thread. Either way every
+`warmpool.POOL_MIN_FEEDS` feeds) each fetched document is pre-scanned, parsed (only as far
+as it is new), matched and evaluated in a process pool (`workers.AnalysisPool`) so every
+core works; a long-running poller passes a `warmpool.WarmPool` so the same workers, with
+their engine and caches, serve every poll. Small polls, and any poll whose pool broke,
+parse in the fetch threads and match on the calling thread. Either way every
 database write happens on the calling thread, one short transaction per feed document that
 is opened only after matching, so Slack edits are never starved of the write lock. A feed
 that fails is recorded against that feed and never stops the others. A stop (SIGTERM)
