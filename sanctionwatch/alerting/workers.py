@@ -1,6 +1,5 @@
-"""The work of a poll besides recording: fetch threads (with per-host politeness), and the
-CPU-bound half — parse → drop known items → match → rules — with a process pool that runs it
-on every core.
+"""The CPU-bound half of a poll — pre-scan → parse → drop known items → match → rules — and
+the process pool that runs it on every core (fetch threads: `fetchwork`).
 
 `analyse_items` is the one implementation of "what does this document bring": the pipeline
 calls it in-thread for small runs, and pool workers call it for large ones, so both paths

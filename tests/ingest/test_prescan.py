@@ -167,7 +167,9 @@ def _no_engine():  # type: ignore[no-untyped-def]
 def _random_item(rnd: random.Random, n: int, atom: bool) -> str:
     """One entry with a random mix of the things that decide (or confuse) identity."""
     host = rnd.choice(["https://a.example", "http://A.Example:80", "https://b.example"])
-    url = f"{host}/{rnd.choice(['news', 'a/b', 'x/../y', ''])}/{n}{rnd.choice(['', '/', '?utm_source=r&amp;k=1', '#frag'])}"  # noqa: E501
+    path = rnd.choice(["news", "a/b", "x/../y", ""])
+    tail = rnd.choice(["", "/", "?utm_source=r&amp;k=1", "#frag"])
+    url = f"{host}/{path}/{n}{tail}"
     tag_item, tag_id = ("entry", "id") if atom else ("item", "guid")
     if rnd.random() < 0.02:
         tag_item = rnd.choice(["Item", "ENTRY", "x:item"])
