@@ -20,6 +20,7 @@ from sanctionwatch.alerting.exports import weekly_export_job
 from sanctionwatch.alerting.health import CycleSummary, PollerState
 from sanctionwatch.alerting.outbox import enqueue
 from sanctionwatch.alerting.pipeline import RunReport, run_cycle
+from sanctionwatch.alerting.warmpool import WarmPool
 from sanctionwatch.clock import iso, utcnow
 from sanctionwatch.config.settings import Settings
 from sanctionwatch.errors import SanctionwatchError
@@ -87,8 +88,10 @@ def once(
     all_feeds: bool = False,
     stop: threading.Event | None = None,
     jitter: bool = False,
+    warm: WarmPool | None = None,
 ) -> RunReport:
-    """One poll cycle plus ops notices; ``jitter`` (forever mode) spreads next polls.
+    """One poll cycle plus ops notices; ``jitter`` (forever mode) spreads next polls;
+    ``warm`` (forever mode) keeps the analysis workers up between cycles.
 
     Configured official lists that are due are refreshed first, so a new designation is
     matched in the same cycle (a failing list never stops the poll)."""
@@ -104,6 +107,7 @@ def once(
         all_feeds=all_feeds,
         stop=stop,
         jitter_s=settings.poll.jitter_s if jitter else 0.0,
+        warm=warm,
     )
     if stop is None or not stop.is_set():
         notify_ops(settings, store, poster)
@@ -148,13 +152,14 @@ def tracked_once(
     poster: Poster,
     stop: threading.Event,
     state: PollerState | None,
+    warm: WarmPool | None = None,
 ) -> RunReport:
     """``once`` in forever mode, telling ``state`` when the cycle starts and ends (a cycle
     that raises never ends, so ``/healthz`` sees the loop stall)."""
     started = utcnow()
     if state is not None:
         state.cycle_started(started)
-    report = once(settings, store, engine_for, poster, stop=stop, jitter=True)
+    report = once(settings, store, engine_for, poster, stop=stop, jitter=True, warm=warm)
     if state is not None:
         state.cycle_ended(summarize(report, started, utcnow()))
     return report
@@ -171,19 +176,25 @@ def run_forever(
     """Poll on schedule until ``stop`` is set (SIGTERM/SIGINT set it). ``state`` (serve's
     health endpoint) hears of every cycle."""
     sched = schedule.Scheduler()
+    warm = WarmPool(store.path)  # the same analysis workers for every cycle
     # Every job checks `stop` before it starts, so a stop between jobs runs no further job.
     poll_job = safe(
-        "poll", lambda: tracked_once(settings, store, engine_for, poster, stop, state), stop
+        "poll",
+        lambda: tracked_once(settings, store, engine_for, poster, stop, state, warm),
+        stop,
     )
     export_job = safe("export", lambda: weekly_export_job(settings, store, poster), stop)
     prune_job = safe("retention", lambda: retention_job(settings, store), stop)
     sched.every(TICK_SECONDS).seconds.do(poll_job)
     sched.every(TICK_SECONDS).seconds.do(export_job)
     sched.every(6).hours.do(prune_job)
-    poll_job()
-    export_job()
-    prune_job()
-    while not stop.is_set():
-        sched.run_pending()
-        stop.wait(1.0)
+    try:
+        poll_job()
+        export_job()
+        prune_job()
+        while not stop.is_set():
+            sched.run_pending()
+            stop.wait(1.0)
+    finally:
+        warm.close(cancel=True)
     log.info("scheduler stopped")

@@ -1,9 +1,11 @@
 """One poll cycle: fetch due feeds → parse → match → record → queue alerts → deliver.
 
 Fetching runs in a bounded thread pool with a per-host limit. For a large poll (at least
-`workers.POOL_MIN_FEEDS` feeds) each fetched document is parsed, matched and evaluated in a
-process pool (`workers.AnalysisPool`) so every core works; small polls, and any poll whose
-pool broke, parse in the fetch threads and match on the calling thread. Either way every
+`warmpool.POOL_MIN_FEEDS` feeds) each fetched document is pre-scanned, parsed (only as far
+as it is new), matched and evaluated in a process pool (`workers.AnalysisPool`) so every
+core works; a long-running poller passes a `warmpool.WarmPool` so the same workers, with
+their engine and caches, serve every poll. Small polls, and any poll whose pool broke,
+parse in the fetch threads and match on the calling thread. Either way every
 database write happens on the calling thread, one short transaction per feed document that
 is opened only after matching, so Slack edits are never starved of the write lock. A feed
 that fails is recorded against that feed and never stops the others. A stop (SIGTERM)
@@ -23,19 +25,10 @@ from datetime import datetime, timedelta
 
 from sanctionwatch.alerting.delivery import deliver_all
 from sanctionwatch.alerting.digest import DigestPolicy
+from sanctionwatch.alerting.fetchwork import Fetched, HostLimiter, fetch_and_parse
 from sanctionwatch.alerting.messages import record_alerts
-from sanctionwatch.alerting.threads import alert_view
-from sanctionwatch.alerting.workers import (
-    POOL_MIN_FEEDS,
-    Analysis,
-    Fetched,
-    HostLimiter,
-    analyse_items,
-    fetch_and_parse,
-    refresh_engine,
-    scoped,
-    start_pool,
-)
+from sanctionwatch.alerting.warmpool import WarmPool, refresh_engine, start_pool
+from sanctionwatch.alerting.workers import Analysis, analyse_items
 from sanctionwatch.clock import iso, parse_iso, utcnow
 from sanctionwatch.config.settings import FeedConfig, Settings
 from sanctionwatch.ingest.fetch import FetchState, make_client
@@ -44,16 +37,7 @@ from sanctionwatch.slack.poster import Poster
 from sanctionwatch.storage.db import Store
 from sanctionwatch.storage.feedstore import active_feeds
 
-__all__ = [
-    "POOL_MIN_FEEDS",
-    "HostLimiter",
-    "scoped",
-    "poll",
-    "record_feed",
-    "run_cycle",
-    "deliver_pending",
-    "alert_view",
-]
+__all__ = ["WarmPool", "poll", "record_feed", "run_cycle", "deliver_pending"]
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +52,7 @@ MAX_BACKOFF_DOUBLINGS = 20
 # How long the poll loop waits for a finished fetch before looking at the stop flag again.
 STOP_CHECK_S = 0.25
 # How often a process-pool poll asks whether the engine changed (an edit in Slack, a list
-# import); a changed engine restarts the workers.
+# import); the workers then load the new one by its fingerprint.
 ENGINE_CHECK_S = 1.0
 
 
@@ -80,7 +64,10 @@ class FeedOutcome:
     alerts: int = 0
     not_modified: bool = False
     error: str | None = None
-    parsed: bool = False  # a document was parsed (False for 304s and failed fetches)
+    parsed: bool = False  # feedparser read a document (False for 304s and failed fetches)
+    # The pre-scan found every item of the changed document recorded: not parsed, 0 new.
+    prescanned: bool = False
+    cut: int = 0  # entries already recorded, cut from the document before it was parsed
     matched: int = 0  # items run through the matcher
     # First poll only: items that matched a rule but were older than the backfill window, so
     # they were recorded as seen without alerting (the summary says so, not just "0 alerts").
@@ -122,11 +109,14 @@ def poll(
     now: datetime | None = None,
     stop: threading.Event | None = None,
     processes: bool | None = None,
+    warm: WarmPool | None = None,
 ) -> list[FeedOutcome]:
     """Fetch the given feeds concurrently and record everything they bring.
 
     ``processes``: parse and match in worker processes (True), in-thread (False), or
-    decide by the number of feeds (None: at least POOL_MIN_FEEDS). Returns when every feed
+    decide by the number of feeds (None: at least POOL_MIN_FEEDS). ``warm``: take the
+    workers from there (they stay up after the poll); without it a pool is started for
+    this poll and stopped at its end. Returns when every feed
     is recorded, or soon after ``stop`` is set (fetches in flight are abandoned and their
     feeds stay due).
     """
@@ -134,7 +124,11 @@ def poll(
     limiter = HostLimiter(settings.poll.per_host)
     abort = threading.Event()
     outcomes: list[FeedOutcome] = []
-    analysis_pool = start_pool(store, engine_for, len(feeds), processes)
+    if warm is not None:
+        analysis_pool = warm.for_poll(engine_for, len(feeds), processes)
+    else:
+        analysis_pool = start_pool(store, engine_for, len(feeds), processes)
+    own_pool = warm is None
     client = make_client(settings.fetch)
     # Not a `with` block: leaving one joins every thread, i.e. waits for hanging fetches.
     pool = ThreadPoolExecutor(max_workers=settings.poll.max_workers, thread_name_prefix="fetch")
@@ -162,6 +156,7 @@ def poll(
                         limiter,
                         abort,
                         analysis_pool,
+                        bool(row.get("first_polled_at")),  # a first poll: all new, no pre-scan
                     )  # fmt: skip
                 )
             done, pending = wait(pending, timeout=STOP_CHECK_S, return_when=FIRST_COMPLETED)
@@ -171,7 +166,7 @@ def poll(
     finally:
         if finished:
             pool.shutdown(wait=True)
-            if analysis_pool is not None:
+            if analysis_pool is not None and own_pool:
                 analysis_pool.close()
             client.close()
         else:
@@ -180,7 +175,7 @@ def poll(
             # under a running read is not thread-safe) and is collected after they end.
             abort.set()
             pool.shutdown(wait=False, cancel_futures=True)
-            if analysis_pool is not None:
+            if analysis_pool is not None and own_pool:
                 analysis_pool.close(cancel=True)
             log.info(
                 "poll interrupted; unfinished feeds stay due recorded=%d unfinished=%d",
@@ -217,7 +212,12 @@ def record_feed(
     feed, result = fetched.feed, fetched.result
     row = store.feed(feed.name)
     outcome = FeedOutcome(
-        feed.name, status=result.status, not_modified=result.not_modified, parsed=fetched.parsed
+        feed.name,
+        status=result.status,
+        not_modified=result.not_modified,
+        parsed=fetched.parsed,
+        prescanned=fetched.prescanned,
+        cut=fetched.cut,
     )
     error = result.error or fetched.parse_error
     first_poll = not row.get("first_polled_at")
@@ -359,6 +359,7 @@ def run_cycle(
     stop: threading.Event | None = None,
     processes: bool | None = None,
     jitter_s: float = 0.0,
+    warm: WarmPool | None = None,
 ) -> RunReport:
     """Deliver what is pending, poll every due feed, deliver what the poll queued.
 
@@ -380,7 +381,7 @@ def run_cycle(
     else:
         feeds = due_feeds(settings, store, now, configured)
     random.shuffle(feeds)  # spread hosts across the pool
-    report.feeds = poll(settings, store, engine_for, feeds, now, stop, processes)
+    report.feeds = poll(settings, store, engine_for, feeds, now, stop, processes, warm)
     if jitter_s > 0:
         _jitter(store, [o.name for o in report.feeds], jitter_s)
     if stop is None or not stop.is_set():

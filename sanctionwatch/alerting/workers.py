@@ -1,6 +1,5 @@
-"""The work of a poll besides recording: fetch threads (with per-host politeness), and the
-CPU-bound half — parse → drop known items → match → rules — with a process pool that runs it
-on every core.
+"""The CPU-bound half of a poll — pre-scan → parse → drop known items → match → rules — and
+the process pool that runs it on every core (fetch threads: `fetchwork`).
 
 `analyse_items` is the one implementation of "what does this document bring": the pipeline
 calls it in-thread for small runs, and pool workers call it for large ones, so both paths
@@ -8,9 +7,15 @@ give the same items, matches and alerts. Workers never write: each opens its own
 connection to the database only to skip items already recorded; every write (and a final,
 exact re-check of what is new) stays in the main process.
 
-Workers receive the engine once, pickled, in their initializer. When the engine's
-fingerprint changes (watchlist/rule edits, imports, Slack edits) `AnalysisPool.refresh`
-starts fresh workers with the new engine; work already queued finishes on the old one.
+The pool lives as long as the poller (`warmpool.WarmPool`), and its workers keep their engine
+and the matcher's look-up caches from one poll to the next. Every task names the engine by
+fingerprint; a worker holding another one loads the new engine once from the file
+`enginefile.EngineFiles` wrote for that fingerprint, so an edit (watchlist/rule files,
+imports, Slack edits) reaches the workers without restarting them or pickling per task.
+
+Before feedparser runs, `prescan.scan_identities` reads the document's item identities; when
+it vouches for all of them and all are recorded, the document brings nothing and is not
+parsed (`Analysis.prescanned`).
 """
 
 from __future__ import annotations
@@ -18,23 +23,20 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import pickle
 import sqlite3
 import threading
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import httpx
 import sqlite_utils
 
-from sanctionwatch.config.settings import FeedConfig, FetchSettings, Settings
+from sanctionwatch.alerting.enginefile import EngineFiles, load_engine
+from sanctionwatch.alerting.newonly import KnownLookup, scoped_id, unread_part
+from sanctionwatch.config.settings import FetchSettings
 from sanctionwatch.errors import FeedError
-from sanctionwatch.ingest.fetch import FetchResult, FetchState, fetch
 from sanctionwatch.ingest.parse import normalize_link, parse
 from sanctionwatch.matching.engine import Engine
 from sanctionwatch.models import Alert, Item, Match
@@ -42,14 +44,9 @@ from sanctionwatch.storage.db import BUSY_TIMEOUT_MS, Store
 
 log = logging.getLogger(__name__)
 
-# Below this many feeds in one poll, starting worker processes (about a second of CPU to
-# import and unpickle the engine) costs more than it saves; the work stays in-thread.
-POOL_MIN_FEEDS = 50
 # forkserver: workers start from a clean single-threaded server process, never by forking
 # the poller with its fetch threads, open sockets and SQLite connection.
 START_METHOD = "forkserver"
-
-KnownLookup = Callable[[Sequence[Item], Sequence[str | None]], set[str]]
 
 
 @dataclass(frozen=True)
@@ -72,6 +69,8 @@ class Analysis:
     parse_error: str | None = None
     matched: int = 0  # items run through the matcher (0 when nothing was new)
     engine: str = ""  # fingerprint of the engine that matched them
+    prescanned: bool = False  # every item was known from the pre-scan: feedparser not run
+    cut: int = 0  # recorded entries cut from the document before feedparser read it
 
 
 def scoped(item: Item) -> Item:
@@ -79,8 +78,7 @@ def scoped(item: Item) -> Item:
     title hash only identifies an item within its own feed ("1" in two feeds is two items)."""
     if item.item_id.startswith("link:"):
         return item
-    kind, _, rest = item.item_id.partition(":")
-    return replace(item, item_id=f"{kind}:{item.feed}|{rest}")
+    return replace(item, item_id=scoped_id(item.item_id, item.feed))
 
 
 def parse_document(
@@ -141,9 +139,8 @@ _engine: Engine | None = None
 _reader: Store | None = None
 
 
-def _init_worker(engine_blob: bytes, db_path: str) -> None:
-    global _engine, _reader
-    _engine = pickle.loads(engine_blob)
+def _init_worker(db_path: str) -> None:
+    global _reader
     conn = sqlite3.connect(db_path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     conn.execute("PRAGMA query_only = ON")
     # A Store without __init__ (which migrates, i.e. writes): only its read queries are used.
@@ -153,20 +150,45 @@ def _init_worker(engine_blob: bytes, db_path: str) -> None:
     _reader = reader
 
 
+def _worker_engine(fingerprint: str, engine_path: str) -> Engine:
+    """This worker's engine, loaded from its file when the fingerprint moved on."""
+    global _engine
+    if _engine is None or _engine.fingerprint != fingerprint:
+        _engine = load_engine(engine_path, fingerprint)
+        log.info("worker loaded engine pid=%d names=%d", os.getpid(), len(_engine.matcher))
+    return _engine
+
+
 def _analyse_in_worker(
+    fingerprint: str,
+    engine_path: str,
     body: bytes,
     feed_name: str,
     content_type: str | None,
     base_url: str | None,
     settings: FetchSettings,
     default_channel: str,
+    prescan: bool,
 ) -> Analysis:
-    assert _engine is not None and _reader is not None, "worker not initialised"
-    items, error = parse_document(body, feed_name, content_type, base_url, settings)
+    assert _reader is not None, "worker not initialised"
+    unread = None
+    if prescan:
+        unread = unread_part(
+            body, feed_name, content_type, base_url, _reader.known_items, settings.max_items
+        )
+    if unread is not None and unread.body is None:
+        return Analysis(unread.entries, (), None, 0, fingerprint, prescanned=True)
+    part = body if unread is None or unread.body is None else unread.body
+    items, error = parse_document(part, feed_name, content_type, base_url, settings)
     if error is not None:
-        return Analysis(0, (), error, 0, _engine.fingerprint)
-    engine = _engine
-    return analyse_items(lambda: engine, items, _reader.known_items, default_channel)
+        return Analysis(0, (), error, 0, fingerprint)
+    analysis = analyse_items(
+        lambda: _worker_engine(fingerprint, engine_path),
+        items,
+        _reader.known_items,
+        default_channel,
+    )
+    return replace(analysis, cut=unread.cut) if unread is not None else analysis
 
 
 # --------------------------------------------------------------------------- main process
@@ -177,13 +199,21 @@ class PoolUnavailable(Exception):
 
 
 class AnalysisPool:
-    """Worker processes holding the current engine. Thread-safe; use from fetch threads.
+    """Worker processes that analyse documents with the current engine. Thread-safe; use
+    from fetch threads.
 
     Nothing starts until the first document is submitted, so a poll answered only by 304s
-    costs no process start and no engine pickling.
+    costs no process start and no engine pickling. The workers outlive a poll when the pool
+    does (`warmpool.WarmPool`); `refresh` only changes the fingerprint tasks carry.
     """
 
-    def __init__(self, engine: Engine, db_path: Path, workers: int | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        db_path: Path,
+        workers: int | None = None,
+        files: EngineFiles | None = None,
+    ) -> None:
         self.workers = workers or os.cpu_count() or 1
         self.db_path = str(db_path)
         self._lock = threading.Lock()
@@ -191,12 +221,15 @@ class AnalysisPool:
         self.broken = False
         self._engine = engine
         self.fingerprint = engine.fingerprint
+        self._files = files or EngineFiles()
+        self._engine_path: str | None = None  # the current engine's file, once written
         self._executor: ProcessPoolExecutor | None = None
 
     def _started(self) -> ProcessPoolExecutor:
         """The executor, started on first use (call with the lock held)."""
+        if self._engine_path is None:
+            self._engine_path = str(self._files.publish(self._engine))
         if self._executor is None:
-            blob = pickle.dumps(self._engine, protocol=pickle.HIGHEST_PROTOCOL)
             context = multiprocessing.get_context(START_METHOD)
             # workers fork from a server that has already imported the parser and matcher
             context.set_forkserver_preload([__name__])
@@ -204,21 +237,40 @@ class AnalysisPool:
                 max_workers=self.workers,
                 mp_context=context,
                 initializer=_init_worker,
-                initargs=(blob, self.db_path),
+                initargs=(self.db_path,),
             )
-            log.info("analysis workers started workers=%d engine_bytes=%d", self.workers, len(blob))
+            log.info("analysis workers started workers=%d", self.workers)
         return self._executor
 
     def refresh(self, engine: Engine) -> None:
-        """Use fresh workers if the engine changed since they started."""
+        """Make tasks from now on carry ``engine``'s fingerprint; each worker loads it once
+        (from its file) when it first meets it. Work already queued keeps the old one."""
         with self._lock:
-            if self._closed or self.broken or engine.fingerprint == self.fingerprint:
+            if self._closed or engine.fingerprint == self.fingerprint:
                 return
-            old, self._executor = self._executor, None
             self._engine, self.fingerprint = engine, engine.fingerprint
+            self._engine_path = None  # written on the next submit
+        log.info("engine changed; workers load it by fingerprint")
+
+    def revive(self) -> bool:
+        """Replace broken workers by fresh ones (started on the next submit). True if the
+        pool had broken."""
+        with self._lock:
+            # the executor marks itself broken as soon as a worker dies, before any submit
+            died = self._executor is not None and bool(getattr(self._executor, "_broken", False))
+            if not (self.broken or died) or self._closed:
+                return False
+            old, self._executor, self.broken = self._executor, None, False
         if old is not None:
-            old.shutdown(wait=False)  # what it already holds finishes on the old engine
-            log.info("engine changed; analysis workers restarted")
+            old.shutdown(wait=False, cancel_futures=True)
+        log.warning("analysis workers replaced after a failure")
+        return True
+
+    def worker_pids(self) -> list[int]:
+        """The worker processes running now (for tests and diagnostics)."""
+        with self._lock:
+            executor = self._executor
+            return sorted(executor._processes) if executor is not None else []
 
     def submit(
         self,
@@ -228,19 +280,27 @@ class AnalysisPool:
         base_url: str | None,
         settings: FetchSettings,
         default_channel: str,
+        prescan: bool = True,
     ) -> Future[Analysis]:
+        """Queue one document. ``prescan``: try the pre-scan first (pointless on a feed's
+        first poll, when nothing of it is recorded yet)."""
         with self._lock:
             if self._closed or self.broken:
                 raise PoolUnavailable
             try:
-                return self._started().submit(
+                executor = self._started()
+                assert self._engine_path is not None
+                return executor.submit(
                     _analyse_in_worker,
+                    self.fingerprint,
+                    self._engine_path,
                     body,
                     feed_name,
                     content_type,
                     base_url,
                     settings,
                     default_channel,
+                    prescan,
                 )
             except Exception as exc:  # broken pool, unpicklable engine, no processes allowed
                 self._mark_broken(exc)
@@ -254,15 +314,22 @@ class AnalysisPool:
         base_url: str | None,
         settings: FetchSettings,
         default_channel: str,
+        prescan: bool = True,
     ) -> Analysis:
         """Run one document through a worker and wait for it. Raises PoolUnavailable if the
         pool broke (a worker died): the caller analyses in-thread."""
-        future = self.submit(body, feed_name, content_type, base_url, settings, default_channel)
+        future = self.submit(
+            body, feed_name, content_type, base_url, settings, default_channel, prescan
+        )
         try:
             return future.result()
         except BrokenProcessPool as exc:
             with self._lock:
                 self._mark_broken(exc)
+            raise PoolUnavailable from exc
+        except Exception as exc:  # a bug met in a worker: the in-thread path records it
+            log.error("analysis failed in a worker; analysing in-thread feed=%s error=%r",
+                      feed_name, f"{type(exc).__name__}: {exc}")  # fmt: skip
             raise PoolUnavailable from exc
 
     def _mark_broken(self, exc: BaseException) -> None:
@@ -271,94 +338,11 @@ class AnalysisPool:
         self.broken = True
 
     def close(self, cancel: bool = False) -> None:
-        """Stop the workers. ``cancel``: drop queued work and do not wait (stopping)."""
+        """Stop the workers and remove the engine files. ``cancel``: drop queued work and do
+        not wait (stopping)."""
         with self._lock:
             self._closed = True
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=not cancel, cancel_futures=cancel)
-
-
-# --------------------------------------------------------------------------- fetch threads
-
-
-@dataclass
-class Fetched:
-    """One feed's fetch, with its document parsed (and maybe analysed) in the fetch thread."""
-
-    feed: FeedConfig
-    result: FetchResult
-    items: list[Item] | None = None  # parsed in-thread; matching is left to record_feed
-    parse_error: str | None = None
-    analysis: Analysis | None = None  # parsed and matched by a worker process
-    parsed: bool = False
-
-
-class HostLimiter:
-    """At most ``per_host`` concurrent requests to one host (politeness)."""
-
-    def __init__(self, per_host: int) -> None:
-        self._per_host = per_host
-        self._sems: dict[str, threading.BoundedSemaphore] = defaultdict(
-            lambda: threading.BoundedSemaphore(self._per_host)
-        )
-        self._lock = threading.Lock()
-
-    def semaphore(self, url: str) -> threading.BoundedSemaphore:
-        host = urlsplit(url).hostname or "local"
-        with self._lock:
-            return self._sems[host]
-
-
-def fetch_and_parse(
-    feed: FeedConfig,
-    state: FetchState,
-    settings: Settings,
-    client: httpx.Client,
-    limiter: HostLimiter,
-    abort: threading.Event,
-    analysis_pool: AnalysisPool | None,
-) -> Fetched:
-    """Runs in a fetch thread: fetch, then parse (and, with a pool, match) the document."""
-    with limiter.semaphore(feed.url):
-        result = fetch(feed.url, state, settings.fetch, client, abort)
-    if result.body is None or result.error:
-        return Fetched(feed, result)
-    args = (result.body, feed.name, result.content_type, result.url, settings.fetch)
-    if analysis_pool is not None:
-        try:
-            analysis = analysis_pool.analyse(*args, feed.channel or settings.slack.default_channel)
-        except PoolUnavailable:
-            pass  # parsed here instead, matched on the recording thread
-        else:
-            # the raw bytes are not needed after parsing
-            return Fetched(
-                feed,
-                replace(result, body=None),
-                parse_error=analysis.parse_error,
-                analysis=analysis,
-                parsed=True,
-            )
-    items, error = parse_document(*args)
-    return Fetched(feed, replace(result, body=None), items, error, parsed=True)
-
-
-def start_pool(
-    store: Store, engine_for: Callable[[], Engine], n_feeds: int, processes: bool | None
-) -> AnalysisPool | None:
-    if not (n_feeds >= POOL_MIN_FEEDS if processes is None else processes):
-        return None
-    try:
-        return AnalysisPool(engine_for(), store.path)
-    except Exception as exc:  # e.g. an engine that cannot be pickled: in-thread still works
-        log.warning("analysis workers unavailable; analysing in-thread error=%r", str(exc))
-        return None
-
-
-def refresh_engine(analysis_pool: AnalysisPool, engine_for: Callable[[], Engine]) -> None:
-    try:
-        engine = engine_for()
-    except Exception as exc:  # e.g. a watchlist file saved half-edited: keep the last engine
-        log.warning("engine rebuild failed; workers keep the last engine error=%r", str(exc))
-        return
-    analysis_pool.refresh(engine)
+        self._files.close()

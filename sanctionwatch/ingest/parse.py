@@ -152,8 +152,8 @@ def _items(
             break
         title = _plain(entry.get("title_detail"), entry.get("title"), settings.max_title_chars)
         text = _entry_text(entry, settings.max_text_chars)
-        link = _safe_link(entry.get("link"), base_url)
-        guid = _clean(str(entry.get("id") or ""))[:MAX_LINK_CHARS] or None
+        link = safe_link(entry.get("link"), base_url)
+        guid = guid_of(entry.get("id"))
         if not (title or text or link):
             continue
         published = _published(entry)
@@ -210,7 +210,14 @@ def _published(entry: Any) -> datetime | None:
     return None
 
 
-def _safe_link(value: Any, base_url: str | None) -> str | None:
+def guid_of(value: Any) -> str | None:
+    """An entry's guid as its identity sees it (also used by `prescan`, which must agree)."""
+    return _clean(str(value or ""))[:MAX_LINK_CHARS] or None
+
+
+def safe_link(value: Any, base_url: str | None) -> str | None:
+    """An entry's link if it is an absolute http(s) URL (relative ones resolved against the
+    document's URL); None otherwise. Shared with `prescan`, which must agree."""
     if not value:
         return None
     link = _INVISIBLE.sub("", str(value)).strip()
@@ -337,9 +344,11 @@ __all__ = [
     "FetchState",
     "ParsedFeed",
     "fetch",
+    "guid_of",
     "html_to_text",
     "item_identity",
     "make_client",
     "normalize_link",
     "parse",
+    "safe_link",
 ]
