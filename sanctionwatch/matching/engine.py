@@ -48,10 +48,7 @@ class Engine:
     def match(self, title: str, text: str) -> list[Match]:
         """Matches of title and text; the item's language is detected once for both."""
         lang = detect_language(f"{title}\n{text}")
-        return [
-            *self.matcher.find(title, "title", lang),
-            *self.matcher.find(text, "text", lang),
-        ]
+        return self.matcher.find_item((("title", title), ("text", text)), lang)
 
     def evaluate(self, matches: Sequence[Match], default_channel: str) -> list[Alert]:
         return evaluate(self.rules, matches, default_channel)
