@@ -141,12 +141,12 @@ def alias_forms(
     "Shell"; "Green Pine Associated Corporation" is not "Green Pine Associated Realty").
     An official one-word core ("Sberbank") is guarded like any official one-word alias.
     """
-    core = core_of(alias, toks, entry.type)
+    core = None if entry.curated else core_of(alias, toks, entry.type)
     forms: list[tuple[tuple[Analysed, ...], str]] = [(toks, "")]
     if core is not None and not core.tokens:
         log.debug("alias not indexed: only a legal form alias=%r", alias)
         return []
-    if core is not None and core.distinctive and not entry.curated:
+    if core is not None and core.distinctive:
         forms.append((core.tokens, f"legal form {core.forms!r} optional"))
     out = []
     for form, why in forms:
