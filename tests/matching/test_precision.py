@@ -62,7 +62,12 @@ def test_rigour_finds_legal_forms_at_the_edges_only() -> None:
         "kapital",
     ]
     assert core("ООО Ромашка") == ["romashka"]  # Cyrillic legal forms too
-    assert core("KOREA MINING DEVELOPMENT TRADING CO") == ["korea", "mining", "development", "trading"]
+    assert core("KOREA MINING DEVELOPMENT TRADING CO") == [
+        "korea",
+        "mining",
+        "development",
+        "trading",
+    ]
     assert core("SBER BANK") is None  # no legal form
     assert core("JSC") == []
     # people keep every part: "AO" is a surname, not a joint-stock company
