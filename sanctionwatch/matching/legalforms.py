@@ -3,22 +3,23 @@
 Official lists write a company's name with its legal form ("WUHAN GLOBAL SENSOR TECHNOLOGY
 CO., LTD.", "PJSC SBERBANK", "OBSHCHESTVO S OGRANICHENNOI OTVETSTVENNOSTYU SBERBANK
 KAPITAL"); the press mostly leaves it out ("Wuhan Global Sensor Technology", "Sberbank").
-So every organisation alias that starts or ends with a legal form is also indexed by its
-*core*: the alias without the legal forms at its edges. Which phrases are legal forms comes
-from OpenSanctions' ``rigour`` (its org-types database: ISO 20275 entity legal forms, the
-OCCRP list, Wikipedia's types of business entity, in many languages and scripts: ООО, АО,
-GmbH, JSC, Co., Ltd. ...), plus ``TRAILING_FORMS`` that rigour does not treat as legal forms
-on their own.
+So every organisation alias of an official list that starts or ends with a legal form is
+also indexed by its *core*: the alias without the legal forms at its edges. Which phrases
+are legal forms comes from OpenSanctions' ``rigour`` (its org-types database: ISO 20275
+entity legal forms, the OCCRP list, Wikipedia's types of business entity, in many languages
+and scripts: ООО, АО, GmbH, JSC, Co., Ltd. ...), plus ``TRAILING_FORMS`` that rigour does
+not treat as legal forms on their own.
 
 Only the edges are cut: a legal form sits before or after the name, and an org-type phrase
 inside a name is part of it. rigour's table also holds short abbreviations that are names in
 other lists ("STG" is Stichting to rigour, Stroytransgaz in "STG HOLDINGS LIMITED"); a core
 left with only ``GENERIC_ORG_WORDS`` ("HOLDINGS", "INDUSTRIAL TECHNOLOGIES") is not
 distinctive and is not indexed, so such an alias is found only as written in full. An alias
-that is nothing but a legal form ("LTD", "JSC") is not indexed at all.
+that is nothing but a legal form ("LTD", "JSC") is not indexed at all. Curated entries get
+no cores (``alias_forms``): their editors write the short forms as aliases.
 
 rigour's import costs ~0.2 s (its Rust core and tables), so it is imported on the first
-organisation alias of an index build, never when ``sanctionwatch.matching`` is imported.
+official organisation alias of an index build, never when ``sanctionwatch.matching`` is imported.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ listed: the dictionary does not know it.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -54,6 +55,8 @@ OFFICIAL_SINGLE_WORD_SCORE = 80.0
 # The language every official list's aliases are written in besides their own: a word
 # English knows ("Fox", "Justice") is an ordinary word in an English headline.
 FALLBACK_LANG = "en"
+# (word, language) answers kept: the one-word official matches of a day's news repeat.
+_ORDINARY_CACHE = 16_384
 # Sanctions programme (its name up to the first "-" or digit) → the country it is about,
 # as the curated country entries name it. Only programmes about one state are listed.
 PROGRAM_COUNTRIES: dict[str, tuple[str, ...]] = {
@@ -117,6 +120,7 @@ def countries_of(programs: Iterable[str]) -> frozenset[str]:
     return frozenset(out)
 
 
+@functools.lru_cache(maxsize=_ORDINARY_CACHE)
 def _ordinary(word: str, lang: str) -> bool:
     """Does a dictionary of the item's language or of English know this word?"""
     forms = {word, word.lower()}
