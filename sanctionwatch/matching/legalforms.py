@@ -102,6 +102,8 @@ def core_of(alias: str, toks: tuple[Analysed, ...], entry_type: str) -> Core | N
     if entry_type not in LEGAL_FORM_TYPES or not toks:
         return None
     leading = _form_phrases(alias)
+    if not leading and toks[-1].norm not in TRAILING_FORMS:
+        return None  # most names: no legal form anywhere
     trailing = (*leading, *_TRAILING_PHRASES)
     norms = [t.norm for t in toks]
     lo, hi = 0, len(toks)
