@@ -42,6 +42,10 @@ LEGAL_FORM_TYPES = frozenset({"organisation"})
 # Abbreviations rigour keeps only inside longer forms ("Co., Ltd.") but that end many
 # company names on their own ("KOREA MINING DEVELOPMENT TRADING CO"). Normalised forms.
 TRAILING_FORMS = frozenset({"co", "corp", "company", "corporation", "inc", "incorporated"})
+# A core needs a word this long that is not generic: "AO NPO IT" → "IT", "S.A.S. E.U." →
+# "E U" (a legal form rigour does not know dotted) are fragments, not names. Three letters
+# keep acronyms that are names ("SPG JSC").
+MIN_DISTINCTIVE_LEN = 3
 # Words that describe what kind of business an organisation is, not which one: a core made
 # only of these (and of the connecting words) names no particular organisation. Normalised
 # forms (ASCII, lower case), English and the usual transliterations on official lists.
@@ -124,7 +128,9 @@ def core_of(alias: str, toks: tuple[Analysed, ...], entry_type: str) -> Core | N
         return None
     core = toks[lo:hi]
     removed = [t.word or t.norm for t in (*toks[:lo], *toks[hi:])]
-    distinctive = any(t.norm not in GENERIC_ORG_WORDS for t in core)
+    distinctive = any(
+        len(t.norm) >= MIN_DISTINCTIVE_LEN and t.norm not in GENERIC_ORG_WORDS for t in core
+    )
     return Core(core, " ".join(removed), distinctive)
 
 

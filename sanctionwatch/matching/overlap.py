@@ -8,6 +8,8 @@ entries are chosen by hand and keep every match):
 
 * **Contained:** a match inside a longer match of another entry gives way to it
   ("Sberbank Capital" is Sberbank Capital, not also Sberbank of Russia).
+* **A state's name:** a one-word official name on the same words as a curated country
+  ("AB ROSSIYA, OAO" of Bank Rossiya on "Росія") is the country, not the bank.
 * **Same words:** of matches on exactly the same words, the one whose name stands there
   as written (legal forms are optional: "PJSC SBERBANK" is written "Sberbank") wins over
   one that needed a respelling (the glued "SBER BANK") or scored lower. Equal ones are
@@ -48,12 +50,22 @@ def most_specific(ix: NameIndex, chosen: list[Chosen]) -> list[Chosen]:
     dropped: set[int] = set()
     notes: dict[int, list[str]] = defaultdict(list)
     for m, h in official:
-        for _m2, h2 in chosen:
+        one_word = len(ix.name_tokens[h.name_id]) == 1
+        for m2, h2 in chosen:
             if h2.entity == h.entity:
                 continue
             inside = h2.start_tok <= h.start_tok and h.end_tok <= h2.end_tok
             if inside and (h2.end_tok - h2.start_tok) > (h.end_tok - h.start_tok):
                 dropped.add(id(m))  # a part of another entry's longer name
+                break
+            same = (h2.start_tok, h2.end_tok) == (h.start_tok, h.end_tok)
+            if (
+                same
+                and one_word
+                and m2.type == "country"
+                and not is_official(ix.entities[h2.entity])
+            ):
+                dropped.add(id(m))  # the state's name, not a company named after it
                 break
     groups: dict[tuple[int, int], list[Chosen]] = defaultdict(list)
     for m, h in official:

@@ -176,3 +176,38 @@ def test_programme_countries() -> None:
     assert countries_of(("RUSSIA-EO14024", "UKRAINE-EO13662")) == {"russia", "ukraine"}
     assert countries_of(("DPRK3", "NPWMD")) == {"north korea"}
     assert countries_of(("SDGT",)) == frozenset()
+
+
+def official(id_: str, name: str, *aliases: str, programs: tuple[str, ...] = ()) -> Entry:
+    return Entry(
+        id=f"ofac-sdn:{id_}",
+        name=name,
+        type="organisation",
+        list="ofac-sdn",
+        aliases=aliases,
+        programs=programs,
+        source="OFAC SDN",
+        curated=False,
+    )
+
+
+def test_fragments_and_state_names_are_not_company_cores() -> None:
+    # real SDN names: 50-odd letters of legal form around a two-letter or a country's name
+    m = Matcher.build(
+        [
+            official("1", "SCIENTIFIC AND PRODUCTION ASSOCIATION", "AO NPO IT"),
+            official("2", "SERVICIO AEREO DE SANTANDER E.U.", "S.A.S. E.U."),
+            official("3", "BANK ROSSIYA", "AB ROSSIYA, OAO", programs=("UKRAINE-EO13661",)),
+            curated("Russia", "country", "Росія", "Rossiya"),
+        ]
+    )
+    assert m.find("It was late. U said so.", lang="en") == []
+    (russia,) = m.find("Росія постачає снаряди.", lang="uk")
+    assert russia.entity_id == "c:russia"
+    # written in full it is the bank (the curated state inside it is kept: curated entries
+    # are never dropped for an official one)
+    hits = m.find("AB Rossiya OAO", lang="en")
+    assert [(h.entity_id, h.text) for h in hits] == [
+        ("ofac-sdn:3", "AB Rossiya OAO"),
+        ("c:russia", "Rossiya"),
+    ]
