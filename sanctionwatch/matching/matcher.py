@@ -97,10 +97,13 @@ class Matcher:
             return []
         return self.find_item(((field, text),), detect_language(text) if lang is None else lang)
 
-    def find_item(self, fields: Sequence[tuple[str, str]], lang: str) -> list[Match]:
+    def find_item(
+        self, fields: Sequence[tuple[str, str]], lang: str, held_out: list[Match] | None = None
+    ) -> list[Match]:
         """Every mention in an item's fields (``(field, text)``, e.g. title and text), field
         by field, each sorted by start offset. One item: a one-word official alias in the
-        text may take its second signal from the title (``signals``)."""
+        text may take its second signal from the title (``signals``). ``held_out`` receives
+        the ordinary-word matches held back for lack of a signal (``rulecontext``)."""
         found: list[list[Match]] = []
         held: list[Held] = []
         analysed: list[TextTokens] = []
@@ -115,9 +118,15 @@ class Matcher:
             held.extend(Held(m, h.entity, k) for m, h in waiting)
         if held:
             words = {info.norm for tt in analysed for info in tt.infos}
-            for h in confirm(self._ix, held, [m for ms in found for m in ms], words):
+            confirmed = confirm(self._ix, held, [m for ms in found for m in ms], words)
+            for h in confirmed:
                 found[h.field].append(h.match)
                 found[h.field].sort(key=lambda m: (m.start, m.end, m.entity_id))
+            if held_out is not None:
+                ok = {(h.field, h.match.start, h.match.entity_id) for h in confirmed}
+                held_out.extend(
+                    h.match for h in held if (h.field, h.match.start, h.match.entity_id) not in ok
+                )
         return [m for ms in found for m in ms]
 
     # -- search -------------------------------------------------------------------------

@@ -15,7 +15,9 @@ second signal for the same entry:
 * another name of the same entry matched in the item (title or text);
 * the entry's country named in the item: the countries of its sanctions programmes
   (``PROGRAM_COUNTRIES``), met by a country entry of the curated watchlists;
-* a word for the entry's kind of thing (``TYPE_WORDS``): "tanker" for a vessel.
+* a word for the entry's kind of thing (``TYPE_WORDS``): "tanker" for a vessel;
+* a rule that asks for official one-word matches and fires with it (``rulecontext``,
+  applied by ``Engine.match``).
 
 Held or not, an official one-word match scores at most ``OFFICIAL_SINGLE_WORD_SCORE``,
 below the rules' default min_score: only a rule that asks for such matches uses them.

@@ -211,3 +211,35 @@ def test_fragments_and_state_names_are_not_company_cores() -> None:
         ("ofac-sdn:3", "AB Rossiya OAO"),
         ("c:russia", "Rossiya"),
     ]
+
+
+def test_a_rule_that_asks_is_the_context_of_a_held_word() -> None:
+    from sanctionwatch.matching.engine import Engine
+    from sanctionwatch.matching.rules import parse_rule
+
+    entries = [
+        *parse_ofac_sdn(FIXTURE / "sdn.csv", "ofac-sdn"),
+        Entry(id="c:oil", name="crude oil", type="keyword", list="c", tags=("cargo",)),
+    ]
+    asks = parse_rule(
+        {
+            "name": "iran-vessel-cargo",
+            "min_score": 80,
+            "within_words": 10,
+            "all": [{"programs": ["IRAN"], "types": ["vessel"]}, {"tags": ["cargo"]}],
+        },
+        "test",
+        "test.yaml",
+    )
+    default = parse_rule({"name": "d", "all": [{"types": ["vessel"]}]}, "test", "test.yaml")
+    text = "Justice loaded crude oil at night."
+    m = Matcher.build(entries)
+    plain = Engine(m, (default,), tuple(entries), "fp")
+    assert [x.entity_id for x in plain.match("", text)] == ["c:oil"]  # no rule asks
+    engine = Engine(m, (asks, default), tuple(entries), "fp")
+    hits = engine.match("Night loading", text)
+    assert [x.entity_id for x in hits] == [DAN, "c:oil"]
+    assert "listed on a rule's context: iran-vessel-cargo" in hits[0].detail
+    assert [a.rule for a in engine.evaluate(hits, "#c")] == ["iran-vessel-cargo"]
+    # the rule's other clauses unmet: still held
+    assert [x.entity_id for x in engine.match("", "Justice was served.")] == []
