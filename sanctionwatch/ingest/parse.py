@@ -73,6 +73,15 @@ class ParsedFeed:
     warning: str | None  # e.g. feedparser's bozo message when items were still recovered
 
 
+def _no_charset_guessing() -> None:
+    """feedparser guesses a mis-declared document's charset with chardet whenever chardet is
+    importable (``rigour`` brings it, through ``normality``): a slow pure-Python detection
+    per such document, whose answer for Latin-1-like bytes (ISO-8859-1) turns Windows
+    quotes and dashes into control characters. Without it feedparser tries utf-8, then
+    windows-1252, then iso-8859-2: the same result whatever else is installed."""
+    feedparser.encodings.lazy_chardet_encoding = None
+
+
 def parse(
     body: bytes,
     feed_name: str,
@@ -85,6 +94,7 @@ def parse(
     if not body or not body.strip(b" \t\r\n\x00\xef\xbb\xbf\xfe\xff"):
         raise FeedError(f"feed '{feed_name}': empty document", hint="the server sent no content")
     dates.install()  # localised day/month names (once per process; see ingest/dates.py)
+    _no_charset_guessing()
     data, content_type, notes = defuse(body, content_type)
     headers = {"content-type": content_type or "application/xml"}
     if base_url:

@@ -21,6 +21,9 @@ def describe(ix: NameIndex, h: Candidate, text: str, tt: TextTokens) -> str:
         parts.append(f"{a.norm}={surface!r} ({how})")
     alias = ix.aliases[h.name_id]
     notes = [f"alias {alias!r}: " + "; ".join(parts)]
+    why = ix.derived.get(h.name_id)
+    if why:
+        notes.append(f"indexed as {why}")
     if len(toks) == 1:
         notes.append("single-token match: the rule's context decides")
     last = h.end_tok - 1

@@ -20,6 +20,7 @@ import sqlite_utils
 from sanctionwatch.config.yamlfiles import folder_fingerprint
 from sanctionwatch.matching.lemmas import detect_language
 from sanctionwatch.matching.matcher import Matcher
+from sanctionwatch.matching.rulecontext import with_rule_context
 from sanctionwatch.matching.rules import evaluate, load_rules
 from sanctionwatch.models import Alert, Entry, Match, Rule
 
@@ -46,12 +47,13 @@ class Engine:
     fingerprint: str
 
     def match(self, title: str, text: str) -> list[Match]:
-        """Matches of title and text; the item's language is detected once for both."""
+        """Matches of title and text; the item's language is detected once for both. A
+        one-word official match of an ordinary word with no second signal in the item is
+        listed only when a rule that asks for such matches fires with it (``rulecontext``)."""
         lang = detect_language(f"{title}\n{text}")
-        return [
-            *self.matcher.find(title, "title", lang),
-            *self.matcher.find(text, "text", lang),
-        ]
+        held: list[Match] = []
+        found = self.matcher.find_item((("title", title), ("text", text)), lang, held)
+        return with_rule_context(self.rules, found, held, ("title", "text")) if held else found
 
     def evaluate(self, matches: Sequence[Match], default_channel: str) -> list[Alert]:
         return evaluate(self.rules, matches, default_channel)

@@ -30,6 +30,7 @@ from typing import NamedTuple
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
+from sanctionwatch.matching.legalforms import alias_forms
 from sanctionwatch.matching.lemmaindex import LemmaKeys, inflected_bases, same_lemma
 from sanctionwatch.matching.normalize import (
     CYRILLIC_ENDINGS_ASCII,
@@ -207,6 +208,7 @@ class NameIndex:
         # one-token aliases that are another alias plus an ending ("Putina"): name id → base
         self.inflected: dict[int, Analysed] = {}
         self.lemma_keys = LemmaKeys()
+        self.derived: dict[int, str] = {}  # name id → why not as written ("glued", ...)
         self._lookup_cache: dict[Analysed, tuple[str, ...]] = {}
 
     def __getstate__(self) -> dict[str, object]:
@@ -235,11 +237,9 @@ class NameIndex:
                 )
             )
             seen: set[tuple[tuple[object, ...], ...]] = set()
+            intern = interned.setdefault
             analysed = [
-                (
-                    alias,
-                    tuple(interned.setdefault(astuple(a), a) for a in analyse_text(alias).infos),
-                )
+                (alias, tuple(intern(astuple(a), a) for a in analyse_text(alias).infos))
                 for alias in entry.names
             ]
             # A declined one-word name is a trap in languages that do not decline ("Putina
@@ -247,16 +247,17 @@ class NameIndex:
             guarded = entry.type in INFLECTION_GUARDED_TYPES
             bases = inflected_bases([t for _a, t in analysed]) if guarded else {}
             for pos, (alias, toks) in enumerate(analysed):
-                if not toks:
-                    continue
-                ix.name_count += 1
-                for variant in (toks, *_glued_variants(toks)):
+                forms = alias_forms(alias, toks, entry, _glued_variants) if toks else []
+                ix.name_count += bool(forms)  # an alias of nothing but a legal form: none
+                for variant, why in forms:
                     value = tuple(astuple(t) for t in variant)
                     if value in seen:
                         continue
                     seen.add(value)
                     if pos in bases:
                         ix.inflected[len(ix.aliases)] = bases[pos]
+                    if why:
+                        ix.derived[len(ix.aliases)] = why
                     ix._add(ent, alias, variant)
                     if not strict:
                         vocab.update(t.block for t in variant[:2] if fuzzy_eligible(t))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import pickle
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,24 +31,24 @@ from sanctionwatch.matching.index import (
 from sanctionwatch.matching.lemmaindex import add_text_lemmas, inflection_fits
 from sanctionwatch.matching.lemmas import detect_language
 from sanctionwatch.matching.normalize import Analysed, TextTokens, analyse_text
+from sanctionwatch.matching.overlap import most_specific
 from sanctionwatch.matching.scripts import strip_format
+from sanctionwatch.matching.signals import OFFICIAL_SINGLE_WORD_SCORE, Held, confirm, needs_signal
 from sanctionwatch.matching.units import Units, units_of
 from sanctionwatch.models import Entry, Match
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Matcher", "compare_tokens"]
+__all__ = ["OFFICIAL_SINGLE_WORD_SCORE", "Matcher", "compare_tokens"]
 
 # Matches scoring below this are not reported at all. Every exact, variant or inflected
 # match scores 94+; one allowed fuzzy edit in a 5-letter word scores ~80 as a single
 # token, so 75 keeps every hit the edit budget allowed and lets rules choose (they
 # default to min_score 88).
 MIN_REPORT_SCORE = 75.0
-# Below the rules' default min_score (88), above MIN_REPORT_SCORE: see _guard_single_word.
-OFFICIAL_SINGLE_WORD_SCORE = 80.0
 # Invisible format characters tolerated around the hyphen between two parts of one word.
 _MAX_INVISIBLE_IN_GAP = 3
-_CACHE_FORMAT = 6
+_CACHE_FORMAT = 7
 # Hyphen-like characters joining two parts of one word ("Nord-Korea", "Jong‐un").
 _HYPHENS = frozenset("-\u2010\u2011\u2012\u2013\u00ad")  # bump when the pickled layout changes
 
@@ -95,10 +95,39 @@ class Matcher:
         """
         if not text:
             return []
-        tt = analyse_text(text)
-        add_text_lemmas(tt, detect_language(text) if lang is None else lang)
-        hits = self._candidates(tt)
-        return self._select(text, field, tt, hits)
+        return self.find_item(((field, text),), detect_language(text) if lang is None else lang)
+
+    def find_item(
+        self, fields: Sequence[tuple[str, str]], lang: str, held_out: list[Match] | None = None
+    ) -> list[Match]:
+        """Every mention in an item's fields (``(field, text)``, e.g. title and text), field
+        by field, each sorted by start offset. One item: a one-word official alias in the
+        text may take its second signal from the title (``signals``). ``held_out`` receives
+        the ordinary-word matches held back for lack of a signal (``rulecontext``)."""
+        found: list[list[Match]] = []
+        held: list[Held] = []
+        analysed: list[TextTokens] = []
+        for k, (field, text) in enumerate(fields):
+            found.append([])
+            if not text:
+                continue
+            tt = analyse_text(text)
+            add_text_lemmas(tt, lang)
+            analysed.append(tt)
+            found[k], waiting = self._select(text, field, tt, self._candidates(tt))
+            held.extend(Held(m, h.entity, k) for m, h in waiting)
+        if held:
+            words = {info.norm for tt in analysed for info in tt.infos}
+            confirmed = confirm(self._ix, held, [m for ms in found for m in ms], words)
+            for h in confirmed:
+                found[h.field].append(h.match)
+                found[h.field].sort(key=lambda m: (m.start, m.end, m.entity_id))
+            if held_out is not None:
+                ok = {(h.field, h.match.start, h.match.entity_id) for h in confirmed}
+                held_out.extend(
+                    h.match for h in held if (h.field, h.match.start, h.match.entity_id) not in ok
+                )
+        return [m for ms in found for m in ms]
 
     # -- search -------------------------------------------------------------------------
 
@@ -139,8 +168,11 @@ class Matcher:
                     hits.append(hit)
         return hits
 
-    def _select(self, text: str, field: str, tt: TextTokens, hits: list[Candidate]) -> list[Match]:
-        """Keep the best of overlapping hits per entity; build Match objects.
+    def _select(
+        self, text: str, field: str, tt: TextTokens, hits: list[Candidate]
+    ) -> tuple[list[Match], list[tuple[Match, Candidate]]]:
+        """Keep the best of overlapping hits per entity; build Match objects. Returns the
+        matches, and the one-word official matches held for a second signal (``signals``).
 
         Guards run first, on every candidate: a candidate they drop never claims its span, so
         the next best alias of the same entity may still take it. Ties are broken by a
@@ -159,7 +191,7 @@ class Matcher:
             )
         )
         taken: dict[int, list[tuple[int, int]]] = {}
-        out: list[Match] = []
+        chosen: list[tuple[Match, Candidate]] = []
         units = units_of(text) if hits else None
         for h in hits:
             spans = taken.setdefault(h.entity, [])
@@ -171,9 +203,16 @@ class Matcher:
             if match is None:
                 continue
             spans.append((h.start_tok, h.end_tok))
-            out.append(match)
+            chosen.append((match, h))
+        out: list[Match] = []
+        held: list[tuple[Match, Candidate]] = []
+        for match, h in most_specific(ix, chosen):
+            if needs_signal(ix, match, h, tt.lang):
+                held.append((match, h))
+            else:
+                out.append(match)
         out.sort(key=lambda m: (m.start, m.end, m.entity_id))
-        return out
+        return out, held
 
     def _inflection_ok(self, tt: TextTokens, h: Candidate) -> bool:
         """A one-word alias that is an inflected form of another ("Putina", "Шахеды") is
@@ -199,14 +238,18 @@ class Matcher:
           from official lists this holds for names of any length ("DON T" vs "don't").
         - A one-word alias of an entry imported from an official list scores at most
           OFFICIAL_SINGLE_WORD_SCORE, below the rules' default min_score: it is kept (visible
-          in `match` explanations) but only a rule that asks for it (a lower min_score) uses it.
+          in `match` explanations) but only a rule that asks for it (a lower min_score) uses it;
+          an ordinary word ("Fox") needs a second signal to be kept at all (``signals``).
         """
         cased = m.text.lower() != m.text.upper()
         lower_text = cased and m.text == m.text.lower() and m.alias != m.alias.lower()
         curated = self._ix.entities[h.entity].curated
         if lower_text and not curated:
             return None  # "don't" is not the OFAC alias "DON T"
-        if len(m.alias.split()) != 1:
+        # One word: an official name met by one token ("PJSC SBERBANK" as "Sberbank", "SBER
+        # BANK" glued); a curated alias written as one word.
+        one = len(m.alias.split()) == 1 if curated else len(self._ix.name_tokens[h.name_id]) == 1
+        if not one:
             return m
         if lower_text:
             return None

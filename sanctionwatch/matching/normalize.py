@@ -88,6 +88,15 @@ _ELISION_RE = re.compile(
     r"^(?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu|dell|all|nell|sull|dall|coll|un)['’ʼ`](?=[^\W_]{2})",
     re.IGNORECASE,
 )
+# English contractions: "don't", "isn’t", "we'll", "I'm", "they'd". One word of ordinary
+# speech each, never a name: without the apostrophe "Don't" would be "dont", which is the
+# OFAC alias "DON T" glued. 'd/'m/'re/'ve/'ll only after a pronoun (names like "Sa'd").
+_CONTRACTION_RE = re.compile(
+    r"^(?:[a-z]+n['’ʼ`]t|(?:i|you|we|they|he|she|it|that|there|who|what|where|how)"
+    r"['’ʼ`](?:d|m|re|ve|ll))$",
+    re.IGNORECASE,
+)
+_CONTRACTION_MARK = "'"  # key/norm prefix of contractions: they meet only themselves
 # Hangul syllables, Hangul jamo, kana, CJK ideographs: one token per character.
 _SYLLABIC_RE = re.compile(
     r"[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3]"
@@ -245,6 +254,14 @@ def analyse_word(word: str) -> Analysed:
     return Analysed(norm, key, block, has_digit or acronym, False, cyrillic, cstem, (), word)
 
 
+@functools.lru_cache(maxsize=4_096)
+def analyse_contraction(word: str) -> Analysed:
+    """An English contraction is one word that matches only itself ("don't" = "don’t"):
+    marked, exact-only, so neither a glued alias ("DON T") nor fuzziness reaches it."""
+    key = _CONTRACTION_MARK + _ascii(word)
+    return Analysed(key, key, key, True, False, False, "", (), word)
+
+
 def _analyse_abjad(word: str) -> Analysed:
     """Arabic/Persian/Hebrew: script writes few vowels, so its transliteration is lossy
     ("بيع" → "by"): such words match only words of the same script, by their keys.
@@ -314,6 +331,14 @@ def analyse_text(text: str) -> TextTokens:
             poss = _POSSESSIVE_RE.search(surface)
             if poss and len(surface) > 2:
                 surface = surface[: poss.start()]
+            if _CONTRACTION_RE.match(surface):
+                starts.append(start)
+                ends.append(start + len(surface))
+                words.append(word_index)
+                infos.append(analyse_contraction(surface))
+                word_start.append(True)
+                word_index += 1
+                continue
         if not surface.isascii() and _SYLLABIC_RE.search(surface):
             _split_syllabic(surface, start, word_index, out)
         else:

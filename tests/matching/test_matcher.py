@@ -145,7 +145,7 @@ def test_one_word_alias_guards_for_official_lists() -> None:
         name="Hasan IZZ-AL-DIN",
         type="person",
         list="ofac-sdn",
-        aliases=("SAID", "Hasan IZZ-AL-DIN"),
+        aliases=("SAID", "Hasan IZZ-AL-DIN", "IZZALDIN"),
         source="OFAC SDN",
         curated=False,
     )
@@ -158,8 +158,10 @@ def test_one_word_alias_guards_for_official_lists() -> None:
     assert m.find("a putin-like figure") == []
     assert m.find("hasan izz-al-din") == []  # official multi-word names too
     # capitalised: found, but an official one-word alias cannot drive a default rule
-    (said,) = m.find("Said met the envoy")
-    assert said.score == OFFICIAL_SINGLE_WORD_SCORE and "official list" in said.detail
+    (izz,) = m.find("Izzaldin met the envoy")
+    assert izz.score == OFFICIAL_SINGLE_WORD_SCORE and "official list" in izz.detail
+    # an ordinary word ("Said") is not even listed without a second signal (issue 12)
+    assert m.find("Said met the envoy") == []
     (putin,) = m.find("Putin met the envoy")
     assert putin.score == 100
     # multi-word official names keep full scores
