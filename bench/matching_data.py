@@ -34,8 +34,11 @@ from sanctionwatch.watchlists.importers import parse_list
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = next(
-    (p for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared", Path("/work/shared"))
-     if (p / "data").is_dir()),
+    (
+        p
+        for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared", Path("/work/shared"))
+        if (p / "data").is_dir()
+    ),
     Path("/work/shared"),
 )
 OFAC_SDN = SHARED / "data/sanctions/ofac/sdn.csv"
@@ -73,7 +76,13 @@ def entries_for(size: int, real: list[Entry]) -> Iterator[Entry]:
             return
         keep = e.names[: size - count]
         yield Entry(
-            e.id, keep[0], e.type, e.list, tuple(keep[1:]), e.tags, curated=e.curated,
+            e.id,
+            keep[0],
+            e.type,
+            e.list,
+            tuple(keep[1:]),
+            e.tags,
+            curated=e.curated,
             programs=e.programs,
         )
         count += len(keep)
@@ -110,7 +119,9 @@ def real_texts() -> tuple[list[str], list[str]]:
         for item in feedparser.parse(str(path)).entries:
             if item.get("title"):
                 titles.append(" ".join(html.unescape(_TAG_RE.sub(" ", item["title"])).split()))
-            raw = "\n\n".join([item.get("summary", ""), *(c.value for c in item.get("content", []))])
+            raw = "\n\n".join(
+                [item.get("summary", ""), *(c.value for c in item.get("content", []))]
+            )
             passages.extend(_paragraphs(raw))
     for name in ("dev.jsonl", "dev_names.jsonl"):
         path = NEWS_EVAL / name

@@ -11,7 +11,8 @@ Layout (all plain dicts and lists so it pickles and loads fast):
   millions of deletions, so they live in one sorted ``array('q')`` of
   ``hash(deletion) << 24 | word id`` searched with ``bisect``: 8 bytes per deletion
   instead of ~100 for a dict entry. Hash collisions only add candidates, which
-  verification rejects.
+  verification rejects. Two edits (long words, ``edit_budget``) are found by
+  ``nearwords.LongWords``.
 
 A lookup key is the token's ``block`` (``normalize.Analysed``): the romanisation key, or
 for Cyrillic words the stem's key. A text token is looked up under its key, its block and
@@ -31,6 +32,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
 from sanctionwatch.matching.lemmaindex import LemmaKeys, inflected_bases, same_lemma
+from sanctionwatch.matching.nearwords import LongWords
 from sanctionwatch.matching.normalize import (
     CYRILLIC_ENDINGS_ASCII,
     Analysed,
@@ -203,16 +205,27 @@ class NameIndex:
         self.pairs: dict[str, dict[str, int | list[int]]] = {}
         self.fuzzy_words: list[str] = []
         self.deletes = array("q")  # sorted hash(deletion) << WORD_ID_BITS | word id
+        self.long_words = LongWords(LONG_TOKEN_LEN, EDITS_LONG)  # two-edit look-ups
         self.name_count = 0
         # one-token aliases that are another alias plus an ending ("Putina"): name id → base
         self.inflected: dict[int, Analysed] = {}
         self.lemma_keys = LemmaKeys()
         self._lookup_cache: dict[Analysed, tuple[str, ...]] = {}
+        # fuzzy neighbours by block: by value, so it survives pickling (enginestore)
+        self._fuzzy_cache: dict[str, tuple[str, ...]] = {}
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
-        state["_lookup_cache"] = {}
+        state["_lookup_cache"] = {}  # keyed by Analysed identity: meaningless elsewhere
         return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self.__dict__.setdefault("_fuzzy_cache", {})
+
+    def warmth(self) -> int:
+        """How much look-up work the caches hold (words, plus lemma languages weighted)."""
+        return len(self._fuzzy_cache) + self.lemma_keys.warmth()
 
     @classmethod
     def build(cls, entries: Iterable[Entry]) -> NameIndex:
@@ -279,6 +292,7 @@ class NameIndex:
             for d in (word, *_deletions(word)):
                 codes.append(stable_hash(d) << WORD_ID_BITS | word_id)
         self.deletes = array("q", sorted(codes))
+        self.long_words = LongWords.build(self.fuzzy_words, LONG_TOKEN_LEN, EDITS_LONG)
 
     def _near_words(self, d: str) -> list[str]:
         """Fuzzy words that are ``d`` or become ``d`` when one letter is removed."""
@@ -338,19 +352,27 @@ class NameIndex:
         keys = set(index_keys(t))
         keys.add(t.key)
         if len(t.block) >= FUZZY_MIN_LEN and not t.syllabic and t.norm.isalpha():
-            first = _deletions(t.block)
-            for d in (t.block, *first):
-                keys.update(self._near_words(d))
-            if len(t.block) >= LONG_TOKEN_LEN:
-                # Long words get a budget of two edits (edit_budget); the index holds one
-                # deletion per word, so the text side takes one more to reach them
-                # ("prigoschin" → "prigoshin" vs "prigojin": both become "prigoin").
-                for d in {d2 for d1 in first for d2 in _deletions(d1)}:
-                    keys.update(self._near_words(d))
+            keys.update(self._fuzzy_neighbours(t.block))
         result = tuple(sorted(keys))
         if len(self._lookup_cache) >= _LOOKUP_CACHE_MAX:
             self._lookup_cache.clear()
         self._lookup_cache[t] = result
+        return result
+
+    def _fuzzy_neighbours(self, block: str) -> tuple[str, ...]:
+        """Index words within the edit budget of ``block``: one edit through the deletion
+        index, two (long words, ``edit_budget``) through ``nearwords``."""
+        cached = self._fuzzy_cache.get(block)
+        if cached is not None:
+            return cached
+        near: set[str] = set()
+        for d in (block, *_deletions(block)):
+            near.update(self._near_words(d))
+        near.update(self.long_words.near(block))
+        result = tuple(sorted(near))
+        if len(self._fuzzy_cache) >= _LOOKUP_CACHE_MAX:
+            self._fuzzy_cache.clear()
+        self._fuzzy_cache[block] = result
         return result
 
     def verify(

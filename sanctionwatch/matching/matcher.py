@@ -48,7 +48,7 @@ MIN_REPORT_SCORE = 75.0
 OFFICIAL_SINGLE_WORD_SCORE = 80.0
 # Invisible format characters tolerated around the hyphen between two parts of one word.
 _MAX_INVISIBLE_IN_GAP = 3
-_CACHE_FORMAT = 6
+_CACHE_FORMAT = 7
 # Hyphen-like characters joining two parts of one word ("Nord-Korea", "Jong‐un").
 _HYPHENS = frozenset("-\u2010\u2011\u2012\u2013\u00ad")  # bump when the pickled layout changes
 
@@ -65,6 +65,10 @@ class Matcher:
 
     def __len__(self) -> int:
         return self._ix.name_count
+
+    def warmth(self) -> int:
+        """Size of the look-up caches (they are saved with a cached engine)."""
+        return self._ix.warmth()
 
     def save(self, path: str | Path) -> None:
         """Pickle the index (for big imported lists: loading beats rebuilding)."""
@@ -96,7 +100,8 @@ class Matcher:
         if not text:
             return []
         tt = analyse_text(text)
-        add_text_lemmas(tt, detect_language(text) if lang is None else lang)
+        memo = self._ix.lemma_keys.memo
+        add_text_lemmas(tt, detect_language(text) if lang is None else lang, memo)
         hits = self._candidates(tt)
         return self._select(text, field, tt, hits)
 
