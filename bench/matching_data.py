@@ -19,6 +19,7 @@ articles of 2-4 kB) is the measure of text whose words the process has never see
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import random
@@ -109,6 +110,7 @@ def _paragraphs(raw: str) -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=1)
 def real_texts() -> tuple[list[str], list[str]]:
     """(titles, passages) of every real feed item and labelled excerpt, in a fixed order."""
     titles: list[str] = []

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from sanctionwatch import __version__
 from sanctionwatch.matching.engine import Database, Engine, EngineCache, EntrySource
+from sanctionwatch.matching.gcpause import gc_paused
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ def load_engine(path: Path, fingerprint: str) -> Engine | None:
     """The engine stored at ``path`` when it was built from these inputs by this code;
     None when there is none, it is stale, or it cannot be read (with a warning)."""
     try:
-        with open(path, "rb") as fh:
+        with open(path, "rb") as fh, gc_paused():
             stored = pickle.load(fh)  # noqa: S301 - our own cache file, written by save_engine
     except FileNotFoundError:
         return None

@@ -22,9 +22,11 @@ from pathlib import Path
 
 from sanctionwatch.errors import SanctionwatchError
 from sanctionwatch.matching.describe import describe
+from sanctionwatch.matching.gcpause import gc_paused
 from sanctionwatch.matching.index import (
     Candidate,
     NameIndex,
+    Starts,
     compare_tokens,
     glue,
 )
@@ -61,7 +63,8 @@ class Matcher:
 
     @classmethod
     def build(cls, entries: Iterable[Entry]) -> Matcher:
-        return cls(NameIndex.build(entries))
+        with gc_paused():
+            return cls(NameIndex.build(entries))
 
     def __len__(self) -> int:
         return self._ix.name_count
@@ -78,7 +81,7 @@ class Matcher:
     @classmethod
     def load(cls, path: str | Path) -> Matcher:
         try:
-            with open(path, "rb") as fh:
+            with open(path, "rb") as fh, gc_paused():
                 fmt, index = pickle.load(fh)  # noqa: S301 - our own cache file
         except (OSError, pickle.UnpicklingError, EOFError, ValueError) as exc:
             raise SanctionwatchError(
@@ -108,36 +111,46 @@ class Matcher:
     # -- search -------------------------------------------------------------------------
 
     def _candidates(self, tt: TextTokens) -> list[Candidate]:
+        """Every name that may start at each word, verified.
+
+        What a token can start (``NameIndex.token_starts``) is cached per token; only the
+        tokens that start some longer name look at the next token's keys, and whether two
+        tokens may be glued ("Nord-Korea", "Shahed 136") is decided once per position.
+        """
         ix = self._ix
         infos = tt.infos
         n = len(infos)
         opts = [ix.lookup_keys(info) for info in infos]
+        starts = [ix.token_starts(info) for info in infos]
         if tt.lemmas is not None:
-            opts = [(*o, *ix.lemma_lookup(tt, i)) for i, o in enumerate(opts)]
+            for i in range(n):
+                extra = ix.lemma_lookup(tt, i)
+                if extra:
+                    opts[i] = (*opts[i], *extra)
+                    starts[i] = ix.name_starts(opts[i])
+        glued: list[tuple[str, ...]] = [()] * n  # keys of tokens j and j+1 written as one
+        glued_starts: list[Starts | None] = [None] * n
+        for j in range(n - 1):
+            if _may_glue(tt, j):
+                g = glue(infos[j], infos[j + 1])
+                glued[j] = ix.lookup_keys(g)
+                glued_starts[j] = ix.token_starts(g)
+        word_start = tt.word_start
         hits: list[Candidate] = []
         for i in range(n):
-            if not tt.word_start[i]:
+            if not word_start[i]:
                 continue  # a Korean name starts a word; what follows it may be a particle
-            seen: set[int] = set()
-            firsts: list[tuple[str, int]] = [(k, i + 1) for k in opts[i]]
-            if i + 1 < n and _may_glue(tt, i):
-                g = glue(infos[i], infos[i + 1])
-                firsts.extend((k, i + 2) for k in ix.lookup_keys(g))
-            for key, nxt in firsts:
-                ids = ix.singles.get(key)
-                if ids is not None:
-                    _collect(seen, ids)
-                sub = ix.pairs.get(key)
-                if sub is not None and nxt < n:
-                    for key2 in opts[nxt]:
-                        ids = sub.get(key2)
-                        if ids is not None:
-                            _collect(seen, ids)
-                    if nxt + 1 < n and _may_glue(tt, nxt):
-                        for key2 in ix.lookup_keys(glue(infos[nxt], infos[nxt + 1])):
-                            ids = sub.get(key2)
-                            if ids is not None:
-                                _collect(seen, ids)
+            ids, subs = starts[i]
+            gs = glued_starts[i]
+            if not ids and not subs and gs is None:
+                continue  # most words start no name at all
+            seen = set(ids)
+            if subs and i + 1 < n:
+                _seconds(seen, subs, opts[i + 1], glued[i + 1])
+            if gs is not None:
+                seen.update(gs[0])
+                if gs[1] and i + 2 < n:
+                    _seconds(seen, gs[1], opts[i + 2], glued[i + 2])
             for name_id in seen:  # order-free: _select sorts by a total order
                 hit = ix.verify(name_id, tt, i, _may_glue)
                 if hit is not None and hit.score >= MIN_REPORT_SCORE:
@@ -251,11 +264,23 @@ class Matcher:
         )
 
 
-def _collect(seen: set[int], ids: int | list[int]) -> None:
-    if isinstance(ids, int):
-        seen.add(ids)
-    else:
-        seen.update(ids)
+def _seconds(
+    seen: set[int],
+    subs: tuple[dict[str, int | list[int]], ...],
+    keys: tuple[str, ...],
+    glued: tuple[str, ...],
+) -> None:
+    """Add the longer names whose first token was met and whose second token is the next
+    token (``keys``) or the next two glued (``glued``)."""
+    for sub in subs:
+        for key2 in (*keys, *glued) if glued else keys:
+            ids = sub.get(key2)
+            if ids is None:
+                continue
+            if isinstance(ids, int):
+                seen.add(ids)
+            else:
+                seen.update(ids)
 
 
 def _may_glue(tt: TextTokens, i: int) -> bool:
