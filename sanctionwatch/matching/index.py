@@ -24,6 +24,7 @@ from rapidfuzz.distance import Levenshtein
 
 from sanctionwatch.matching.fuzzyindex import FuzzyWords
 from sanctionwatch.matching.lemmaindex import LemmaKeys, inflected_bases, same_lemma
+from sanctionwatch.matching.lemmas import INFLECTING_LANGS, LEMMA_LANGS, is_known, lemma_of
 from sanctionwatch.matching.normalize import (
     CYRILLIC_ENDINGS_ASCII,
     Analysed,
@@ -32,7 +33,7 @@ from sanctionwatch.matching.normalize import (
     astuple,
     variant_key,
 )
-from sanctionwatch.matching.tables import file_id
+from sanctionwatch.matching.tables import Starts, file_id, starts_of
 from sanctionwatch.models import Entry
 
 log = logging.getLogger(__name__)
@@ -90,10 +91,6 @@ class Step(NamedTuple):
     first: int  # text token range [first, last)
     last: int
     edits: int
-
-
-# What a token can start: ids of one-token names, and the second-token tables of longer ones.
-Starts = tuple[tuple[int, ...], tuple[dict[str, int | list[int]], ...]]
 
 
 class Candidate(NamedTuple):
@@ -306,6 +303,21 @@ class NameIndex:
             out = (*index_keys(lt), *out)
         return out
 
+    def warm_languages(self, langs: Iterable[str]) -> list[str]:
+        """Load the lemma dictionary and build the alias lemma table of each language now
+        (seconds each), instead of inside the first item in it; returns those warmed."""
+        done = []
+        for lang in sorted(set(langs)):
+            if lang != "en" and lang not in LEMMA_LANGS:
+                continue  # English: only the inflection guard's dictionary, no lemma keys
+            lemma_of(lang, lang)  # the dictionary loads on its first look-up
+            if lang in INFLECTING_LANGS:
+                is_known(lang, lang)  # simplemma's known-word check has its own copy
+            if lang in LEMMA_LANGS:
+                self.lemma_keys.reverse(lang, self._curated_tokens, index_keys)
+            done.append(lang)
+        return done
+
     def lookup_keys(self, t: Analysed) -> tuple[str, ...]:
         """Index keys under which names that ``t`` may start (or continue) are filed."""
         cached = self._lookup_cache.get(t)
@@ -322,21 +334,8 @@ class NameIndex:
         return result
 
     def name_starts(self, keys: tuple[str, ...]) -> Starts:
-        """What a token with these keys can start: one-token names (ids) and the second-token
-        tables of longer names."""
-        ids: list[int] = []
-        subs: list[dict[str, int | list[int]]] = []
-        for key in keys:
-            got = self.singles.get(key)
-            if got is not None:
-                if isinstance(got, int):
-                    ids.append(got)
-                else:
-                    ids.extend(got)
-            sub = self.pairs.get(key)
-            if sub is not None:
-                subs.append(sub)
-        return tuple(ids), tuple(subs)
+        """What a token with these keys can start (``tables.starts_of``)."""
+        return starts_of(self.singles, self.pairs, keys)
 
     def token_starts(self, t: Analysed) -> Starts:
         """``name_starts`` of the token's look-up keys, cached per token (news repeats

@@ -117,6 +117,10 @@ class LemmaKeys:
         if isinstance(memo, dict):
             self.memo.update(memo)
 
+    def languages(self) -> list[str]:
+        """The languages whose alias table is built (met so far, or loaded with the index)."""
+        return sorted(self._reverse)
+
     def warmth(self) -> int:
         """Cached work: text words lemmatised, plus each language's alias table (weighted
         as the thousands of words it took to build)."""

@@ -26,7 +26,6 @@ from sanctionwatch.matching.gcpause import gc_paused
 from sanctionwatch.matching.index import (
     Candidate,
     NameIndex,
-    Starts,
     compare_tokens,
     glue,
 )
@@ -34,6 +33,7 @@ from sanctionwatch.matching.lemmaindex import add_text_lemmas, inflection_fits
 from sanctionwatch.matching.lemmas import detect_language
 from sanctionwatch.matching.normalize import Analysed, TextTokens, analyse_text
 from sanctionwatch.matching.scripts import strip_format
+from sanctionwatch.matching.tables import Starts
 from sanctionwatch.matching.units import Units, units_of
 from sanctionwatch.models import Entry, Match
 
@@ -68,6 +68,15 @@ class Matcher:
 
     def __len__(self) -> int:
         return self._ix.name_count
+
+    def warm_up(self, langs: Iterable[str] | None = None) -> list[str]:
+        """Load lemma dictionaries and alias lemma tables before matching, so the first
+        items in each language do not pay for them (1-4 s per language). Default: English
+        (the inflection guard's dictionary) and the languages the index has met before
+        (their tables travel with a cached engine).
+        For a long-lived process (a worker) right after it got its engine."""
+        ix = self._ix
+        return ix.warm_languages(["en", *ix.lemma_keys.languages()] if langs is None else langs)
 
     def warmth(self) -> int:
         """Size of the look-up caches (they are saved with a cached engine)."""
