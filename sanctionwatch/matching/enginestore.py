@@ -7,9 +7,10 @@ pickled to one file, keyed by:
 
 * the engine's own fingerprint (rules folder, every watchlist file, imported list versions,
   Slack edits: ``engine.fingerprint``), so any edit of an input rebuilds it;
-* the code that produced it (this package's version, and size and mtime of every module of
-  ``sanctionwatch.matching``) and the versions of the libraries whose data is baked into it
-  (simplemma, rapidfuzz, anyascii): a cache written by other code is never trusted.
+* the code that produced it (this package's version, and size and mtime of every module and
+  data file of the package) and the versions of the libraries whose data is baked into it
+  (simplemma, rapidfuzz, anyascii, babel, rigour): a cache written by other code is never
+  trusted.
 
 A file that is stale is rebuilt and replaced; one that cannot be read (truncated, corrupt,
 another format) is rebuilt with a warning, never a crash. Writes go to a temporary file that
@@ -39,7 +40,10 @@ log = logging.getLogger(__name__)
 
 # Bump when what is pickled changes shape (the module stats catch most code changes).
 STORE_FORMAT = 1
-_LIBRARIES = ("simplemma", "rapidfuzz", "anyascii")
+_LIBRARIES = ("simplemma", "rapidfuzz", "anyascii", "babel", "rigour")
+# Every module and data file of the package counts: loading the watchlists (CLDR place names,
+# importers, YAML parsing) is baked into the stored entries as much as matching is.
+_CODE_SUFFIXES = frozenset({".py", ".json", ".yaml", ".yml", ".xml"})
 # Re-save a loaded engine when this many words (or one new language's lemma table, which
 # counts as this many) were added to its look-up caches: rewriting the file costs about as
 # much as a few thousand fresh look-ups.
@@ -49,10 +53,10 @@ WARMTH_RESAVE = 2_000
 def code_fingerprint() -> str:
     """Changes when the matching code or a library whose output it stores changes."""
     h = hashlib.sha256(f"{STORE_FORMAT}:{__version__}".encode())
-    here = Path(__file__).resolve().parent
-    for path in sorted(here.glob("*.py")):
+    package = Path(__file__).resolve().parent.parent
+    for path in sorted(p for p in package.rglob("*") if p.suffix in _CODE_SUFFIXES):
         st = path.stat()
-        h.update(f"{path.name}:{st.st_size}:{st.st_mtime_ns};".encode())
+        h.update(f"{path.relative_to(package)}:{st.st_size}:{st.st_mtime_ns};".encode())
     for lib in _LIBRARIES:
         try:
             h.update(f"{lib}={metadata.version(lib)};".encode())
