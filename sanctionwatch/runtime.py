@@ -15,11 +15,15 @@ from typing import TextIO
 from sanctionwatch.config.settings import Settings
 from sanctionwatch.matching.engine import Database, Engine, EngineCache, EntrySource
 from sanctionwatch.matching.engine import build_engine as _build_engine
+from sanctionwatch.matching.enginestore import StoredEngineCache
 from sanctionwatch.slack.dryrun import DryRunPoster
 from sanctionwatch.slack.poster import Poster, SlackPoster
 from sanctionwatch.storage.db import Store
 from sanctionwatch.watchlists import imported, overlay
 from sanctionwatch.watchlists.files import file_source
+
+# The engine file is the database's name plus this: one per database, beside it.
+ENGINE_FILE_SUFFIX = ".engine"
 
 
 def entry_sources(watchlists: Path) -> tuple[EntrySource, ...]:
@@ -27,8 +31,17 @@ def entry_sources(watchlists: Path) -> tuple[EntrySource, ...]:
     return (file_source(watchlists), imported.ENTRY_SOURCE, overlay.ENTRY_SOURCE)
 
 
-def engine_cache(watchlists: Path, rules: Path) -> EngineCache:
-    return EngineCache(entry_sources(watchlists), rules)
+def engine_cache(watchlists: Path, rules: Path, stored: Path | None = None) -> EngineCache:
+    """The engine cache; with ``stored``, built engines are kept in that file between runs."""
+    if stored is None:
+        return EngineCache(entry_sources(watchlists), rules)
+    return StoredEngineCache(entry_sources(watchlists), rules, stored)
+
+
+def engine_file(settings: Settings) -> Path:
+    """Where the built engine is kept between runs: beside the database (``enginestore``)."""
+    db = settings.database
+    return db.parent / f"{db.name}{ENGINE_FILE_SUFFIX}"
 
 
 def build_engine(watchlists: Path, rules: Path, db: Database | None = None) -> Engine:
@@ -55,14 +68,27 @@ def make_poster(settings: Settings, out: TextIO) -> Poster:
     )
 
 
-def read_only_engine(settings: Settings) -> Engine:
-    """The engine for commands that only read (match, check): file watchlists and rules,
-    plus imported lists and Slack edits when the database already exists (never creates it)."""
+def warm_engine(settings: Settings) -> tuple[Engine, Callable[[], bool]]:
+    """The engine for commands that only read (match, backtest, check): file watchlists and
+    rules, plus imported lists and Slack edits when the database already exists (never
+    creates it), loaded from the engine file when its inputs are unchanged. The second value
+    saves the engine again when this command warmed its look-up caches (call it at the end).
+    """
     store = open_store(settings) if settings.database.exists() else None
-    return engine_cache(settings.watchlists, settings.rules).get(store.db if store else None)
+    cache = StoredEngineCache(
+        entry_sources(settings.watchlists), settings.rules, engine_file(settings)
+    )
+    engine = cache.get(store.db if store else None)
+    return engine, lambda: cache.keep_warm(engine)
+
+
+def read_only_engine(settings: Settings) -> Engine:
+    """``warm_engine`` for commands that match too little to warm anything."""
+    return warm_engine(settings)[0]
 
 
 def engine_getter(settings: Settings, store: Store) -> Callable[[], Engine]:
-    """The engine for a long-running process: rebuilt when any of its inputs changed."""
-    cache = engine_cache(settings.watchlists, settings.rules)
+    """The engine for a long-running process: rebuilt when any of its inputs changed (and
+    then kept in the engine file, so the next start loads it instead of building it)."""
+    cache = engine_cache(settings.watchlists, settings.rules, engine_file(settings))
     return lambda: cache.get(store.db)

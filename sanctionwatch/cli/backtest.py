@@ -11,14 +11,14 @@ from typing import Any, TextIO
 from sanctionwatch.cli.common import parse_date, settings_from_args
 from sanctionwatch.cli.progress import Progress
 from sanctionwatch.errors import SanctionwatchError
-from sanctionwatch.runtime import open_store, read_only_engine
+from sanctionwatch.runtime import open_store, warm_engine
 
 
 def cmd_backtest(args: argparse.Namespace, out: TextIO) -> int:
     from sanctionwatch.alerting.backtest import NEW, backtest, count_items
 
     settings = settings_from_args(args)
-    engine = read_only_engine(settings)
+    engine, keep_warm = warm_engine(settings)
     if args.rule and args.rule not in {r.name for r in engine.rules}:
         known = ", ".join(sorted(r.name for r in engine.rules))
         raise SanctionwatchError(
@@ -43,6 +43,7 @@ def cmd_backtest(args: argparse.Namespace, out: TextIO) -> int:
         elif row.change != "same" or args.all:
             print(f"{row.change.upper():5} {row.rule}  {row.title}  {row.link or '-'}", file=out)
     progress.finish()
+    keep_warm()
     if not args.json:
         print(
             f"{total} items: {counts[NEW]} new, {counts['gone']} gone, {counts['same']} same"

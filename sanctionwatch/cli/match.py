@@ -16,7 +16,7 @@ from sanctionwatch.errors import SanctionwatchError
 from sanctionwatch.matching.engine import Engine
 from sanctionwatch.matching.rules import explain
 from sanctionwatch.models import Match
-from sanctionwatch.runtime import read_only_engine
+from sanctionwatch.runtime import warm_engine
 
 
 def _match_dict(m: Match) -> dict[str, Any]:
@@ -54,7 +54,7 @@ def _match_one(engine: Engine, settings: Settings, title: str, text: str) -> dic
 
 def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
     settings = settings_from_args(args)
-    engine = read_only_engine(settings)
+    engine, keep_warm = warm_engine(settings)
     source = sys.stdin if args.path in (None, "-") else None
     if source is None:
         try:
@@ -80,6 +80,7 @@ def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
                 engine, settings, str(obj.get("title") or ""), str(obj.get("text") or "")
             )
             print(json.dumps({"id": obj.get("id"), **result}, ensure_ascii=False), file=out)
+        keep_warm()  # a batch warms the look-up caches: the next run starts with them
         return 0
     if args.json:
         print(

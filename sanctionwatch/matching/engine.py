@@ -88,11 +88,17 @@ class EngineCache:
         with self._lock:
             fp = fingerprint(self.sources, self.rules, db)
             if self._engine is None or self._engine.fingerprint != fp:
-                self._engine = build_engine(self.sources, self.rules, db)
-                log.info(
-                    "engine built entries=%d rules=%d names=%d",
-                    len(self._engine.entries),
-                    len(self._engine.rules),
-                    len(self._engine.matcher),
-                )
+                self._engine = self._make(fp, db)
             return self._engine
+
+    def _make(self, fp: str, db: Database | None) -> Engine:
+        """A new engine for inputs with fingerprint ``fp`` (``enginestore`` loads it from
+        disk when it can)."""
+        engine = build_engine(self.sources, self.rules, db)
+        log.info(
+            "engine built entries=%d rules=%d names=%d",
+            len(engine.entries),
+            len(engine.rules),
+            len(engine.matcher),
+        )
+        return engine

@@ -4,14 +4,8 @@ Layout (all plain dicts and lists so it pickles and loads fast):
 
 * ``singles[key]``: ids of one-token names whose token has that lookup key.
 * ``pairs[key1][key2]``: ids of longer names by their first two tokens.
-* fuzzy words (first/second tokens of fuzzy-eligible names) with their one-letter
-  deletions: looking up a text word and each of its one-letter deletions finds every
-  index word within one edit (substitution, insertion, deletion or transposition) in
-  O(word length) look-ups (the symmetric-delete method). With a million names that is
-  millions of deletions, so they live in one sorted ``array('q')`` of
-  ``hash(deletion) << 24 | word id`` searched with ``bisect``: 8 bytes per deletion
-  instead of ~100 for a dict entry. Hash collisions only add candidates, which
-  verification rejects.
+* fuzzy words (first/second tokens of fuzzy-eligible names), found within the edit
+  budget of a text word by ``fuzzyindex.FuzzyWords`` (deletion index and long-word scan).
 
 A lookup key is the token's ``block`` (``normalize.Analysed``): the romanisation key, or
 for Cyrillic words the stem's key. A text token is looked up under its key, its block and
@@ -22,16 +16,16 @@ from __future__ import annotations
 
 import functools
 import logging
-from array import array
-from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
+from sanctionwatch.matching.fuzzyindex import FuzzyWords
 from sanctionwatch.matching.legalforms import alias_forms
 from sanctionwatch.matching.lemmaindex import LemmaKeys, inflected_bases, same_lemma
+from sanctionwatch.matching.lemmas import INFLECTING_LANGS, LEMMA_LANGS, is_known, lemma_of
 from sanctionwatch.matching.normalize import (
     CYRILLIC_ENDINGS_ASCII,
     Analysed,
@@ -40,7 +34,7 @@ from sanctionwatch.matching.normalize import (
     astuple,
     variant_key,
 )
-from sanctionwatch.matching.tables import WORD_ID_BITS, file_id, stable_hash
+from sanctionwatch.matching.tables import Starts, file_id, starts_of
 from sanctionwatch.models import Entry
 
 log = logging.getLogger(__name__)
@@ -68,7 +62,7 @@ STEM_KEY_LEN = 4
 VARIANT_SCORE = 97.0
 INFLECTED_SCORE = 95.0
 FUZZY_MAX_SCORE = 92.0
-# The fuzzy-neighbour cache is per process; cleared when it reaches this many words.
+# The per-token look-up cache is per process; cleared when it reaches this many tokens.
 _LOOKUP_CACHE_MAX = 200_000
 # Names with more tokens than this get no glued variants (keeps the index small).
 _GLUE_MAX_TOKENS = 4
@@ -124,10 +118,6 @@ def fuzzy_eligible(a: Analysed) -> bool:
 
 def edit_budget(length: int) -> int:
     return EDITS_LONG if length >= LONG_TOKEN_LEN else EDITS_SHORT
-
-
-def _deletions(word: str) -> list[str]:
-    return [word[:i] + word[i + 1 :] for i in range(len(word))]
 
 
 @functools.lru_cache(maxsize=16_384)
@@ -202,19 +192,24 @@ class NameIndex:
         # name ids: one int while a key has one name (most keys), a list beyond
         self.singles: dict[str, int | list[int]] = {}
         self.pairs: dict[str, dict[str, int | list[int]]] = {}
-        self.fuzzy_words: list[str] = []
-        self.deletes = array("q")  # sorted hash(deletion) << WORD_ID_BITS | word id
+        self.fuzzy = FuzzyWords(LONG_TOKEN_LEN, EDITS_LONG)
         self.name_count = 0
         # one-token aliases that are another alias plus an ending ("Putina"): name id → base
         self.inflected: dict[int, Analysed] = {}
         self.lemma_keys = LemmaKeys()
         self.derived: dict[int, str] = {}  # name id → why not as written ("glued", ...)
         self._lookup_cache: dict[Analysed, tuple[str, ...]] = {}
+        self._starts_cache: dict[Analysed, Starts] = {}
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
-        state["_lookup_cache"] = {}
+        state["_lookup_cache"] = {}  # keyed by Analysed identity: meaningless elsewhere
+        state["_starts_cache"] = {}
         return state
+
+    def warmth(self) -> int:
+        """How much look-up work the caches hold (words, plus lemma languages weighted)."""
+        return len(self.fuzzy.cache) + self.lemma_keys.warmth()
 
     @classmethod
     def build(cls, entries: Iterable[Entry]) -> NameIndex:
@@ -261,7 +256,7 @@ class NameIndex:
                     ix._add(ent, alias, variant)
                     if not strict:
                         vocab.update(t.block for t in variant[:2] if fuzzy_eligible(t))
-        ix._build_deletes(vocab)
+        ix.fuzzy = FuzzyWords.build(vocab, LONG_TOKEN_LEN, EDITS_LONG)
         log.info(
             "matcher built entities=%d names=%d variants=%d fuzzy_words=%d",
             len(ix.entities),
@@ -270,28 +265,6 @@ class NameIndex:
             len(vocab),
         )
         return ix
-
-    def _build_deletes(self, vocab: set[str]) -> None:
-        self.fuzzy_words = sorted(vocab)
-        if len(self.fuzzy_words) >= 1 << WORD_ID_BITS:
-            raise ValueError("too many distinct name words for the fuzzy index")
-        codes = array("q")
-        for word_id, word in enumerate(self.fuzzy_words):
-            for d in (word, *_deletions(word)):
-                codes.append(stable_hash(d) << WORD_ID_BITS | word_id)
-        self.deletes = array("q", sorted(codes))
-
-    def _near_words(self, d: str) -> list[str]:
-        """Fuzzy words that are ``d`` or become ``d`` when one letter is removed."""
-        lo = stable_hash(d) << WORD_ID_BITS
-        codes = self.deletes
-        i = bisect_left(codes, lo)
-        out = []
-        hi = lo | ((1 << WORD_ID_BITS) - 1)
-        while i < len(codes) and codes[i] <= hi:
-            out.append(self.fuzzy_words[codes[i] & ((1 << WORD_ID_BITS) - 1)])
-            i += 1
-        return out
 
     def _add(self, ent: int, alias: str, toks: tuple[Analysed, ...]) -> None:
         name_id = len(self.aliases)
@@ -331,6 +304,21 @@ class NameIndex:
             out = (*index_keys(lt), *out)
         return out
 
+    def warm_languages(self, langs: Iterable[str]) -> list[str]:
+        """Load the lemma dictionary and build the alias lemma table of each language now
+        (seconds each), instead of inside the first item in it; returns those warmed."""
+        done = []
+        for lang in sorted(set(langs)):
+            if lang != "en" and lang not in LEMMA_LANGS:
+                continue  # English: only the inflection guard's dictionary, no lemma keys
+            lemma_of(lang, lang)  # the dictionary loads on its first look-up
+            if lang in INFLECTING_LANGS:
+                is_known(lang, lang)  # simplemma's known-word check has its own copy
+            if lang in LEMMA_LANGS:
+                self.lemma_keys.reverse(lang, self._curated_tokens, index_keys)
+            done.append(lang)
+        return done
+
     def lookup_keys(self, t: Analysed) -> tuple[str, ...]:
         """Index keys under which names that ``t`` may start (or continue) are filed."""
         cached = self._lookup_cache.get(t)
@@ -339,20 +327,27 @@ class NameIndex:
         keys = set(index_keys(t))
         keys.add(t.key)
         if len(t.block) >= FUZZY_MIN_LEN and not t.syllabic and t.norm.isalpha():
-            first = _deletions(t.block)
-            for d in (t.block, *first):
-                keys.update(self._near_words(d))
-            if len(t.block) >= LONG_TOKEN_LEN:
-                # Long words get a budget of two edits (edit_budget); the index holds one
-                # deletion per word, so the text side takes one more to reach them
-                # ("prigoschin" → "prigoshin" vs "prigojin": both become "prigoin").
-                for d in {d2 for d1 in first for d2 in _deletions(d1)}:
-                    keys.update(self._near_words(d))
+            keys.update(self.fuzzy.neighbours(t.block))
         result = tuple(sorted(keys))
         if len(self._lookup_cache) >= _LOOKUP_CACHE_MAX:
             self._lookup_cache.clear()
         self._lookup_cache[t] = result
         return result
+
+    def name_starts(self, keys: tuple[str, ...]) -> Starts:
+        """What a token with these keys can start (``tables.starts_of``)."""
+        return starts_of(self.singles, self.pairs, keys)
+
+    def token_starts(self, t: Analysed) -> Starts:
+        """``name_starts`` of the token's look-up keys, cached per token (news repeats
+        words, and most start no name)."""
+        cached = self._starts_cache.get(t)
+        if cached is None:
+            cached = self.name_starts(self.lookup_keys(t))
+            if len(self._starts_cache) >= _LOOKUP_CACHE_MAX:
+                self._starts_cache.clear()
+            self._starts_cache[t] = cached
+        return cached
 
     def verify(
         self, name_id: int, tt: TextTokens, i: int, may_glue: Callable[[TextTokens, int], bool]

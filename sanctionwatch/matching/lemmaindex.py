@@ -28,6 +28,11 @@ log = logging.getLogger(__name__)
 # Two aliases of one entry where one is the other plus this many letters at most are a
 # base form and its inflection ("Putin"/"Putina", "Шахед"/"Шахеды").
 INFLECTION_MAX_SUFFIX = 3
+# Text words whose lemmas a LemmaKeys keeps (then it stops adding: a bounded file).
+MEMO_MAX = 200_000
+# One language's alias lemma table counts as this many cached words (``LemmaKeys.warmth``).
+TABLE_WARMTH = 5_000
+_MISSING = object()
 _LATIN_RE = re.compile(r"[A-Za-z\u00c0-\u024f]")
 
 
@@ -47,11 +52,33 @@ def lemma_info(lang: str, a: Analysed) -> Analysed | None:
     return None if info.key == a.key else info
 
 
-def add_text_lemmas(tt: TextTokens, lang: str) -> None:
-    """Fill ``tt.lemmas`` for a text in ``lang`` (left None for other languages)."""
+def add_text_lemmas(
+    tt: TextTokens, lang: str, memo: dict[tuple[str, str], str | None] | None = None
+) -> None:
+    """Fill ``tt.lemmas`` for a text in ``lang`` (left None for other languages).
+
+    ``memo``: a (language, word) → lemma cache that outlives the process (``LemmaKeys.memo``).
+    """
     tt.lang = lang
-    if lang in LEMMA_LANGS:
+    if lang not in LEMMA_LANGS:
+        return
+    if memo is None:
         tt.lemmas = [lemma_info(lang, a) for a in tt.infos]
+        return
+    out: list[Analysed | None] = []
+    for a in tt.infos:
+        if not lemmatisable(a):
+            out.append(None)
+            continue
+        key = (lang, a.word)
+        lemma = memo.get(key, _MISSING)
+        if lemma is _MISSING:
+            lemma = lemma_of(lang, a.word)
+            if len(memo) < MEMO_MAX:
+                memo[key] = lemma
+        info = analyse_word(lemma) if isinstance(lemma, str) else None
+        out.append(None if info is None or info.key == a.key else info)
+    tt.lemmas = out
 
 
 def same_lemma(lang: str, a: Analysed, t: Analysed, t_lemma: Analysed | None) -> bool:
@@ -72,12 +99,32 @@ class LemmaKeys:
     def __init__(self) -> None:
         self._reverse: dict[str, dict[str, tuple[str, ...]]] = {}
         self._lock = threading.Lock()
+        # (language, text word) → its lemma (None: its own): simplemma's low-memory look-up
+        # of an unseen word costs ~0.2 ms; kept with the engine so restarts keep them.
+        self.memo: dict[tuple[str, str], str | None] = {}
 
     def __getstate__(self) -> dict[str, object]:
-        return {}  # rebuilt lazily after unpickling
+        # The tables are plain strings: they travel with a cached engine (enginestore), so a
+        # new process does not lemmatise every alias again (about 2 s per language).
+        return {"reverse": dict(self._reverse), "memo": dict(self.memo)}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__init__()  # type: ignore[misc]
+        reverse = state.get("reverse")
+        memo = state.get("memo")
+        if isinstance(reverse, dict):
+            self._reverse.update(reverse)
+        if isinstance(memo, dict):
+            self.memo.update(memo)
+
+    def languages(self) -> list[str]:
+        """The languages whose alias table is built (met so far, or loaded with the index)."""
+        return sorted(self._reverse)
+
+    def warmth(self) -> int:
+        """Cached work: text words lemmatised, plus each language's alias table (weighted
+        as the thousands of words it took to build)."""
+        return len(self.memo) + TABLE_WARMTH * len(self._reverse)
 
     def reverse(
         self,

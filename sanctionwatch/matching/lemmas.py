@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import unicodedata
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -46,13 +47,36 @@ INFLECTING_LANGS = frozenset(
 _LEMMA_CACHE = 200_000  # (language, word) pairs kept; news vocabulary per language
 
 
+# simplemma's shared low-memory factory keeps 8 dictionaries: with a ninth language in the
+# news the least recent one is dropped and read again (1-4 s) on its next item, over and
+# over. Ours keeps one per language that can be looked up (the lemmatised ones and English):
+# about 5-10 MB each, and only for the languages actually met.
+DICTIONARIES_KEPT = len(LEMMA_LANGS) + 1
+
+
+@functools.lru_cache(maxsize=1)
+def _dictionaries() -> Any:
+    from simplemma.strategies import StreamDictionaryFactory
+
+    return StreamDictionaryFactory(cache_max_size=DICTIONARIES_KEPT)
+
+
 @functools.lru_cache(maxsize=1)
 def _lemmatizer() -> Any:
     from simplemma import Lemmatizer
-    from simplemma.strategies import LOW_MEMORY_DICTIONARY_FACTORY, DefaultStrategy
+    from simplemma.strategies import DefaultStrategy
 
-    strategy = DefaultStrategy(dictionary_factory=LOW_MEMORY_DICTIONARY_FACTORY)
+    strategy = DefaultStrategy(dictionary_factory=_dictionaries())
     return Lemmatizer(lemmatization_strategy=strategy)
+
+
+@functools.lru_cache(maxsize=1)
+def _known_lookup() -> Any:
+    """What ``simplemma.is_known(..., low_memory=True)`` looks words up with, on our
+    dictionaries (so the lemmatiser and the known-word check share one copy of each)."""
+    from simplemma.strategies import DictionaryLookupStrategy
+
+    return DictionaryLookupStrategy(_dictionaries())
 
 
 # The most frequent function words of each language whose words are lemmatised (and of
@@ -178,8 +202,7 @@ def is_known(lang: str, word: str) -> bool:
     if code is None:
         return False
     try:
-        import simplemma
-
-        return bool(simplemma.is_known(word, lang=code, low_memory=True))
+        # simplemma.is_known: NFC, then a dictionary look-up (exact, then other casing)
+        return _known_lookup().get_lemma(unicodedata.normalize("NFC", word), code) is not None
     except (ValueError, KeyError, OSError):
         return False

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from sanctionwatch.errors import SanctionwatchError
 from sanctionwatch.matching.describe import describe
+from sanctionwatch.matching.gcpause import gc_paused
 from sanctionwatch.matching.index import (
     Candidate,
     NameIndex,
@@ -34,6 +35,7 @@ from sanctionwatch.matching.normalize import Analysed, TextTokens, analyse_text
 from sanctionwatch.matching.overlap import most_specific
 from sanctionwatch.matching.scripts import strip_format
 from sanctionwatch.matching.signals import OFFICIAL_SINGLE_WORD_SCORE, Held, confirm, needs_signal
+from sanctionwatch.matching.tables import Starts
 from sanctionwatch.matching.units import Units, units_of
 from sanctionwatch.models import Entry, Match
 
@@ -61,10 +63,24 @@ class Matcher:
 
     @classmethod
     def build(cls, entries: Iterable[Entry]) -> Matcher:
-        return cls(NameIndex.build(entries))
+        with gc_paused():
+            return cls(NameIndex.build(entries))
 
     def __len__(self) -> int:
         return self._ix.name_count
+
+    def warm_up(self, langs: Iterable[str] | None = None) -> list[str]:
+        """Load lemma dictionaries and alias lemma tables before matching, so the first
+        items in each language do not pay for them (1-4 s per language). Default: English
+        (the inflection guard's dictionary) and the languages the index has met before
+        (their tables travel with a cached engine).
+        For a long-lived process (a worker) right after it got its engine."""
+        ix = self._ix
+        return ix.warm_languages(["en", *ix.lemma_keys.languages()] if langs is None else langs)
+
+    def warmth(self) -> int:
+        """Size of the look-up caches (they are saved with a cached engine)."""
+        return self._ix.warmth()
 
     def save(self, path: str | Path) -> None:
         """Pickle the index (for big imported lists: loading beats rebuilding)."""
@@ -74,7 +90,7 @@ class Matcher:
     @classmethod
     def load(cls, path: str | Path) -> Matcher:
         try:
-            with open(path, "rb") as fh:
+            with open(path, "rb") as fh, gc_paused():
                 fmt, index = pickle.load(fh)  # noqa: S301 - our own cache file
         except (OSError, pickle.UnpicklingError, EOFError, ValueError) as exc:
             raise SanctionwatchError(
@@ -112,7 +128,7 @@ class Matcher:
             if not text:
                 continue
             tt = analyse_text(text)
-            add_text_lemmas(tt, lang)
+            add_text_lemmas(tt, lang, self._ix.lemma_keys.memo)
             analysed.append(tt)
             found[k], waiting = self._select(text, field, tt, self._candidates(tt))
             held.extend(Held(m, h.entity, k) for m, h in waiting)
@@ -132,36 +148,46 @@ class Matcher:
     # -- search -------------------------------------------------------------------------
 
     def _candidates(self, tt: TextTokens) -> list[Candidate]:
+        """Every name that may start at each word, verified.
+
+        What a token can start (``NameIndex.token_starts``) is cached per token; only the
+        tokens that start some longer name look at the next token's keys, and whether two
+        tokens may be glued ("Nord-Korea", "Shahed 136") is decided once per position.
+        """
         ix = self._ix
         infos = tt.infos
         n = len(infos)
         opts = [ix.lookup_keys(info) for info in infos]
+        starts = [ix.token_starts(info) for info in infos]
         if tt.lemmas is not None:
-            opts = [(*o, *ix.lemma_lookup(tt, i)) for i, o in enumerate(opts)]
+            for i in range(n):
+                extra = ix.lemma_lookup(tt, i)
+                if extra:
+                    opts[i] = (*opts[i], *extra)
+                    starts[i] = ix.name_starts(opts[i])
+        glued: list[tuple[str, ...]] = [()] * n  # keys of tokens j and j+1 written as one
+        glued_starts: list[Starts | None] = [None] * n
+        for j in range(n - 1):
+            if _may_glue(tt, j):
+                g = glue(infos[j], infos[j + 1])
+                glued[j] = ix.lookup_keys(g)
+                glued_starts[j] = ix.token_starts(g)
+        word_start = tt.word_start
         hits: list[Candidate] = []
         for i in range(n):
-            if not tt.word_start[i]:
+            if not word_start[i]:
                 continue  # a Korean name starts a word; what follows it may be a particle
-            seen: set[int] = set()
-            firsts: list[tuple[str, int]] = [(k, i + 1) for k in opts[i]]
-            if i + 1 < n and _may_glue(tt, i):
-                g = glue(infos[i], infos[i + 1])
-                firsts.extend((k, i + 2) for k in ix.lookup_keys(g))
-            for key, nxt in firsts:
-                ids = ix.singles.get(key)
-                if ids is not None:
-                    _collect(seen, ids)
-                sub = ix.pairs.get(key)
-                if sub is not None and nxt < n:
-                    for key2 in opts[nxt]:
-                        ids = sub.get(key2)
-                        if ids is not None:
-                            _collect(seen, ids)
-                    if nxt + 1 < n and _may_glue(tt, nxt):
-                        for key2 in ix.lookup_keys(glue(infos[nxt], infos[nxt + 1])):
-                            ids = sub.get(key2)
-                            if ids is not None:
-                                _collect(seen, ids)
+            ids, subs = starts[i]
+            gs = glued_starts[i]
+            if not ids and not subs and gs is None:
+                continue  # most words start no name at all
+            seen = set(ids)
+            if subs and i + 1 < n:
+                _seconds(seen, subs, opts[i + 1], glued[i + 1])
+            if gs is not None:
+                seen.update(gs[0])
+                if gs[1] and i + 2 < n:
+                    _seconds(seen, gs[1], opts[i + 2], glued[i + 2])
             for name_id in seen:  # order-free: _select sorts by a total order
                 hit = ix.verify(name_id, tt, i, _may_glue)
                 if hit is not None and hit.score >= MIN_REPORT_SCORE:
@@ -289,11 +315,23 @@ class Matcher:
         )
 
 
-def _collect(seen: set[int], ids: int | list[int]) -> None:
-    if isinstance(ids, int):
-        seen.add(ids)
-    else:
-        seen.update(ids)
+def _seconds(
+    seen: set[int],
+    subs: tuple[dict[str, int | list[int]], ...],
+    keys: tuple[str, ...],
+    glued: tuple[str, ...],
+) -> None:
+    """Add the longer names whose first token was met and whose second token is the next
+    token (``keys``) or the next two glued (``glued``)."""
+    for sub in subs:
+        for key2 in (*keys, *glued) if glued else keys:
+            ids = sub.get(key2)
+            if ids is None:
+                continue
+            if isinstance(ids, int):
+                seen.add(ids)
+            else:
+                seen.update(ids)
 
 
 def _may_glue(tt: TextTokens, i: int) -> bool:

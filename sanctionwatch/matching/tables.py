@@ -24,3 +24,29 @@ def file_id(table: dict[str, int | list[int]], key: str, name_id: int) -> None:
         table[key] = [have, name_id]
     else:
         have.append(name_id)
+
+
+# What a token can start: ids of one-token names, and the second-token tables of longer ones.
+Starts = tuple[tuple[int, ...], tuple[dict[str, int | list[int]], ...]]
+
+
+def starts_of(
+    singles: dict[str, int | list[int]],
+    pairs: dict[str, dict[str, int | list[int]]],
+    keys: tuple[str, ...],
+) -> Starts:
+    """The one-token names filed under any of ``keys``, and the second-token tables of the
+    longer names whose first token is filed under one of them."""
+    ids: list[int] = []
+    subs: list[dict[str, int | list[int]]] = []
+    for key in keys:
+        got = singles.get(key)
+        if got is not None:
+            if isinstance(got, int):
+                ids.append(got)
+            else:
+                ids.extend(got)
+        sub = pairs.get(key)
+        if sub is not None:
+            subs.append(sub)
+    return tuple(ids), tuple(subs)
