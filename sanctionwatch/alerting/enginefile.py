@@ -1,25 +1,25 @@
 """Engines handed to worker processes by fingerprint, through a file.
 
-The poller pickles an engine once per fingerprint into a private folder; a worker that is
-asked to analyse with a fingerprint it does not hold loads that file once and keeps the
-engine (and the matcher's look-up caches) until the fingerprint changes again. Nothing is
+The poller writes an engine once per fingerprint into a private folder; a worker that is
+asked to analyse with a fingerprint it does not hold loads that file once, warms it up and
+keeps it (with the matcher's look-up caches) until the fingerprint changes again. Nothing is
 pickled per task or per poll cycle, and workers are never restarted for an edit.
 
-This is the one seam between the pool and how engines are stored: if the runtime keeps an
-engine cache file of its own, `EngineFiles.publish` can return that file's path instead.
+The file format is the engine file's (`matching.enginestore`: keyed by the code and the
+engine's fingerprint, written atomically); the folder is private because the engine file
+beside the database moves on to a new fingerprint while queued tasks may still name the old.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import pickle
 import shutil
 import tempfile
 import threading
 from pathlib import Path
 
+from sanctionwatch.matching import enginestore
 from sanctionwatch.matching.engine import Engine
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ KEEP_PREVIOUS = 1
 
 
 class EngineFiles:
-    """A private folder of pickled engines, one file per fingerprint. Thread-safe."""
+    """A private folder of stored engines, one file per fingerprint. Thread-safe."""
 
     def __init__(self) -> None:
         self._folder: Path | None = None
@@ -46,10 +46,8 @@ class EngineFiles:
             path = self._folder / f"engine-{name}.pickle"
             if path in self._published:
                 return path
-            partial = path.with_suffix(".partial")
-            with open(partial, "wb") as fh:
-                pickle.dump(engine, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(partial, path)  # a worker never reads a half-written engine
+            if not enginestore.save_engine(path, engine):
+                raise OSError(f"{path}: the engine for the workers could not be written")
             self._published.append(path)
             for old in self._published[: -1 - KEEP_PREVIOUS]:
                 old.unlink(missing_ok=True)
@@ -65,9 +63,10 @@ class EngineFiles:
 
 
 def load_engine(path: str, fingerprint: str) -> Engine:
-    """The engine in ``path``; it must carry ``fingerprint`` (a stale file is an error)."""
-    with open(path, "rb") as fh:
-        engine = pickle.load(fh)  # noqa: S301 - written by this poller, in its private folder
-    if not isinstance(engine, Engine) or engine.fingerprint != fingerprint:
+    """The engine in ``path``, warmed up; it must carry ``fingerprint`` (a stale or damaged
+    file is an error: the pool then falls back to analysing in the poller)."""
+    engine = enginestore.load_engine(Path(path), fingerprint)
+    if engine is None:
         raise RuntimeError(f"{path}: engine file does not hold fingerprint {fingerprint[:40]}")
+    engine.matcher.warm_up()
     return engine

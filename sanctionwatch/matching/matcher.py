@@ -50,7 +50,7 @@ __all__ = ["OFFICIAL_SINGLE_WORD_SCORE", "Matcher", "compare_tokens"]
 MIN_REPORT_SCORE = 75.0
 # Invisible format characters tolerated around the hyphen between two parts of one word.
 _MAX_INVISIBLE_IN_GAP = 3
-_CACHE_FORMAT = 7
+_CACHE_FORMAT = 8
 # Hyphen-like characters joining two parts of one word ("Nord-Korea", "Jong‐un").
 _HYPHENS = frozenset("-\u2010\u2011\u2012\u2013\u00ad")  # bump when the pickled layout changes
 
