@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from sanctionwatch.alerting.digest import DIGEST_KIND, digest_delivered, queue_due_digests
+from sanctionwatch.alerting.mutes import FALSE_POSITIVE_STORY
 from sanctionwatch.alerting.outbox import (
     Job,
     channel_row,
@@ -141,7 +142,7 @@ class _Round:
         if parent.get("disposition") == "false_positive":
             self.store.db.execute(
                 "UPDATE alerts SET status = 'suppressed', suppressed = ? WHERE id = ?",
-                ["story judged a false positive", job.id],
+                [FALSE_POSITIVE_STORY, job.id],
             )
             log.info("story copy quieted alert=%d story_alert=%d", job.id, parent["id"])
             return True

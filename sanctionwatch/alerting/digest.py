@@ -25,6 +25,7 @@ from typing import Any
 
 import sqlite_utils
 
+from sanctionwatch.alerting.digestquiet import quiet_waiting
 from sanctionwatch.alerting.outbox import enqueue
 from sanctionwatch.clock import iso, parse_iso
 from sanctionwatch.config.channels import DEFAULT_IMMEDIATE_FROM, ChannelSettings, channel_settings
@@ -178,8 +179,9 @@ def queue_due_digests(store: Store, now: datetime) -> list[int]:
                     [channel, period, start],
                 )
             ]
+            ids = quiet_waiting(db, ids, now)  # muted or judged meanwhile: not listed
             where = "outbox_id IS NULL AND channel = ? AND period = ? AND period_start = ?"
-            if not ids:  # every alert of it was pruned meanwhile: nothing left to list
+            if not ids:  # every alert of it was pruned or quieted meanwhile: nothing to list
                 db.execute(
                     f"DELETE FROM {DIGEST_ENTRIES_TABLE} WHERE {where}", [channel, period, start]
                 )

@@ -26,7 +26,12 @@ import sqlite_utils
 from sanctionwatch.alerting.digest import DIGEST_STATUS, DigestPolicy, add_entry
 from sanctionwatch.alerting.excerpt import excerpt
 from sanctionwatch.alerting.language import guess_language
-from sanctionwatch.alerting.mutes import active_mutes, muted_rules
+from sanctionwatch.alerting.mutes import (
+    FALSE_POSITIVE_STORY,
+    SUPPRESSED,
+    active_mutes,
+    muted_rules,
+)
 from sanctionwatch.alerting.stories import assign, signature
 from sanctionwatch.clock import iso
 from sanctionwatch.models import Alert, Item, Match
@@ -35,7 +40,6 @@ from sanctionwatch.storage.db import matches_to_json
 log = logging.getLogger(__name__)
 
 SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
-SUPPRESSED = "suppressed"  # alerts.status of recorded, never posted rows
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,7 @@ def record_alerts(
             if row is not None:
                 thread_of = int(row[0])
                 if row[1] == "false_positive" and suppressed is None:
-                    suppressed = "story judged a false positive"
+                    suppressed = FALSE_POSITIVE_STORY
         period = None if suppressed or digests is None else digests.period_for(group.channel, kept)
         status = SUPPRESSED if suppressed else (DIGEST_STATUS if period else "pending")
         top = shown.top

@@ -8,6 +8,7 @@ fired because of it). A message left with no rule is recorded as ``suppressed``.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,8 +16,10 @@ import sqlite_utils
 
 from sanctionwatch.clock import iso, parse_iso
 from sanctionwatch.errors import SanctionwatchError
-from sanctionwatch.models import Alert
+from sanctionwatch.models import Alert, Match
 
+SUPPRESSED = "suppressed"  # alerts.status of recorded, never posted rows (muted, quieted)
+FALSE_POSITIVE_STORY = "story judged a false positive"  # why a quieted story copy is
 # The longest mute: a quarter. A longer silence is a watchlist or rule change, made in review.
 MAX_MUTE = timedelta(days=90)
 _DURATION_RE = re.compile(r"^(\d+)\s*([mhdw])$")
@@ -63,13 +66,19 @@ def active_mutes(db: sqlite_utils.Database, now: datetime) -> list[Mute]:
     return out
 
 
+def why_muted(mutes: Sequence[Mute], rule: str, matches: Sequence[Match]) -> str | None:
+    """Why ``rule``, having fired on ``matches``, is muted now; None when it is not."""
+    for mute in mutes:
+        if mute.kind == "rule" and mute.target == rule.casefold():
+            return f"rule {rule} muted until {iso(mute.until)}"
+        if mute.kind == "entity" and any(
+            mute.target in (m.entity_id.casefold(), m.entity.casefold()) for m in matches
+        ):
+            return f"{mute.label} muted until {iso(mute.until)}"
+    return None
+
+
 def muted_rules(mutes: list[Mute], alert: Alert) -> dict[str, str]:
     """{rule: why} when ``alert``'s rule is muted or fired on a muted entity; else {}."""
-    for mute in mutes:
-        if mute.kind == "rule" and mute.target == alert.rule.casefold():
-            return {alert.rule: f"rule {alert.rule} muted until {iso(mute.until)}"}
-        if mute.kind == "entity" and any(
-            mute.target in (m.entity_id.casefold(), m.entity.casefold()) for m in alert.matches
-        ):
-            return {alert.rule: f"{mute.label} muted until {iso(mute.until)}"}
-    return {}
+    why = why_muted(mutes, alert.rule, alert.matches)
+    return {} if why is None else {alert.rule: why}

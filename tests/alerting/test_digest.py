@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from sanctionwatch.alerting import mutecommands
 from sanctionwatch.alerting.digest import DigestPolicy, period_bounds
 from sanctionwatch.alerting.exports import export_range
 from sanctionwatch.alerting.pipeline import run_cycle
@@ -26,7 +27,9 @@ from sanctionwatch.models import Alert
 from sanctionwatch.runtime import engine_getter, make_poster
 from sanctionwatch.slack.blockkit import message_problems
 from sanctionwatch.slack.digestformat import MAX_DIGEST_STORIES, DigestStory, format_digest
+from sanctionwatch.storage.audit import Actor
 from sanctionwatch.storage.db import Store
+from sanctionwatch.watchlists.overlay import baseline_entries
 from tests.support.feedserver import FeedServer
 from tests.support.pipeline import TOKEN, FeedItem, rss, write_config
 from tests.support.slack_api import SlackApiStub, block_errors
@@ -234,3 +237,44 @@ def test_a_digest_slack_refuses_is_retried_once_and_a_crash_after_posting_is_rep
     finally:
         store.close()
     assert len(slack_api.top_level(CHANNEL)) == 1  # repaired, not posted again
+
+
+def test_a_mute_set_while_an_alert_waits_keeps_it_out_of_the_digest(
+    tmp_path: Path, feed_server: FeedServer, slack_api: SlackApiStub
+) -> None:
+    """A mute made mid-period applies to what waits for the digest, as it would have at
+    record time: the muted story is recorded suppressed with why, the other is listed."""
+    url = feed_server.add("/f.xml", body=rss([BOUT, DEALER]))
+    settings = _settings(tmp_path, url, slack_api, DIGEST_CONFIG)
+    start, _ = period_bounds("hourly", datetime.now(UTC) - timedelta(hours=2))
+    t0 = start + timedelta(minutes=10)
+    _cycle(settings, t0)  # both wait for the digest
+    assert slack_api.top_level(CHANNEL) == []
+
+    store = Store(settings.database)
+    try:
+        entries = baseline_entries(settings.watchlists, store.db)
+        made = mutecommands.mute(
+            store, entries, [], Actor("ops", "ops", "cli"), "Viktor Bout 7d not ours", t0
+        )
+        assert isinstance(made, mutecommands.Muted), made
+    finally:
+        store.close()
+
+    _cycle(settings, t0 + timedelta(hours=1))  # the period's digest
+    (digest,) = slack_api.top_level(CHANNEL)
+    assert "arms dealer charged" in _text(digest) and "Viktor Bout" not in _text(digest)
+    assert "1 story" in _text(digest)
+    store = Store(settings.database)
+    try:
+        rows = {r["title"]: r for r in _csv(settings, store, t0)}
+        recorded = store.db.execute(
+            "SELECT a.status, a.suppressed FROM alerts a JOIN items i ON i.item_id = a.item_id"
+            " WHERE i.title = ?",
+            [BOUT.title],
+        ).fetchall()
+    finally:
+        store.close()
+    assert rows[BOUT.title]["delivered"] == "no"  # recorded, exported, not posted
+    assert rows[DEALER.title]["delivered"] == "digest"
+    assert [(s, "muted" in w and "Bout" in w) for s, w in recorded] == [("suppressed", True)]
