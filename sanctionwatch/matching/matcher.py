@@ -157,21 +157,29 @@ class Matcher:
         ix = self._ix
         infos = tt.infos
         n = len(infos)
-        opts = [ix.lookup_keys(info) for info in infos]
-        starts = [ix.token_starts(info) for info in infos]
+        # The per-token caches read directly: two method calls per token were a tenth of
+        # the matching time; a miss goes through the methods, which fill the caches.
+        lk, sk = ix._lookup_cache, ix._starts_cache
+        opts = [lk.get(info) or ix.lookup_keys(info) for info in infos]
+        starts = [sk.get(info) or ix.token_starts(info) for info in infos]
         if tt.lemmas is not None:
             for i in range(n):
                 extra = ix.lemma_lookup(tt, i)
                 if extra:
                     opts[i] = (*opts[i], *extra)
                     starts[i] = ix.name_starts(opts[i])
+        glue_ok = glue_flags(tt)  # decided once per position, for look-up and verify alike
         glued: list[tuple[str, ...]] = [()] * n  # keys of tokens j and j+1 written as one
         glued_starts: list[Starts | None] = [None] * n
         for j in range(n - 1):
-            if _may_glue(tt, j):
+            if glue_ok[j]:
                 g = glue(infos[j], infos[j + 1])
                 glued[j] = ix.lookup_keys(g)
                 glued_starts[j] = ix.token_starts(g)
+
+        def may_glue(_tt: TextTokens, p: int) -> bool:
+            return glue_ok[p]
+
         word_start = tt.word_start
         hits: list[Candidate] = []
         for i in range(n):
@@ -189,7 +197,7 @@ class Matcher:
                 if gs[1] and i + 2 < n:
                     _seconds(seen, gs[1], opts[i + 2], glued[i + 2])
             for name_id in seen:  # order-free: _select sorts by a total order
-                hit = ix.verify(name_id, tt, i, _may_glue)
+                hit = ix.verify(name_id, tt, i, may_glue)
                 if hit is not None and hit.score >= MIN_REPORT_SCORE:
                     hits.append(hit)
         return hits
@@ -233,6 +241,9 @@ class Matcher:
         out: list[Match] = []
         held: list[tuple[Match, Candidate]] = []
         for match, h in most_specific(ix, chosen):
+            # Explanations only for the matches kept: guards and notes appended to detail
+            # so far, the alignment goes in front (``_to_match`` leaves it empty).
+            match = replace(match, detail=describe(ix, h, text, tt) + match.detail)
             if needs_signal(ix, match, h, tt.lang):
                 held.append((match, h))
             else:
@@ -304,7 +315,7 @@ class Matcher:
             start=start,
             end=end,
             score=round(h.score, 1),
-            detail=describe(self._ix, h, text, tt),
+            detail="",  # filled in for survivors by _select
             type=ent.type,
             tags=ent.tags,
             programs=ent.programs,
@@ -332,6 +343,25 @@ def _seconds(
                 seen.add(ids)
             else:
                 seen.update(ids)
+
+
+def glue_flags(tt: TextTokens) -> list[bool]:
+    """``_may_glue`` of every position (False for the last token), with a fast path for
+    the usual one-character gap: most words are neither exact-only nor hyphenated."""
+    text, starts, ends, infos = tt.text, tt.starts, tt.ends, tt.infos
+    n = len(infos)
+    out = [False] * n
+    for j in range(n - 1):
+        end = ends[j]
+        if starts[j + 1] - end != 1:
+            out[j] = _may_glue(tt, j)
+            continue
+        b = infos[j + 1]
+        if text[end] in _HYPHENS:
+            out[j] = not (b.syllabic or infos[j].syllabic)
+        elif b.exact_only:
+            out[j] = not b.syllabic and not b.norm.isalpha()
+    return out
 
 
 def _may_glue(tt: TextTokens, i: int) -> bool:

@@ -26,7 +26,13 @@ from dataclasses import dataclass
 
 from anyascii import anyascii
 
-from sanctionwatch.matching.scripts import clean_text, hebrew_core, is_hebrew, persian_core
+from sanctionwatch.matching.scripts import (
+    arabic_core,
+    clean_text,
+    hebrew_core,
+    is_hebrew,
+    persian_core,
+)
 
 __all__ = [
     "Analysed",
@@ -208,29 +214,6 @@ _ABJAD_MARK = "~"  # Arabic script (Arabic, Persian, Urdu): one namespace
 _HEBREW_MARK = "^"  # Hebrew: its own namespace ("את" is not the Arabic "باعت" core "اعت")
 # An abjad key needs this many transliterated letters: one consonant meets too much.
 ABJAD_MIN_KEY = 2
-# Arabic writes conjunctions, prepositions and the article as prefixes of the next word:
-# "وروسيا" (and Russia), "لروسيا" (to Russia), "الروسية" (the Russian). They are removed
-# on both sides alike, only while a core of ARABIC_MIN_CORE letters remains, so short
-# words ("بيع", sale) are never cut down to something else.
-_ARABIC_CONJ = ("و", "ف")
-_ARABIC_PREP = ("ب", "ل", "ك")
-_ARABIC_ARTICLES = ("ال", "لل")
-ARABIC_MIN_CORE = 3
-
-
-def arabic_core(word: str) -> str:
-    """The word without its leading clitics (و/ف, ب/ل/ك, ال)."""
-    core = word
-    if core.startswith(_ARABIC_CONJ) and len(core) - 1 >= ARABIC_MIN_CORE:
-        core = core[1:]
-    for article in _ARABIC_ARTICLES:
-        if core.startswith(article) and len(core) - 2 >= ARABIC_MIN_CORE:
-            return core[2:]
-    if core.startswith(_ARABIC_PREP) and len(core) - 1 >= ARABIC_MIN_CORE:
-        core = core[1:]
-        if core.startswith("ال") and len(core) - 2 >= ARABIC_MIN_CORE:
-            core = core[2:]
-    return core
 
 
 @functools.lru_cache(maxsize=262_144)
@@ -308,50 +291,72 @@ def analyse_text(text: str) -> TextTokens:
     """Tokenise and analyse a text: the matcher's view of it.
 
     Tokens are found in the cleaned text (``scripts.clean_text``: no format characters,
-    ASCII digits), and their offsets mapped back, so they point into ``text`` itself.
+    ASCII digits), and their offsets mapped back, so they point into ``text`` itself. What
+    a surface word becomes is cached per surface string (``_surface``): news repeats its
+    vocabulary, so most words cost one dict look-up.
     """
     ct = clean_text(text)
     out = TextTokens(text, [], [], [], [], [], ct.text)
-    starts, ends, words, infos, word_start = (
-        out.starts,
-        out.ends,
-        out.words,
-        out.infos,
-        out.word_start,
-    )
+    starts, ends, infos = out.starts, out.ends, out.infos
+    cache = _SURFACE_CACHE
     word_index = 0
+    syllabic = False  # once a Hangul/CJK word is met, word and token indexes differ
     for m in _WORD_RE.finditer(ct.text):
         surface = m.group()
-        start = m.start()
-        if not surface.isalnum():  # fast path: most words have no apostrophe or accent mark
-            elided = _ELISION_RE.match(surface)
-            if elided:
-                surface = surface[elided.end() :]
-                start += elided.end()
-            poss = _POSSESSIVE_RE.search(surface)
-            if poss and len(surface) > 2:
-                surface = surface[: poss.start()]
-            if _CONTRACTION_RE.match(surface):
-                starts.append(start)
-                ends.append(start + len(surface))
-                words.append(word_index)
-                infos.append(analyse_contraction(surface))
-                word_start.append(True)
-                word_index += 1
-                continue
-        if not surface.isascii() and _SYLLABIC_RE.search(surface):
-            _split_syllabic(surface, start, word_index, out)
+        hit = cache.get(surface)
+        if hit is None:
+            hit = cache[surface] = _surface(surface)
+            if len(cache) >= _SURFACE_CACHE_MAX:
+                cache.clear()
+        delta, length, info = hit
+        start = m.start() + delta
+        if info is _SYLLABIC:
+            if not syllabic:
+                syllabic = True
+                out.words[:] = range(len(infos))
+                out.word_start[:] = [True] * len(infos)
+            _split_syllabic(surface[delta : delta + length], start, word_index, out)
         else:
             starts.append(start)
-            ends.append(start + len(surface))
-            words.append(word_index)
-            infos.append(analyse_word(surface))
-            word_start.append(True)
+            ends.append(start + length)
+            infos.append(info)
+            if syllabic:
+                out.words.append(word_index)
+                out.word_start.append(True)
         word_index += 1
+    if not syllabic:
+        out.words[:] = range(len(infos))
+        out.word_start[:] = [True] * len(infos)
     if ct.shifted:
         out.starts[:] = [ct.start(s) for s in starts]
         out.ends[:] = [ct.end(e) for e in ends]
     return out
+
+
+# How one surface word (a match of _WORD_RE) is tokenised: (offset of the kept part, its
+# length, its analysis; _SYLLABIC: a Hangul/CJK word, split per syllable). Bounded like
+# ``analyse_word``'s cache; cleared when full (it refills from the next texts' words).
+_SYLLABIC = Analysed("", "", "", True, True, False)
+_SURFACE_CACHE: dict[str, tuple[int, int, Analysed]] = {}
+_SURFACE_CACHE_MAX = 262_144
+
+
+def _surface(surface: str) -> tuple[int, int, Analysed]:
+    """Elision, possessive and contraction handling of one word, then its analysis."""
+    delta = 0
+    if not surface.isalnum():  # most words have no apostrophe or accent mark
+        elided = _ELISION_RE.match(surface)
+        if elided:
+            surface = surface[elided.end() :]
+            delta = elided.end()
+        poss = _POSSESSIVE_RE.search(surface)
+        if poss and len(surface) > 2:
+            surface = surface[: poss.start()]
+        if _CONTRACTION_RE.match(surface):
+            return delta, len(surface), analyse_contraction(surface)
+    if not surface.isascii() and _SYLLABIC_RE.search(surface):
+        return delta, len(surface), _SYLLABIC
+    return delta, len(surface), analyse_word(surface)
 
 
 def _split_syllabic(surface: str, start: int, word_index: int, out: TextTokens) -> None:

@@ -166,3 +166,28 @@ def hebrew_core(word: str) -> str:
     if core.startswith(_HEBREW_ARTICLE) and len(core) - 1 >= HEBREW_MIN_CORE:
         core = core[1:]
     return core
+
+
+# Arabic writes conjunctions, prepositions and the article as prefixes of the next word:
+# "وروسيا" (and Russia), "لروسيا" (to Russia), "الروسية" (the Russian). They are removed
+# on both sides alike, only while a core of ARABIC_MIN_CORE letters remains, so short
+# words ("بيع", sale) are never cut down to something else.
+_ARABIC_CONJ = ("و", "ف")
+_ARABIC_PREP = ("ب", "ل", "ك")
+_ARABIC_ARTICLES = ("ال", "لل")
+ARABIC_MIN_CORE = 3
+
+
+def arabic_core(word: str) -> str:
+    """The word without its leading clitics (و/ف, ب/ل/ك, ال)."""
+    core = word
+    if core.startswith(_ARABIC_CONJ) and len(core) - 1 >= ARABIC_MIN_CORE:
+        core = core[1:]
+    for article in _ARABIC_ARTICLES:
+        if core.startswith(article) and len(core) - 2 >= ARABIC_MIN_CORE:
+            return core[2:]
+    if core.startswith(_ARABIC_PREP) and len(core) - 1 >= ARABIC_MIN_CORE:
+        core = core[1:]
+        if core.startswith("ال") and len(core) - 2 >= ARABIC_MIN_CORE:
+            core = core[2:]
+    return core
