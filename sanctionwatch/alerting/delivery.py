@@ -31,6 +31,7 @@ from typing import Any
 from sanctionwatch.alerting.digest import DIGEST_KIND, digest_delivered, queue_due_digests
 from sanctionwatch.alerting.mutes import FALSE_POSITIVE_STORY
 from sanctionwatch.alerting.outbox import (
+    WAITING,
     Job,
     channel_row,
     due_jobs,
@@ -146,7 +147,7 @@ class _Round:
             )
             log.info("story copy quieted alert=%d story_alert=%d", job.id, parent["id"])
             return True
-        return parent["status"] in ("pending", "retrying", "unknown")
+        return parent["status"] in WAITING
 
     def _thread_ts(self, job: Job) -> str | None:
         if job.table == "alerts":

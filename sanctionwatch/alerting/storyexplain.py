@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
 
+from sanctionwatch.alerting.outbox import WAITING
 from sanctionwatch.alerting.stories import (
     MIN_ENTITIES_FOR_REWRITE,
     SAME_TEXT_MIN_SIMILARITY,
@@ -128,7 +129,7 @@ def _how(status: str, thread_of: Any, in_digest: bool) -> str:
         return "digest" if in_digest else ("thread copy" if thread_of else "message")
     if status == "digest":
         return "waiting for the digest"
-    if status in ("pending", "retrying", "unknown"):
+    if status in WAITING:
         return "waiting for delivery"
     return status  # suppressed, failed
 

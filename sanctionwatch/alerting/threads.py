@@ -14,6 +14,7 @@ import json
 import logging
 from typing import Any
 
+from sanctionwatch.alerting.outbox import WAITING
 from sanctionwatch.clock import parse_iso, utcnow
 from sanctionwatch.errors import DeliveryError
 from sanctionwatch.slack.format import AlertView
@@ -22,8 +23,6 @@ from sanctionwatch.slack.storyformat import render_alert
 from sanctionwatch.storage.db import Store, matches_from_json
 
 log = logging.getLogger(__name__)
-
-WAITING = ("pending", "retrying", "unknown")
 
 
 def _item_matches(store: Store, item_id: str) -> tuple[Any, ...]:
