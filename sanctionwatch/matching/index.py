@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
@@ -181,6 +181,11 @@ def compare_tokens(
     return Step("fuzzy", score, 0, 0, edits)
 
 
+def lemma_step(lang: str, a: Analysed, t: Analysed, t_lemma: Analysed | None) -> Step | None:
+    """Alias token ``a`` meets text token ``t`` as another form of one word in ``lang``."""
+    return Step("lemma", INFLECTED_SCORE, 0, 0, 0) if same_lemma(lang, a, t, t_lemma) else None
+
+
 class NameIndex:
     """All indexed names; built once, then read-only (safe to share between threads)."""
 
@@ -200,11 +205,14 @@ class NameIndex:
         self.derived: dict[int, str] = {}  # name id → why not as written ("glued", ...)
         self._lookup_cache: dict[Analysed, tuple[str, ...]] = {}
         self._starts_cache: dict[Analysed, Starts] = {}
+        # text language → word → what it starts (``plans``); per process, like the above
+        self._plan_cache: dict[str, dict[Analysed, Any]] = {}
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
         state["_lookup_cache"] = {}  # keyed by Analysed identity: meaningless elsewhere
         state["_starts_cache"] = {}
+        state["_plan_cache"] = {}
         return state
 
     def warmth(self) -> int:
@@ -290,15 +298,10 @@ class NameIndex:
             if self.entities[ent].curated
         ]
 
-    def lemma_lookup(self, tt: TextTokens, i: int) -> tuple[str, ...]:
-        """Extra keys of text token ``i`` in a lemmatised text: its lemma's keys, and the
-        keys of aliases whose own lemma (in the text's language) is the same word."""
-        lemmas = tt.lemmas
-        if lemmas is None:
-            return ()
-        t = tt.infos[i]
-        lt = lemmas[i]
-        reverse = self.lemma_keys.reverse(tt.lang, self._curated_tokens, index_keys)
+    def lemma_lookup(self, t: Analysed, lt: Analysed | None, lang: str) -> tuple[str, ...]:
+        """Extra keys of text token ``t`` (lemma ``lt``) in a text lemmatised in ``lang``:
+        its lemma's keys, and the keys of aliases whose own lemma is the same word."""
+        reverse = self.lemma_keys.reverse(lang, self._curated_tokens, index_keys)
         out = reverse.get((lt or t).key, ())
         if lt is not None:
             out = (*index_keys(lt), *out)
@@ -366,8 +369,8 @@ class NameIndex:
             if p >= n:
                 return None
             step = compare_tokens(a, infos[p], strict, single)
-            if step is None and lemmas is not None and same_lemma(tt.lang, a, infos[p], lemmas[p]):
-                step = Step("lemma", INFLECTED_SCORE, 0, 0, 0)
+            if step is None and lemmas is not None:
+                step = lemma_step(tt.lang, a, infos[p], lemmas[p])
             width = 1
             if step is None and p + 1 < n and may_glue(tt, p):
                 step = compare_tokens(a, glue(infos[p], infos[p + 1]), strict, single)

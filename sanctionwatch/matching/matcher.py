@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import pickle
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from pathlib import Path
 
 from sanctionwatch.errors import SanctionwatchError
@@ -26,14 +25,16 @@ from sanctionwatch.matching.gcpause import gc_paused
 from sanctionwatch.matching.index import (
     Candidate,
     NameIndex,
+    Step,
     compare_tokens,
     glue,
 )
 from sanctionwatch.matching.lemmaindex import add_text_lemmas, inflection_fits
 from sanctionwatch.matching.lemmas import detect_language
-from sanctionwatch.matching.normalize import Analysed, TextTokens, analyse_text
+from sanctionwatch.matching.normalize import TextTokens, analyse_text
 from sanctionwatch.matching.overlap import most_specific
-from sanctionwatch.matching.scripts import strip_format
+from sanctionwatch.matching.plans import TokenPlan, token_plan
+from sanctionwatch.matching.positions import glue_flags, seconds
 from sanctionwatch.matching.signals import OFFICIAL_SINGLE_WORD_SCORE, Held, confirm, needs_signal
 from sanctionwatch.matching.tables import Starts
 from sanctionwatch.matching.units import Units, units_of
@@ -48,11 +49,7 @@ __all__ = ["OFFICIAL_SINGLE_WORD_SCORE", "Matcher", "compare_tokens"]
 # token, so 75 keeps every hit the edit budget allowed and lets rules choose (they
 # default to min_score 88).
 MIN_REPORT_SCORE = 75.0
-# Invisible format characters tolerated around the hyphen between two parts of one word.
-_MAX_INVISIBLE_IN_GAP = 3
-_CACHE_FORMAT = 8
-# Hyphen-like characters joining two parts of one word ("Nord-Korea", "Jong‐un").
-_HYPHENS = frozenset("-\u2010\u2011\u2012\u2013\u00ad")  # bump when the pickled layout changes
+_CACHE_FORMAT = 9  # bump when the pickled layout changes
 
 
 class Matcher:
@@ -150,24 +147,25 @@ class Matcher:
     def _candidates(self, tt: TextTokens) -> list[Candidate]:
         """Every name that may start at each word, verified.
 
-        What a token can start (``NameIndex.token_starts``) is cached per token; only the
-        tokens that start some longer name look at the next token's keys, and whether two
-        tokens may be glued ("Nord-Korea", "Shahed 136") is decided once per position.
+        What a word can start, and which one-word names it is, is worked out once per
+        word and language (``plans``); only the words that start some longer name look at
+        the next word's keys, and whether two tokens may be glued ("Nord-Korea", "Shahed
+        136") is decided once per position.
         """
         ix = self._ix
         infos = tt.infos
         n = len(infos)
-        # The per-token caches read directly: two method calls per token were a tenth of
-        # the matching time; a miss goes through the methods, which fill the caches.
-        lk, sk = ix._lookup_cache, ix._starts_cache
-        opts = [lk.get(info) or ix.lookup_keys(info) for info in infos]
-        starts = [sk.get(info) or ix.token_starts(info) for info in infos]
-        if tt.lemmas is not None:
-            for i in range(n):
-                extra = ix.lemma_lookup(tt, i)
-                if extra:
-                    opts[i] = (*opts[i], *extra)
-                    starts[i] = ix.name_starts(opts[i])
+        lemmas = tt.lemmas
+        lang = tt.lang if lemmas is not None else ""
+        cache = ix._plan_cache.get(lang) or {}
+        plans: list[TokenPlan] = []
+        for i, info in enumerate(infos):
+            plan = cache.get(info)
+            if plan is None:
+                lemma = lemmas[i] if lemmas is not None else None
+                plan = token_plan(ix, info, lemma, lang, MIN_REPORT_SCORE)
+                cache = ix._plan_cache[lang]
+            plans.append(plan)
         glue_ok = glue_flags(tt)  # decided once per position, for look-up and verify alike
         glued: list[tuple[str, ...]] = [()] * n  # keys of tokens j and j+1 written as one
         glued_starts: list[Starts | None] = [None] * n
@@ -181,23 +179,33 @@ class Matcher:
             return glue_ok[p]
 
         word_start = tt.word_start
+        verify = ix.verify
         hits: list[Candidate] = []
         for i in range(n):
-            if not word_start[i]:
-                continue  # a Korean name starts a word; what follows it may be a particle
-            ids, subs = starts[i]
+            plan = plans[i]
             gs = glued_starts[i]
-            if not ids and not subs and gs is None:
-                continue  # most words start no name at all
-            seen = set(ids)
-            if subs and i + 1 < n:
-                _seconds(seen, subs, opts[i + 1], glued[i + 1])
-            if gs is not None:
+            if (plan.empty and gs is None) or not word_start[i]:
+                continue  # most words start no name; a Korean name starts a word
+            for name_id, ent, how, score, edits in plan.ok:
+                one = (Step(how, score, i, i + 1, edits),)
+                hits.append(Candidate(name_id, ent, i, i + 1, score, one))
+            seen: set[int] = set()
+            if gs is not None:  # glued to the next word: one-word names may still meet it
+                seen.update(plan.fail)
                 seen.update(gs[0])
+                seen.difference_update(ok[0] for ok in plan.ok)
                 if gs[1] and i + 2 < n:
-                    _seconds(seen, gs[1], opts[i + 2], glued[i + 2])
+                    seconds(seen, gs[1], plans[i + 2].keys, glued[i + 2])
+            if plan.subs and i + 1 < n:
+                second = plan.seconds  # most positions: no second word of any name follows
+                if (
+                    second is None
+                    or not second.isdisjoint(plans[i + 1].keys)
+                    or (glued[i + 1] and not second.isdisjoint(glued[i + 1]))
+                ):
+                    seconds(seen, plan.subs, plans[i + 1].keys, glued[i + 1])
             for name_id in seen:  # order-free: _select sorts by a total order
-                hit = ix.verify(name_id, tt, i, may_glue)
+                hit = verify(name_id, tt, i, may_glue)
                 if hit is not None and hit.score >= MIN_REPORT_SCORE:
                     hits.append(hit)
         return hits
@@ -225,26 +233,33 @@ class Matcher:
             )
         )
         taken: dict[int, list[tuple[int, int]]] = {}
-        chosen: list[tuple[Match, Candidate]] = []
-        units = units_of(text) if hits else None
+        chosen: list[Candidate] = []
+        guarded: dict[int, tuple[float, str]] = {}  # id(hit) → capped score, why
+        starts, ends = tt.starts, tt.ends
         for h in hits:
             spans = taken.setdefault(h.entity, [])
             if any(h.start_tok < e and s < h.end_tok for s, e in spans):
                 continue
             if not self._inflection_ok(tt, h):
                 continue
-            match = self._guard_single_word(self._to_match(text, field, tt, h, units), h)
-            if match is None:
+            words = text[starts[h.start_tok] : ends[h.end_tok - 1]]
+            guard = self._guard_single_word(words, h)
+            if guard is None:
                 continue
+            if guard[1]:
+                guarded[id(h)] = guard
             spans.append((h.start_tok, h.end_tok))
-            chosen.append((match, h))
+            chosen.append(h)
         out: list[Match] = []
         held: list[tuple[Match, Candidate]] = []
-        for match, h in most_specific(ix, chosen):
-            # Explanations only for the matches kept: guards and notes appended to detail
-            # so far, the alignment goes in front (``_to_match`` leaves it empty).
-            match = replace(match, detail=describe(ix, h, text, tt) + match.detail)
-            if needs_signal(ix, match, h, tt.lang):
+        units = units_of(text) if chosen else None
+        for h, notes in most_specific(ix, chosen):
+            # Explanations only for the matches kept: the alignment, then the guards' and
+            # the overlap's notes.
+            score, why = guarded.get(id(h), (h.score, ""))
+            detail = describe(ix, h, text, tt) + why + notes
+            match = self._to_match(text, field, tt, h, units, round(score, 1), detail)
+            if needs_signal(ix, match.text, h, tt.lang):
                 held.append((match, h))
             else:
                 out.append(match)
@@ -267,8 +282,10 @@ class Matcher:
             return True
         return inflection_fits(tt.lang, word, base)
 
-    def _guard_single_word(self, m: Match, h: Candidate) -> Match | None:
+    def _guard_single_word(self, words: str, h: Candidate) -> tuple[float, str] | None:
         """Guards for one-word aliases, the main source of false positives in real lists.
+        ``words``: the matched text as written. Returns None (no match), or the score and
+        a note for the detail ("" when nothing changed).
 
         - A proper-name alias ("Putin", "SAID", "Fox") written all in lower case in a cased
           script ("said", "fox") is an ordinary word, not the name: no match. For entries
@@ -278,29 +295,37 @@ class Matcher:
           in `match` explanations) but only a rule that asks for it (a lower min_score) uses it;
           an ordinary word ("Fox") needs a second signal to be kept at all (``signals``).
         """
-        cased = m.text.lower() != m.text.upper()
-        lower_text = cased and m.text == m.text.lower() and m.alias != m.alias.lower()
-        curated = self._ix.entities[h.entity].curated
+        ix = self._ix
+        alias = ix.aliases[h.name_id]
+        lower = words.lower()
+        cased = lower != words.upper()
+        lower_text = cased and words == lower and alias != alias.lower()
+        curated = ix.entities[h.entity].curated
         if lower_text and not curated:
             return None  # "don't" is not the OFAC alias "DON T"
         # One word: an official name met by one token ("PJSC SBERBANK" as "Sberbank", "SBER
         # BANK" glued); a curated alias written as one word.
-        one = len(m.alias.split()) == 1 if curated else len(self._ix.name_tokens[h.name_id]) == 1
+        one = len(alias.split()) == 1 if curated else len(ix.name_tokens[h.name_id]) == 1
         if not one:
-            return m
+            return h.score, ""
         if lower_text:
             return None
-        if not curated and m.score > OFFICIAL_SINGLE_WORD_SCORE:
-            return replace(
-                m,
-                score=OFFICIAL_SINGLE_WORD_SCORE,
-                detail=m.detail + f"; one-word alias from an official list: score capped at"
-                f" {OFFICIAL_SINGLE_WORD_SCORE:.0f}, a rule must ask for such matches",
+        if not curated and round(h.score, 1) > OFFICIAL_SINGLE_WORD_SCORE:
+            return OFFICIAL_SINGLE_WORD_SCORE, (
+                f"; one-word alias from an official list: score capped at"
+                f" {OFFICIAL_SINGLE_WORD_SCORE:.0f}, a rule must ask for such matches"
             )
-        return m
+        return h.score, ""
 
     def _to_match(
-        self, text: str, field: str, tt: TextTokens, h: Candidate, units: Units | None
+        self,
+        text: str,
+        field: str,
+        tt: TextTokens,
+        h: Candidate,
+        units: Units | None,
+        score: float,
+        detail: str,
     ) -> Match:
         ent = self._ix.entities[h.entity]
         start = tt.starts[h.start_tok]
@@ -314,8 +339,8 @@ class Matcher:
             field=field,
             start=start,
             end=end,
-            score=round(h.score, 1),
-            detail="",  # filled in for survivors by _select
+            score=score,
+            detail=detail,
             type=ent.type,
             tags=ent.tags,
             programs=ent.programs,
@@ -324,59 +349,3 @@ class Matcher:
             sentence=units.sentence(start) if units else 0,
             paragraph=units.paragraph(start) if units else 0,
         )
-
-
-def _seconds(
-    seen: set[int],
-    subs: tuple[dict[str, int | list[int]], ...],
-    keys: tuple[str, ...],
-    glued: tuple[str, ...],
-) -> None:
-    """Add the longer names whose first token was met and whose second token is the next
-    token (``keys``) or the next two glued (``glued``)."""
-    for sub in subs:
-        for key2 in (*keys, *glued) if glued else keys:
-            ids = sub.get(key2)
-            if ids is None:
-                continue
-            if isinstance(ids, int):
-                seen.add(ids)
-            else:
-                seen.update(ids)
-
-
-def glue_flags(tt: TextTokens) -> list[bool]:
-    """``_may_glue`` of every position (False for the last token), with a fast path for
-    the usual one-character gap: most words are neither exact-only nor hyphenated."""
-    text, starts, ends, infos = tt.text, tt.starts, tt.ends, tt.infos
-    n = len(infos)
-    out = [False] * n
-    for j in range(n - 1):
-        end = ends[j]
-        if starts[j + 1] - end != 1:
-            out[j] = _may_glue(tt, j)
-            continue
-        b = infos[j + 1]
-        if text[end] in _HYPHENS:
-            out[j] = not (b.syllabic or infos[j].syllabic)
-        elif b.exact_only:
-            out[j] = not b.syllabic and not b.norm.isalpha()
-    return out
-
-
-def _may_glue(tt: TextTokens, i: int) -> bool:
-    """Text tokens i and i+1 may form one name part: "Nord-Korea", "Shahed 136", "KN 23"."""
-    end = tt.ends[i]
-    width = tt.starts[i + 1] - end
-    if width == 1:
-        gap = tt.text[end]
-    elif width <= 1 + _MAX_INVISIBLE_IN_GAP:
-        gap = strip_format(tt.text[end : tt.starts[i + 1]])  # "Shahed\u200d-136"
-        if len(gap) != 1:
-            return False
-    else:
-        return False
-    b: Analysed = tt.infos[i + 1]
-    if gap in _HYPHENS:
-        return not (b.syllabic or tt.infos[i].syllabic)
-    return b.exact_only and not b.syllabic and not b.norm.isalpha()

@@ -20,15 +20,11 @@ entries are chosen by hand and keep every match):
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import replace
 
 from sanctionwatch.matching.index import Candidate, NameIndex
 from sanctionwatch.matching.signals import is_official
-from sanctionwatch.models import Match
 
 __all__ = ["most_specific"]
-
-Chosen = tuple[Match, Candidate]
 
 
 def _strength(ix: NameIndex, h: Candidate) -> tuple[float, int]:
@@ -42,54 +38,50 @@ def _label(ix: NameIndex, h: Candidate) -> str:
     return f"{ix.aliases[h.name_id]!r} ({ix.entities[h.entity].name})"
 
 
-def most_specific(ix: NameIndex, chosen: list[Chosen]) -> list[Chosen]:
-    """Drop official matches that a more specific match of another entry covers."""
-    official = [c for c in chosen if is_official(ix.entities[c[1].entity])]
+def most_specific(ix: NameIndex, chosen: list[Candidate]) -> list[tuple[Candidate, str]]:
+    """Drop official matches that a more specific match of another entry covers; each kept
+    match comes with the notes to append to its detail ("" for most)."""
+    official = [k for k, h in enumerate(chosen) if is_official(ix.entities[h.entity])]
     if not official or len(chosen) < 2:
-        return chosen
+        return [(h, "") for h in chosen]
     dropped: set[int] = set()
     notes: dict[int, list[str]] = defaultdict(list)
-    for m, h in official:
+    for k in official:
+        h = chosen[k]
         one_word = len(ix.name_tokens[h.name_id]) == 1
-        for m2, h2 in chosen:
+        for h2 in chosen:
             if h2.entity == h.entity:
                 continue
             inside = h2.start_tok <= h.start_tok and h.end_tok <= h2.end_tok
             if inside and (h2.end_tok - h2.start_tok) > (h.end_tok - h.start_tok):
-                dropped.add(id(m))  # a part of another entry's longer name
+                dropped.add(k)  # a part of another entry's longer name
                 break
             same = (h2.start_tok, h2.end_tok) == (h.start_tok, h.end_tok)
-            if (
-                same
-                and one_word
-                and m2.type == "country"
-                and not is_official(ix.entities[h2.entity])
-            ):
-                dropped.add(id(m))  # the state's name, not a company named after it
+            other = ix.entities[h2.entity]
+            if same and one_word and other.type == "country" and not is_official(other):
+                dropped.add(k)  # the state's name, not a company named after it
                 break
-    groups: dict[tuple[int, int], list[Chosen]] = defaultdict(list)
-    for m, h in official:
-        if id(m) not in dropped:
-            groups[(h.start_tok, h.end_tok)].append((m, h))
+    groups: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for k in official:
+        if k not in dropped:
+            groups[(chosen[k].start_tok, chosen[k].end_tok)].append(k)
     for group in groups.values():
-        if len({h.entity for _m, h in group}) < 2:
+        if len({chosen[k].entity for k in group}) < 2:
             continue
-        best = max(_strength(ix, h) for _m, h in group)
-        winners = [(m, h) for m, h in group if _strength(ix, h) == best]
-        losers = [(m, h) for m, h in group if _strength(ix, h) != best]
-        dropped.update(id(m) for m, _h in losers)
-        for m, h in winners:
-            others = [_label(ix, h2) for _m2, h2 in winners if h2.entity != h.entity]
+        best = max(_strength(ix, chosen[k]) for k in group)
+        winners = [k for k in group if _strength(ix, chosen[k]) == best]
+        losers = [k for k in group if _strength(ix, chosen[k]) != best]
+        dropped.update(losers)
+        for k in winners:
+            h = chosen[k]
+            others = [_label(ix, chosen[w]) for w in winners if chosen[w].entity != h.entity]
             if others:
-                notes[id(m)].append("ambiguous: the same words also name " + "; ".join(others))
+                notes[k].append("ambiguous: the same words also name " + "; ".join(others))
             if losers:
-                weaker = "; ".join(_label(ix, h2) for _m2, h2 in losers)
-                notes[id(m)].append(f"most specific: written as this name, not as {weaker}")
-    out = []
-    for m, h in chosen:
-        if id(m) in dropped:
-            continue
-        if id(m) in notes:
-            m = replace(m, detail=m.detail + "; " + "; ".join(notes[id(m)]))
-        out.append((m, h))
-    return out
+                weaker = "; ".join(_label(ix, chosen[q]) for q in losers)
+                notes[k].append(f"most specific: written as this name, not as {weaker}")
+    return [
+        (h, "; " + "; ".join(notes[k]) if k in notes else "")
+        for k, h in enumerate(chosen)
+        if k not in dropped
+    ]

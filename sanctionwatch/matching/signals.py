@@ -129,12 +129,13 @@ def _ordinary(word: str, lang: str) -> bool:
     return any(is_known(code, w) for code in dict.fromkeys((lang, FALLBACK_LANG)) for w in forms)
 
 
-def needs_signal(ix: NameIndex, m: Match, h: Candidate, lang: str) -> bool:
-    """Is this an official one-token match of an ordinary word ("Fox", "Justice")?"""
+def needs_signal(ix: NameIndex, words: str, h: Candidate, lang: str) -> bool:
+    """Is this an official one-token match (on ``words`` as written) of an ordinary word
+    ("Fox", "Justice")?"""
     ref = ix.entities[h.entity]
     if not is_official(ref) or len(ix.name_tokens[h.name_id]) != 1:
         return False
-    return _ordinary(m.text, lang)
+    return _ordinary(words, lang)
 
 
 def confirm(
