@@ -33,6 +33,7 @@ from sanctionwatch.cli.common import (
 )
 from sanctionwatch.cli.delivery import add_commands as add_delivery_commands
 from sanctionwatch.cli.feeds import add_commands as add_feed_commands
+from sanctionwatch.cli.lemmas import add_lemmas_command
 from sanctionwatch.cli.match import cmd_match
 from sanctionwatch.cli.ops import cmd_status
 from sanctionwatch.cli.progress import Progress
@@ -291,6 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON document")
     add_backup_command(command)
     add_story_command(command)
+    add_lemmas_command(command)
     add_backtest_commands(command)
     add_delivery_commands(sub, command)
     add_watchlist_commands(sub, command)  # serve and the watchlist group

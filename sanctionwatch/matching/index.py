@@ -14,7 +14,6 @@ its fuzzy neighbours; every candidate is then verified token by token.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
@@ -32,8 +31,9 @@ from sanctionwatch.matching.normalize import (
     TextTokens,
     analyse_text,
     astuple,
-    variant_key,
 )
+from sanctionwatch.matching.positions import glue, glued_variants
+from sanctionwatch.matching.scripts import one_script
 from sanctionwatch.matching.tables import Starts, file_id, starts_of
 from sanctionwatch.models import Entry
 
@@ -64,11 +64,6 @@ INFLECTED_SCORE = 95.0
 FUZZY_MAX_SCORE = 92.0
 # The per-token look-up cache is per process; cleared when it reaches this many tokens.
 _LOOKUP_CACHE_MAX = 200_000
-# Names with more tokens than this get no glued variants (keeps the index small).
-_GLUE_MAX_TOKENS = 4
-# Two name parts both this short are glued as an extra variant: Korean given names are
-# written "Jong Un", "Jong-un" and "Jongun"; a number is always glued ("KN-23"/"KN23").
-_GLUE_PART_LEN = 4
 # Entry types whose declined one-word aliases are checked against the text's language.
 INFLECTION_GUARDED_TYPES = frozenset({"person", "weapon"})
 
@@ -120,15 +115,6 @@ def edit_budget(length: int) -> int:
     return EDITS_LONG if length >= LONG_TOKEN_LEN else EDITS_SHORT
 
 
-@functools.lru_cache(maxsize=16_384)
-def glue(a: Analysed, b: Analysed) -> Analysed:
-    """Two tokens written as one: ("jong", "un") → "jongun"."""
-    norm = a.norm + b.norm
-    key = variant_key(norm)
-    exact = a.exact_only or b.exact_only
-    return Analysed(norm, key, key, exact, False, a.cyrillic or b.cyrillic)
-
-
 def _same_cyrillic_stem(a: Analysed, t: Analysed) -> bool:
     """Declined forms of one Cyrillic word: Путин/Путиным, Андрей/Андрея, Ын/Ыном."""
     if a.cstem == t.cstem:
@@ -152,6 +138,8 @@ def compare_tokens(
     """
     if a.syllabic != t.syllabic:
         return None
+    if strict and a.cyrillic == t.cyrillic and not one_script(a.word, t.word):
+        return None  # an ordinary word romanised: Hindi "दिए" (gave) is not German "die"
     if a.norm == t.norm:
         return Step("exact" if a.cyrillic == t.cyrillic else "transliterated", 100.0, 0, 0, 0)
     if (a.alts or t.alts) and not {a.norm, *a.alts}.isdisjoint((t.norm, *t.alts)):
@@ -250,7 +238,7 @@ class NameIndex:
             guarded = entry.type in INFLECTION_GUARDED_TYPES
             bases = inflected_bases([t for _a, t in analysed]) if guarded else {}
             for pos, (alias, toks) in enumerate(analysed):
-                forms = alias_forms(alias, toks, entry, _glued_variants) if toks else []
+                forms = alias_forms(alias, toks, entry, glued_variants) if toks else []
                 ix.name_count += bool(forms)  # an alias of nothing but a legal form: none
                 for variant, why in forms:
                     value = tuple(astuple(t) for t in variant)
@@ -381,17 +369,3 @@ class NameIndex:
             p += width
         score = sum(s.score for s in steps) / len(steps)
         return Candidate(name_id, ent, i, p, score, tuple(steps))
-
-
-def _glued_variants(toks: tuple[Analysed, ...]) -> list[tuple[Analysed, ...]]:
-    if not 2 <= len(toks) <= _GLUE_MAX_TOKENS:
-        return []
-    out = []
-    for j in range(len(toks) - 1):
-        a, b = toks[j], toks[j + 1]
-        if a.syllabic or b.syllabic:
-            continue
-        short = max(len(a.norm), len(b.norm)) <= _GLUE_PART_LEN
-        if short or not b.norm.isalpha():
-            out.append((*toks[:j], glue(a, b), *toks[j + 2 :]))
-    return out

@@ -27,14 +27,13 @@ from sanctionwatch.matching.index import (
     NameIndex,
     Step,
     compare_tokens,
-    glue,
 )
 from sanctionwatch.matching.lemmaindex import add_text_lemmas, inflection_fits
 from sanctionwatch.matching.lemmas import detect_language
 from sanctionwatch.matching.normalize import TextTokens, analyse_text
 from sanctionwatch.matching.overlap import most_specific
 from sanctionwatch.matching.plans import TokenPlan, token_plan
-from sanctionwatch.matching.positions import glue_flags, seconds
+from sanctionwatch.matching.positions import glue, glue_flags, seconds
 from sanctionwatch.matching.signals import OFFICIAL_SINGLE_WORD_SCORE, Held, confirm, needs_signal
 from sanctionwatch.matching.tables import Starts
 from sanctionwatch.matching.units import Units, units_of

@@ -3,15 +3,22 @@
 
 from __future__ import annotations
 
-from sanctionwatch.matching.normalize import Analysed, TextTokens
+import functools
+
+from sanctionwatch.matching.normalize import Analysed, TextTokens, variant_key
 from sanctionwatch.matching.scripts import strip_format
 
-__all__ = ["glue_flags", "seconds"]
+__all__ = ["glue", "glue_flags", "glued_variants", "seconds"]
 
 # Invisible format characters tolerated around the hyphen between two parts of one word.
 _MAX_INVISIBLE_IN_GAP = 3
 # Hyphen-like characters joining two parts of one word ("Nord-Korea", "Jong‐un").
 _HYPHENS = frozenset("-\u2010\u2011\u2012\u2013\u00ad")
+# Names with more tokens than this get no glued variants (keeps the index small).
+_GLUE_MAX_TOKENS = 4
+# Two name parts both this short are glued as an extra variant: Korean given names are
+# written "Jong Un", "Jong-un" and "Jongun"; a number is always glued ("KN-23"/"KN23").
+_GLUE_PART_LEN = 4
 
 
 def seconds(
@@ -72,3 +79,26 @@ def _may_glue(tt: TextTokens, i: int) -> bool:
     if gap in _HYPHENS:
         return not (b.syllabic or tt.infos[i].syllabic)
     return b.exact_only and not b.syllabic and not b.norm.isalpha()
+
+
+@functools.lru_cache(maxsize=16_384)
+def glue(a: Analysed, b: Analysed) -> Analysed:
+    """Two tokens written as one: ("jong", "un") → "jongun"."""
+    norm = a.norm + b.norm
+    key = variant_key(norm)
+    exact = a.exact_only or b.exact_only
+    return Analysed(norm, key, key, exact, False, a.cyrillic or b.cyrillic)
+
+
+def glued_variants(toks: tuple[Analysed, ...]) -> list[tuple[Analysed, ...]]:
+    if not 2 <= len(toks) <= _GLUE_MAX_TOKENS:
+        return []
+    out = []
+    for j in range(len(toks) - 1):
+        a, b = toks[j], toks[j + 1]
+        if a.syllabic or b.syllabic:
+            continue
+        short = max(len(a.norm), len(b.norm)) <= _GLUE_PART_LEN
+        if short or not b.norm.isalpha():
+            out.append((*toks[:j], glue(a, b), *toks[j + 2 :]))
+    return out

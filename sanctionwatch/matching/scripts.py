@@ -28,6 +28,8 @@ import unicodedata
 __all__ = [
     "CleanText",
     "clean_text",
+    "one_script",
+    "script_of",
     "strip_format",
     "hebrew_core",
     "persian_core",
@@ -93,6 +95,23 @@ class CleanText:
     def end(self, i: int) -> int:
         """Original offset just after the character before cleaned offset ``i``."""
         return i if self._map is None else self._map[i - 1] + 1
+
+
+@functools.lru_cache(maxsize=65_536)
+def script_of(word: str) -> str:
+    """The script of a word's first letter by its Unicode name ("LATIN", "CYRILLIC",
+    "GREEK", "DEVANAGARI", ...), "" for a word without letters or an ASCII word ("LATIN")."""
+    if word.isascii():
+        return "LATIN" if any(c.isalpha() for c in word) else ""
+    for c in word:
+        if c.isalpha():
+            return unicodedata.name(c, "").split(" ", 1)[0]
+    return ""
+
+
+def one_script(a: str, b: str) -> bool:
+    """Two words in one script (or one of them unknown: glued tokens carry no word)."""
+    return not a or not b or script_of(a) == script_of(b)
 
 
 def strip_format(text: str) -> str:

@@ -6,11 +6,10 @@ from __future__ import annotations
 import pickle
 
 from sanctionwatch.matching import plans
-from sanctionwatch.matching.index import glue
 from sanctionwatch.matching.lemmaindex import add_text_lemmas
 from sanctionwatch.matching.matcher import MIN_REPORT_SCORE, Matcher
 from sanctionwatch.matching.normalize import analyse_text, analyse_word
-from sanctionwatch.matching.positions import glue_flags, seconds
+from sanctionwatch.matching.positions import glue, glue_flags, seconds
 from sanctionwatch.models import Entry
 
 ENTRIES = [

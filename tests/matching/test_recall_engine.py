@@ -289,3 +289,19 @@ def test_analyse_text_offsets_point_into_the_original() -> None:
     text = "\ufeffNorth\u200b Korea\u2060’s"
     tt = analyse_text(text)
     assert [text[s:e] for s, e in zip(tt.starts, tt.ends, strict=True)] == ["North", "Korea"]
+
+
+def test_an_ordinary_word_is_not_its_romanisation_in_another_script(engine) -> None:  # type: ignore[no-untyped-def]
+    """Keywords are exact words of one language: the Hindi transfer verb दिए ("gave")
+    romanises to "die", which is not the German article (it made every German text carry a
+    transfer verb). The Hindi word still counts in Hindi text, and names still cross
+    scripts (Путин is Putin)."""
+    german = "Nordkorea und Russland: die Gespräche über die Zusammenarbeit gingen weiter."
+    assert not [
+        m for m in engine.matcher.find(german, lang="de") if m.entity_id == "transfers:supply"
+    ]
+    hindi = "उत्तर कोरिया ने रूस को हथियार दिए"
+    supply = [m for m in engine.matcher.find(hindi) if m.entity_id == "transfers:supply"]
+    assert [m.text for m in supply] == ["दिए"]
+    m = Matcher.build([entry("putin", "Путин"), entry("dia", "दिए", type_="keyword", strict=True)])
+    assert [h.entity_id for h in m.find("Putin met them. Die Zeit.")] == ["t:putin"]

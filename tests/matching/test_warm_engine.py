@@ -71,9 +71,8 @@ def test_more_than_eight_languages_keep_their_dictionaries() -> None:
     langs = ["fr", "it", "nl", "sl", "lv", "lt", "id", "ro", "ca"]  # nine small dictionaries
     for lang in langs:
         lemmas.lemma_of(lang, "zzzq" + lang)  # loads the dictionary (a miss is not cached)
-    loaded = lemmas._dictionaries()._get_dictionary.cache_info()
-    assert loaded.currsize >= len(langs)
-    misses = loaded.misses
+    opened = {lang: lemmas._dictionaries().get_dictionary(lang) for lang in langs}
+    assert all(lemmas._dictionaries().kind(lang) for lang in langs)  # each one was read
     for lang in langs:
         lemmas.lemma_of(lang, "zzzr" + lang)
-    assert lemmas._dictionaries()._get_dictionary.cache_info().misses == misses  # none reloaded
+    assert all(lemmas._dictionaries().get_dictionary(x) is opened[x] for x in langs)  # kept
