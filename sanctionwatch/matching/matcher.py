@@ -34,6 +34,7 @@ from sanctionwatch.matching.normalize import TextTokens, analyse_text
 from sanctionwatch.matching.overlap import most_specific
 from sanctionwatch.matching.plans import TokenPlan, token_plan
 from sanctionwatch.matching.positions import glue, glue_flags, seconds
+from sanctionwatch.matching.scripts import prepare_tables
 from sanctionwatch.matching.signals import OFFICIAL_SINGLE_WORD_SCORE, Held, confirm, needs_signal
 from sanctionwatch.matching.tables import Starts
 from sanctionwatch.matching.units import Units, units_of
@@ -70,8 +71,10 @@ class Matcher:
         items in each language do not pay for them (1-4 s per language). Default: English
         (the inflection guard's dictionary) and the languages the index has met before
         (their tables travel with a cached engine).
-        For a long-lived process (a worker) right after it got its engine."""
+        For a long-lived process (a worker) right after it got its engine. Also builds
+        the format-character tables (0.1 s, else paid by the first non-ASCII text)."""
         ix = self._ix
+        prepare_tables()
         return ix.warm_languages(["en", *ix.lemma_keys.languages()] if langs is None else langs)
 
     def warmth(self) -> int:

@@ -4,7 +4,7 @@ Every word of a text (and of every watchlist name) is analysed into three forms:
 
 * ``norm``: NFKC, case-folded, diacritics stripped, transliterated to ASCII with anyascii,
   apostrophes and possessive ``'s`` removed ("Putin’s" → "putin", "Шойгу" → "shoygu").
-* ``key``: ``norm`` rewritten by ``VARIANT_RULES`` so that the usual romanisation variants
+* ``key``: ``norm`` rewritten by ``variants.VARIANT_RULES`` so that the usual romanisation variants
   of one name collapse ("Yevgeny", "Evgeny", "Evgueni", "Evgenii" → "evgeni").
 * ``block``: for Cyrillic words, the key of the word with its case ending removed
   ("Путиным" → "putin", "Северной" → "severn"), so declined forms meet their base form.
@@ -33,6 +33,7 @@ from sanctionwatch.matching.scripts import (
     is_hebrew,
     persian_core,
 )
+from sanctionwatch.matching.variants import variant_key
 
 __all__ = [
     "Analysed",
@@ -120,38 +121,6 @@ MIN_CYRILLIC_STEM = 3
 # ("Россия" → "ros" would meet the verb "рос", grew), so such words match only whole.
 MIN_BLOCK_LEN = 4
 
-# Romanisation variant rules, applied in order to the ASCII form of every token, of names
-# and of texts alike (so both sides land on the same key). Each rule merges spellings that
-# different transliteration systems (BGN/PCGN, French, German, Polish, McCune-Reischauer,
-# Revised Romanisation) produce for the same sound.
-VARIANT_RULES: tuple[tuple[str, str, str], ...] = (
-    # Korean surnames have a few fixed romanisations each (이/리, 최, 박); whole words only.
-    (r"^(?:lee|rhee|yi|li|rhi)$", "ri", "Korean surname 이/리: Lee / Yi / Ri"),
-    (r"^choi$", "choe", "Korean surname 최: Choi / Choe"),
-    (r"^park$", "pak", "Korean surname 박: Park / Pak"),
-    (r"tsch", "ch", "German for Russian ч: Lukaschenko / Lukashenko"),
-    (r"sch", "sh", "German for ш: Schoigu / Shoigu"),
-    (r"cz", "ch", "Polish for ч: Czen / Chen"),
-    (r"sz", "sh", "Polish for ш: Łukaszenka / Lukashenka"),
-    (r"dzh|dz|zh|dj", "j", "ж/дж: Prigozhin / Prigojine, Dzong / Jong"),
-    (r"kh", "h", "х: Khabarovsk / Habarovsk"),
-    (r"ou", "u", "French for у: Poutine / Putin, Choïgou / Shoigu"),
-    (r"gu(?=[ei])", "g", "French/Spanish gu before e/i: Evgueni / Evgeni, Serguei / Sergei"),
-    (r"ine$", "in", "French -ine for Russian -ин: Prigojine / Prigozhin"),
-    (r"eo", "o", "Korean RR eo vs McCune-Reischauer o: Jeong / Jong, Hwaseong / Hwasong"),
-    (r"eu", "u", "Korean RR eu vs MR u: Eun / Un"),
-    (r"ye", "e", "е written ye or e: Yevgeny / Evgeny, Sergeyev / Sergeev"),
-    (r"^je", "e", "German je for е: Jewgeni / Evgeni"),
-    (r"j$", "i", "German/Polish final j for й: Sergej / Sergei"),
-    (r"y", "i", "й/ы/-y endings: Shoygu / Shoigu, Yevgeniy / Evgenii / Evgeny"),
-    (r"w", "v", "German/Polish w for в: Wagner / Vagner, Belousow / Belousov"),
-    (r"x", "ks", "x vs ks: Alexander / Aleksandr"),
-    (r"q", "k", "q vs k: Iraq / Irak"),
-    (r"c(?!h)", "k", "c vs k: Corea / Korea, Victor / Viktor"),
-    (r"(.)\1+", r"\1", "doubled letters: Evgenii / Evgeni, Kassem / Kasem"),
-)
-_COMPILED_RULES = tuple((re.compile(p), r) for p, r, _why in VARIANT_RULES)
-
 # Russian and Ukrainian case endings (nouns, adjectives, surnames), longest first. Removing
 # one of them maps declined forms onto one stem: Путин/Путина/Путиным, Корея/Кореи/Корею,
 # Пхеньян/Пхеньяна/Пхеньяне. Stemming the Cyrillic word (before transliteration) is simpler
@@ -167,15 +136,6 @@ _CYRILLIC_ENDINGS = tuple(
         reverse=True,
     )
 )
-
-
-@functools.lru_cache(maxsize=262_144)
-def variant_key(norm: str) -> str:
-    """Apply ``VARIANT_RULES`` to an ASCII-normalised token."""
-    key = norm
-    for pattern, repl in _COMPILED_RULES:
-        key = pattern.sub(repl, key)
-    return key
 
 
 def _ascii(word: str) -> str:

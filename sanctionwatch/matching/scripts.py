@@ -29,6 +29,7 @@ __all__ = [
     "CleanText",
     "clean_text",
     "one_script",
+    "prepare_tables",
     "script_of",
     "strip_format",
     "hebrew_core",
@@ -107,6 +108,12 @@ def script_of(word: str) -> str:
         if c.isalpha():
             return unicodedata.name(c, "").split(" ", 1)[0]
     return ""
+
+
+def prepare_tables() -> None:
+    """Build the format-character and digit tables now (about 0.1 s), not on the first
+    non-ASCII text."""
+    _tables()
 
 
 def one_script(a: str, b: str) -> bool:

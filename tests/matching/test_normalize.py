@@ -84,3 +84,21 @@ def test_acronyms_and_numbers_are_exact_only() -> None:
     assert analyse_word("136").exact_only
     assert not analyse_word("Komid").exact_only
     assert not analyse_word("PUTINISM").exact_only  # shouted headline, not an acronym
+
+
+def test_variant_key_is_every_rule_applied_as_written() -> None:
+    """``variant_key`` skips rules that cannot apply and replaces plain strings literally;
+    it must give what every rule's regex gives, on names and on random letter strings."""
+    import random
+
+    from sanctionwatch.matching.variants import variant_key, variant_key_reference
+
+    rng = random.Random(7)
+    letters = "abcdeghijklmnopqrstuvwxyzkhsc"
+    words = ["".join(rng.choice(letters) for _ in range(rng.randint(1, 12))) for _ in range(20_000)]
+    words += "lee rhee yi choi park lukaschenko schoigu czen lukaszenka prigozhin dzong".split()
+    words += "khabarovsk poutine evgueni prigojine jeong eun yevgeny jewgeni sergej".split()
+    words += "shoygu wagner alexander iraq corea kassem tschtsch dzhdz guei ouou".split()
+    for w in words:
+        assert variant_key(w) == variant_key_reference(w), w
+    assert variant_key("prigojine") == variant_key("prigozhin")
