@@ -84,9 +84,10 @@ def astuple(a: Analysed) -> tuple[str, str, str, bool, bool, bool, str, tuple[st
 # A word: letters/digits, combining marks (decomposed accents, Indic vowel signs) and
 # apostrophes between letters (O'Brien, Cho'ngsong, Putin's).
 _WORD_RE = re.compile(
-    r"[^\W_](?:[^\W_]|[\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f"
-    r"\u0670\u0900-\u0963\u0966-\u0dff]|['’ʼ`](?=[^\W_]))*"
-)
+    r"[^\W_](?:[^\W_]+|[\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f"
+    r"\u0670\u0900-\u0963\u0966-\u0dff]+|['’ʼ`](?=[^\W_]))*+"
+)  # runs of letters and of marks each matched in one step (possessive: no backtracking)
+_WORD_SPLIT_RE = re.compile(f"({_WORD_RE.pattern})")
 _POSSESSIVE_RE = re.compile(r"['’ʼ`][sS]$")
 # French/Italian elided articles and prepositions glued by an apostrophe: "l'Iran",
 # "d'Iran", "qu'Israël", "dell'Iran" are the name after the apostrophe. Other apostrophes
@@ -261,15 +262,19 @@ def analyse_text(text: str) -> TextTokens:
     cache = _SURFACE_CACHE
     word_index = 0
     syllabic = False  # once a Hangul/CJK word is met, word and token indexes differ
-    for m in _WORD_RE.finditer(ct.text):
-        surface = m.group()
+    # One split gives the words and the gaps between them (no match object per word):
+    # [gap, word, gap, word, ..., gap]; a word's offset is the length of what precedes it.
+    parts = _WORD_SPLIT_RE.split(ct.text)
+    pos = len(parts[0])
+    for surface, gap in zip(parts[1::2], parts[2::2], strict=True):
         hit = cache.get(surface)
         if hit is None:
             hit = cache[surface] = _surface(surface)
             if len(cache) >= _SURFACE_CACHE_MAX:
                 cache.clear()
         delta, length, info = hit
-        start = m.start() + delta
+        start = pos + delta
+        pos += len(surface) + len(gap)
         if info is _SYLLABIC:
             if not syllabic:
                 syllabic = True

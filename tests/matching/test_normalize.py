@@ -102,3 +102,27 @@ def test_variant_key_is_every_rule_applied_as_written() -> None:
     for w in words:
         assert variant_key(w) == variant_key_reference(w), w
     assert variant_key("prigojine") == variant_key("prigozhin")
+
+
+def test_the_word_pattern_finds_the_words_a_per_character_pattern_finds() -> None:
+    """The tokeniser's pattern matches runs of letters and of marks in one step; it must
+    find exactly the words of the plain per-character formulation."""
+    import random
+    import re
+
+    from sanctionwatch.matching import normalize
+
+    marks = (
+        r"\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670"
+        r"\u0900-\u0963\u0966-\u0dff"
+    )
+    plain = re.compile(r"[^\W_](?:[^\W_]|[" + marks + r"]|['’ʼ`](?=[^\W_]))*")
+    alphabet = "ab Zé_1'’ʼ`-.\u0301\u0483Шо\u05d0\u05b0\u0627\u064eकि\u093f\u0dcaㅎ한中\u200c"
+    rng = random.Random(3)
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(5_000)]
+    texts += ["O'Brien l'Iran don't Putin’s ''a 'b", "किम जोंग उन", "Шо\u0301йгу", "a_b __c_ 1_2"]
+    for text in texts:
+        want = [m.span() for m in plain.finditer(text)]
+        assert [m.span() for m in normalize._WORD_RE.finditer(text)] == want, repr(text)
+        split = normalize._WORD_SPLIT_RE.split(text)
+        assert split[1::2] == [text[s:e] for s, e in want]
