@@ -18,6 +18,7 @@ import logging
 import pickle
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import cast
 
 from sanctionwatch.errors import SanctionwatchError
 from sanctionwatch.matching.describe import describe
@@ -160,14 +161,13 @@ class Matcher:
         lemmas = tt.lemmas
         lang = tt.lang if lemmas is not None else ""
         cache = ix._plan_cache.get(lang) or {}
-        plans: list[TokenPlan] = []
-        for i, info in enumerate(infos):
-            plan = cache.get(info)
-            if plan is None:
-                lemma = lemmas[i] if lemmas is not None else None
-                plan = token_plan(ix, info, lemma, lang, MIN_REPORT_SCORE)
-                cache = ix._plan_cache[lang]
-            plans.append(plan)
+        got: list[TokenPlan | None] = list(map(cache.get, infos))  # most words: planned
+        if None in got:
+            for i, plan in enumerate(got):
+                if plan is None:
+                    lemma = lemmas[i] if lemmas is not None else None
+                    got[i] = token_plan(ix, infos[i], lemma, lang, MIN_REPORT_SCORE)
+        plans = cast(list[TokenPlan], got)
         glue_ok = glue_flags(tt)  # decided once per position, for look-up and verify alike
         glued: list[tuple[str, ...]] = [()] * n  # keys of tokens j and j+1 written as one
         glued_starts: list[Starts | None] = [None] * n
