@@ -176,7 +176,8 @@ def child_run(cache: str, n_articles: int, floors: bool) -> dict[str, Any]:
     fresh_s, found = _match_all(matcher, articles)
     warm_s, found2 = _match_all(matcher, articles)
     assert found == found2, "a second pass found something else"
-    out = {
+    out: dict[str, Any] = {"lemma_kinds": _lemma_kinds()}
+    out |= {
         "names": len(matcher),
         "load_s": load_s,
         "cold_ms": cold_s * 1000,
@@ -193,6 +194,17 @@ def child_run(cache: str, n_articles: int, floors: bool) -> dict[str, Any]:
         out["ac_art_s"] = len(articles) / _aho_corasick_s(aliases, articles)
         out["naive_ms"] = _naive_ms(aliases, articles, len(matcher))
     return out
+
+
+def _lemma_kinds() -> dict[str, str]:
+    """How each lemma dictionary read was read: "trie" (built by ``bot.py lemmas --build``)
+    or "stream" (not built: slower look-ups of new words). Empty for code without tries."""
+    from sanctionwatch.matching import lemmas
+
+    reader = lemmas._dictionaries()
+    if not hasattr(reader, "kind"):
+        return {}
+    return {c: reader.kind(c) for c in lemmas.lemma_codes() if reader.kind(c)}
 
 
 def child_unseen(cache: str, limit: int) -> dict[str, Any]:
@@ -248,6 +260,15 @@ def report(size: str, r: dict[str, Any], out: Any) -> None:
         f"{r['unseen_second_ms']:.2f} ms/art ({r['unseen_articles']} articles): "
         f"ratio {unseen_ratio:.2f}\n"
     )
+    kinds = r.get("lemma_kinds") or {}
+    if kinds:
+        tries = sorted(c for c, k in kinds.items() if k == "trie")
+        streams = sorted(c for c, k in kinds.items() if k != "trie")
+        out.write(
+            f"  lemma dictionaries read: {len(tries)} as tries ({' '.join(tries) or '-'}),"
+            f" {len(streams)} as streams ({' '.join(streams) or '-'})"
+            + ("; `python bot.py lemmas --build` builds the tries\n" if streams else "\n")
+        )
     if "ac_art_s" in r:
         ac_ratio = r["ac_art_s"] / fresh
         naive_x = r["naive_ms"] / (1000 / fresh)
