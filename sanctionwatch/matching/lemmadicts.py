@@ -7,8 +7,8 @@ simplemma ships each language's dictionary compressed. It can read one in three 
 * a stream over the compressed file: tens of MB, but a look-up decodes records one by one,
   70-300 µs for a word it has not met before. Fresh news is full of such words, and this
   was a fifth of the matcher's time on unseen text;
-* a MARISA trie (``marisa-trie``): 5-20 MB, loads in milliseconds, a look-up in a few µs,
-  the same answers. Building it takes 5-15 s and up to 750 MB per language, once.
+* a MARISA trie (``marisa-trie``): 1-20 MB, memory-mapped (shared by the worker
+  processes), opened in milliseconds, a look-up in a few µs, the same answers. Building it takes 5-15 s and up to 750 MB per language, once.
 
 So a trie is never built while matching: ``python bot.py lemmas --build`` builds them (the
 container image does it at build time), and every language without one is read as a
@@ -91,7 +91,9 @@ class Dictionaries:
                     TrieWrapDict,
                 )
 
-                trie = BytesTrie().load(str(path))
+                # mapped, not read: worker processes share the pages (and a file replaced
+                # by a rebuild is a new inode; the old mapping stays valid)
+                trie = BytesTrie().mmap(str(path))
                 log.info("lemma dictionary lang=%s kind=trie path=%s", lang, path)
                 return TrieWrapDict(trie), "trie"
             except Exception as exc:  # noqa: BLE001 - any damage: read the stream instead
