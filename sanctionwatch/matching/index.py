@@ -195,12 +195,14 @@ class NameIndex:
         self._starts_cache: dict[Analysed, Starts] = {}
         # text language → word → what it starts (``plans``); per process, like the above
         self._plan_cache: dict[str, dict[Analysed, Any]] = {}
+        self._pair_cache: dict[str, dict[tuple[int, Analysed, Analysed], Any]] = {}
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
         state["_lookup_cache"] = {}  # keyed by Analysed identity: meaningless elsewhere
         state["_starts_cache"] = {}
         state["_plan_cache"] = {}
+        state["_pair_cache"] = {}
         return state
 
     def warmth(self) -> int:

@@ -33,7 +33,7 @@ from sanctionwatch.matching.lemmaindex import add_text_lemmas, inflection_fits
 from sanctionwatch.matching.lemmas import detect_language
 from sanctionwatch.matching.normalize import TextTokens, analyse_text
 from sanctionwatch.matching.overlap import most_specific
-from sanctionwatch.matching.plans import TokenPlan, token_plan
+from sanctionwatch.matching.plans import TokenPlan, pair_result, token_plan
 from sanctionwatch.matching.positions import glue, glue_flags, seconds
 from sanctionwatch.matching.scripts import prepare_tables
 from sanctionwatch.matching.signals import OFFICIAL_SINGLE_WORD_SCORE, Held, confirm, needs_signal
@@ -50,7 +50,7 @@ __all__ = ["OFFICIAL_SINGLE_WORD_SCORE", "Matcher", "compare_tokens"]
 # token, so 75 keeps every hit the edit budget allowed and lets rules choose (they
 # default to min_score 88).
 MIN_REPORT_SCORE = 75.0
-_CACHE_FORMAT = 9  # bump when the pickled layout changes
+_CACHE_FORMAT = 10  # bump when the pickled layout changes
 
 
 class Matcher:
@@ -182,6 +182,7 @@ class Matcher:
 
         word_start = tt.word_start
         verify = ix.verify
+        name_tokens = ix.name_tokens
         hits: list[Candidate] = []
         for i in range(n):
             plan = plans[i]
@@ -206,8 +207,16 @@ class Matcher:
                     or (glued[i + 1] and not second.isdisjoint(glued[i + 1]))
                 ):
                     seconds(seen, plan.subs, plans[i + 1].keys, glued[i + 1])
+            if not seen:
+                continue
+            # A two-word name where neither word may be glued to the next depends on the two
+            # words only (and the language): verified once per pair (``plans.pair_result``).
+            plain = i + 1 < n and not glue_ok[i] and not glue_ok[i + 1]
             for name_id in seen:  # order-free: _select sorts by a total order
-                hit = verify(name_id, tt, i, may_glue)
+                if plain and len(name_tokens[name_id]) == 2:
+                    hit = pair_result(ix, name_id, tt, i, lang, MIN_REPORT_SCORE)
+                else:
+                    hit = verify(name_id, tt, i, may_glue)
                 if hit is not None and hit.score >= MIN_REPORT_SCORE:
                     hits.append(hit)
         return hits

@@ -326,6 +326,26 @@ def _surface(surface: str) -> tuple[int, int, Analysed]:
 
 def _split_syllabic(surface: str, start: int, word_index: int, out: TextTokens) -> None:
     """One token per syllable, runs of other letters (K-팝's 'K') stay whole."""
+    pieces = _PIECES_CACHE.get(surface)
+    if pieces is None:
+        pieces = _PIECES_CACHE[surface] = _syllable_pieces(surface)
+        if len(_PIECES_CACHE) >= _SURFACE_CACHE_MAX:
+            _PIECES_CACHE.clear()
+    for pos, end, info, first in pieces:
+        out.starts.append(start + pos)
+        out.ends.append(start + end)
+        out.words.append(word_index)
+        out.infos.append(info)
+        out.word_start.append(first)
+
+
+# A Hangul/CJK surface word → its pieces (offsets in the word, analysis, starts a word):
+# Korean words and Chinese/Japanese runs repeat, and splitting is a loop per character.
+_PIECES_CACHE: dict[str, tuple[tuple[int, int, Analysed, bool], ...]] = {}
+
+
+def _syllable_pieces(surface: str) -> tuple[tuple[int, int, Analysed, bool], ...]:
+    out = []
     first = True
     pos = 0
     while pos < len(surface):
@@ -337,16 +357,12 @@ def _split_syllabic(surface: str, start: int, word_index: int, out: TextTokens) 
             end = pos
             while end < len(surface) and not _SYLLABIC_RE.match(surface, end):
                 end += 1
-        piece = surface[pos:end]
-        info = analyse_word(piece)
+        info = analyse_word(surface[pos:end])
         if info.norm:
-            out.starts.append(start + pos)
-            out.ends.append(start + end)
-            out.words.append(word_index)
-            out.infos.append(info)
-            out.word_start.append(first)
+            out.append((pos, end, info, first))
             first = False
         pos = end
+    return tuple(out)
 
 
 def tokenize(text: str) -> list[Token]:

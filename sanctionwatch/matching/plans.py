@@ -26,11 +26,18 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from sanctionwatch.matching.index import NameIndex, Step, compare_tokens, lemma_step
-from sanctionwatch.matching.normalize import Analysed
+from sanctionwatch.matching.index import Candidate, NameIndex, Step, compare_tokens, lemma_step
+from sanctionwatch.matching.normalize import Analysed, TextTokens
 from sanctionwatch.matching.tables import Starts
 
-__all__ = ["PLAN_CACHE_MAX", "SECONDS_SET_MAX", "TokenPlan", "token_plan"]
+__all__ = [
+    "PAIR_CACHE_MAX",
+    "PLAN_CACHE_MAX",
+    "SECONDS_SET_MAX",
+    "TokenPlan",
+    "pair_result",
+    "token_plan",
+]
 
 # Plans kept per process (all languages together); the cache is cleared when full and
 # refills from the next items' words. About 1 kB each at most: the word's keys and ids.
@@ -98,3 +105,48 @@ def token_plan(
         ix._plan_cache[lang] = by_lang = {}
     by_lang[t] = plan
     return plan
+
+
+# Two-word results kept per process (name id and the two words); cleared when full.
+PAIR_CACHE_MAX = 100_000
+_NO_PAIR = (0.0, ())  # the pair is not the name
+
+
+def _never_glue(_tt: TextTokens, _p: int) -> bool:
+    return False
+
+
+def pair_result(
+    ix: NameIndex, name_id: int, tt: TextTokens, i: int, lang: str, min_score: float
+) -> Candidate | None:
+    """``NameIndex.verify`` of a two-word name at word ``i`` where neither word may be
+    glued to the next: it depends on the name and the two words (their lemmas are theirs in
+    ``lang``), so it is worked out once per pair and reused at every position."""
+    by_lang = ix._pair_cache.get(lang)
+    if by_lang is None:
+        by_lang = ix._pair_cache[lang] = {}
+    infos = tt.infos
+    key = (name_id, infos[i], infos[i + 1])
+    got: tuple[float, tuple[tuple[str, float, int], ...]] | None = by_lang.get(key)
+    if got is None:
+        hit = ix.verify(name_id, tt, i, _never_glue)
+        if hit is None or hit.score < min_score:
+            got = _NO_PAIR
+        else:
+            got = (hit.score, tuple((s.how, s.score, s.edits) for s in hit.steps))
+        if sum(len(d) for d in ix._pair_cache.values()) >= PAIR_CACHE_MAX:
+            ix._pair_cache.clear()
+            ix._pair_cache[lang] = by_lang = {}
+        by_lang[key] = got
+    score, steps = got
+    if not steps:
+        return None
+    (h0, s0, e0), (h1, s1, e1) = steps
+    return Candidate(
+        name_id,
+        ix.name_entity[name_id],
+        i,
+        i + 2,
+        score,
+        (Step(h0, s0, i, i + 1, e0), Step(h1, s1, i + 1, i + 2, e1)),
+    )

@@ -122,9 +122,23 @@ def test_a_full_plan_cache_is_cleared_without_changing_results(monkeypatch) -> N
     want = _spans(Matcher.build(ENTRIES), text)
     m = Matcher.build(ENTRIES)
     monkeypatch.setattr(plans, "PLAN_CACHE_MAX", 3)
+    monkeypatch.setattr(plans, "PAIR_CACHE_MAX", 2)
     for _ in range(3):
         assert _spans(m, text) == want
         assert sum(len(d) for d in m._ix._plan_cache.values()) <= 3
+        assert sum(len(d) for d in m._ix._pair_cache.values()) <= 2
+    assert any(t == "t:wag" for t, *_ in want)  # "Wagner Group": a two-word name, by pair
+
+
+def test_a_two_word_name_is_verified_once_per_pair() -> None:
+    m = Matcher.build(ENTRIES)
+    text = "North Korea, then North Korea again; North-Korea glued, and North Korean arms."
+    got = [s for s in _spans(m, text) if s[0] == "t:nk"]
+    assert [s[1] for s in got] == ["North Korea", "North Korea", "North-Korea", "North Korean"]
+    pairs = m._ix._pair_cache[""]
+    north, korea = analyse_word("North"), analyse_word("Korea")
+    assert [k for k in pairs if k[1] is north and k[2] is korea]  # one entry for the pair
+    assert len([k for k in pairs if k[1] is north and k[2] is korea]) == 1
 
 
 def test_plans_never_travel_with_a_saved_engine(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -136,4 +150,5 @@ def test_plans_never_travel_with_a_saved_engine(tmp_path) -> None:  # type: igno
     m.save(path)
     state = pickle.loads(path.read_bytes())[1].__dict__
     assert state["_plan_cache"] == {}  # keyed by word identity: meaningless elsewhere
+    assert state["_pair_cache"] == {}
     assert _spans(Matcher.load(path), text) == want
