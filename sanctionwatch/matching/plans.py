@@ -20,6 +20,9 @@ The result of a one-word name against one word depends on the word, the name and
 language only (never on the position), so the plan gives exactly what verifying at every
 position gave. Plans are keyed by the word's ``Analysed`` object (one per word, see
 ``normalize.analyse_word``): per process, never pickled, cleared when the cache is full.
+
+Likewise a two-word name ("North Korea") at a position where neither word may be glued to
+the next depends on the two words only: ``pair_result`` verifies it once per pair.
 """
 
 from __future__ import annotations
