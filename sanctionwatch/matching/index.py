@@ -24,7 +24,13 @@ from rapidfuzz.distance import Levenshtein
 from sanctionwatch.matching.fuzzyindex import FuzzyWords
 from sanctionwatch.matching.legalforms import alias_forms
 from sanctionwatch.matching.lemmaindex import LemmaKeys, inflected_bases, same_lemma
-from sanctionwatch.matching.lemmas import INFLECTING_LANGS, LEMMA_LANGS, is_known, lemma_of
+from sanctionwatch.matching.lemmas import (
+    INFLECTING_LANGS,
+    KNOWN_WORD_LANGS,
+    LEMMA_LANGS,
+    is_known,
+    lemma_of,
+)
 from sanctionwatch.matching.normalize import (
     CYRILLIC_ENDINGS_ASCII,
     Analysed,
@@ -302,6 +308,10 @@ class NameIndex:
         (seconds each), instead of inside the first item in it; returns those warmed."""
         done = []
         for lang in sorted(set(langs)):
+            if lang in KNOWN_WORD_LANGS:  # only asked whether they know a word
+                is_known(lang, lang)
+                done.append(lang)
+                continue
             if lang != "en" and lang not in LEMMA_LANGS:
                 continue  # English: only the inflection guard's dictionary, no lemma keys
             lemma_of(lang, lang)  # the dictionary loads on its first look-up

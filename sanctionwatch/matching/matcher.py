@@ -30,7 +30,7 @@ from sanctionwatch.matching.index import (
     compare_tokens,
 )
 from sanctionwatch.matching.lemmaindex import add_text_lemmas, inflection_fits
-from sanctionwatch.matching.lemmas import detect_language
+from sanctionwatch.matching.lemmas import KNOWN_WORD_LANGS, detect_language
 from sanctionwatch.matching.normalize import TextTokens, analyse_text
 from sanctionwatch.matching.overlap import most_specific
 from sanctionwatch.matching.plans import TokenPlan, pair_result, token_plan
@@ -76,7 +76,11 @@ class Matcher:
         the format-character tables (0.1 s, else paid by the first non-ASCII text)."""
         ix = self._ix
         prepare_tables()
-        return ix.warm_languages(["en", *ix.lemma_keys.languages()] if langs is None else langs)
+        if langs is None:
+            # official entries' one-word aliases are checked against Cyrillic dictionaries
+            official = KNOWN_WORD_LANGS if any(not e.curated for e in ix.entities) else ()
+            langs = ["en", *official, *ix.lemma_keys.languages()]
+        return ix.warm_languages(langs)
 
     def warmth(self) -> int:
         """Size of the look-up caches (they are saved with a cached engine)."""

@@ -34,8 +34,9 @@ from dataclasses import replace
 from typing import NamedTuple
 
 from sanctionwatch.matching.index import Candidate, EntityRef, NameIndex
-from sanctionwatch.matching.lemmas import is_known
+from sanctionwatch.matching.lemmas import KNOWN_WORD_LANGS, is_known
 from sanctionwatch.matching.normalize import normalize_name
+from sanctionwatch.matching.scripts import script_of
 from sanctionwatch.models import Match
 
 log = logging.getLogger(__name__)
@@ -124,9 +125,13 @@ def countries_of(programs: Iterable[str]) -> frozenset[str]:
 
 @functools.lru_cache(maxsize=_ORDINARY_CACHE)
 def _ordinary(word: str, lang: str) -> bool:
-    """Does a dictionary of the item's language or of English know this word?"""
+    """Does a dictionary of the item's language or of English know this word? A word in
+    Cyrillic letters is also asked of the Cyrillic languages' dictionaries (such items have
+    no detected language: they are not lemmatised)."""
     forms = {word, word.lower()}
-    return any(is_known(code, w) for code in dict.fromkeys((lang, FALLBACK_LANG)) for w in forms)
+    cyrillic = KNOWN_WORD_LANGS if script_of(word) == "CYRILLIC" else ()
+    codes = dict.fromkeys((lang, FALLBACK_LANG, *cyrillic))
+    return any(is_known(code, w) for code in codes for w in forms)
 
 
 def needs_signal(ix: NameIndex, words: str, h: Candidate, lang: str) -> bool:

@@ -243,3 +243,40 @@ def test_a_rule_that_asks_is_the_context_of_a_held_word() -> None:
     assert [a.rule for a in engine.evaluate(hits, "#c")] == ["iran-vessel-cargo"]
     # the rule's other clauses unmet: still held
     assert [x.entity_id for x in engine.match("", "Justice was served.")] == []
+
+
+def test_ordinary_cyrillic_words_need_a_second_signal_too() -> None:
+    """Russian and Ukrainian items have no detected language (they are not lemmatised), so
+    a word in Cyrillic letters is also asked of the Cyrillic dictionaries: "Звезда" (star)
+    is an ordinary word, not the company PAO ZVEZDA, unless the item gives a second signal."""
+    zvezda = Entry(
+        id="ofac-sdn:zvezda",
+        name="PAO ZVEZDA",
+        type="organisation",
+        list="ofac-sdn",
+        aliases=("ZVEZDA",),
+        programs=("RUSSIA-EO14024",),
+        curated=False,
+    )
+    russia = curated("Russia", "country", "Россия", "России")
+    m = Matcher.build([zvezda, russia])
+    held: list[Match] = []
+    assert m.find_item((("text", "Звезда взошла над городом."),), "", held) == []
+    assert [h.text for h in held] == ["Звезда"]  # held back, not lost
+    hits = m.find("Звезда поставляет двигатели для флота России.", lang="")
+    star = [h for h in hits if h.entity_id == "ofac-sdn:zvezda"]
+    assert len(star) == 1 and "its country in the item (russia)" in star[0].detail
+    # written as the alias is, the name stands without a signal
+    assert [h.text for h in m.find("ПАО Звезда объявило результаты.", lang="")] == ["ПАО Звезда"]
+    # a word no dictionary knows is not ordinary: listed (score capped) without a signal
+    sevmash = Entry(
+        "ofac-sdn:sevmash",
+        "AO PO SEVMASH",
+        "organisation",
+        "ofac-sdn",
+        aliases=("SEVMASH",),
+        curated=False,
+    )
+    hits = Matcher.build([sevmash]).find("Севмаш спустил на воду подлодку.", lang="")
+    assert [(h.text, h.score) for h in hits] == [("Севмаш", OFFICIAL_SINGLE_WORD_SCORE)]
+    assert "uk" in m.warm_up() and "ru" in m.warm_up()  # official entries: warmed at start
