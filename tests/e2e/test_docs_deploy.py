@@ -181,3 +181,19 @@ def test_docs_name_only_existing_commands(doc: str) -> None:
     text = (REPO / doc).read_text(encoding="utf-8")
     for command in re.findall(r"bot\.py ([a-z][a-z-]+)", text):
         assert command in names, f"{doc}: bot.py {command}"
+
+
+def test_dockerfile_builds_the_lemma_tries_where_the_bot_reads_them() -> None:
+    from sanctionwatch.matching.lemmadicts import LEMMA_DIR_ENV
+
+    steps = _dockerfile()
+    envs = [s for s in steps if s.startswith("ENV ") and LEMMA_DIR_ENV in s]
+    assert len(envs) == 1
+    folder = envs[0].split(f"{LEMMA_DIR_ENV}=", 1)[1].split()[0]
+    assert folder.startswith("/") and not folder.startswith("/data")  # in the image, not the volume
+    build = next(i for i, s in enumerate(steps) if "sanctionwatch lemmas --build" in s)
+    install = next(i for i, s in enumerate(steps) if "pip install --no-deps ." in s)
+    user = max(i for i, s in enumerate(steps) if s.startswith("USER "))
+    assert install < build < user  # built by the installed package, before dropping root
+    assert steps.index(envs[0]) < build
+    assert "a+rX" in steps[build]  # readable by the unprivileged user
