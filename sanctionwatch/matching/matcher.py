@@ -69,18 +69,18 @@ class Matcher:
 
     def warm_up(self, langs: Iterable[str] | None = None) -> list[str]:
         """Load lemma dictionaries and alias lemma tables before matching, so the first
-        items in each language do not pay for them (1-4 s per language). Default: English
-        (the inflection guard's dictionary) and the languages the index has met before
-        (their tables travel with a cached engine).
+        items in each language do not pay for them (ms with built tries, 1-4 s per language
+        without). Default: English (the inflection guard's dictionary) and the languages the
+        index has met before (their tables travel with a cached engine); with entries from
+        official lists, always the Cyrillic known-word dictionaries too (``signals``).
         For a long-lived process (a worker) right after it got its engine. Also builds
         the format-character tables (0.1 s, else paid by the first non-ASCII text)."""
         ix = self._ix
         prepare_tables()
-        if langs is None:
-            # official entries' one-word aliases are checked against Cyrillic dictionaries
-            official = KNOWN_WORD_LANGS if any(not e.curated for e in ix.entities) else ()
-            langs = ["en", *official, *ix.lemma_keys.languages()]
-        return ix.warm_languages(langs)
+        # official entries' one-word aliases are checked against the Cyrillic dictionaries
+        official = KNOWN_WORD_LANGS if any(not e.curated for e in ix.entities) else ()
+        wanted = ["en", *ix.lemma_keys.languages()] if langs is None else list(langs)
+        return ix.warm_languages([*wanted, *official])
 
     def warmth(self) -> int:
         """Size of the look-up caches (they are saved with a cached engine)."""
