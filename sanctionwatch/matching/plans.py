@@ -27,11 +27,10 @@ the next depends on the two words only: ``pair_result`` verifies it once per pai
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sanctionwatch.matching.index import Candidate, NameIndex, Step, compare_tokens, lemma_step
 from sanctionwatch.matching.normalize import Analysed, TextTokens
-from sanctionwatch.matching.tables import Starts
 
 __all__ = [
     "PAIR_CACHE_MAX",
@@ -69,24 +68,13 @@ def token_plan(
 ) -> TokenPlan:
     """The plan of word ``t`` (its lemma ``lemma``) in a text in ``lang`` ("" when the
     text is not lemmatised). ``min_score``: one-word hits scoring below it are dropped."""
-    by_lang = ix._plan_cache.get(lang)
-    if by_lang is None:
-        by_lang = ix._plan_cache[lang] = {}
-    cached: TokenPlan | None = by_lang.get(t)
+    cached: TokenPlan | None = ix._plan_cache.get(lang, _NONE).get(t)
     if cached is not None:
         return cached
     keys = ix.lookup_keys(t)
-    starts: Starts
     if lang:
-        extra = ix.lemma_lookup(t, lemma, lang)
-        if extra:
-            keys = (*keys, *extra)
-            starts = ix.name_starts(keys)
-        else:
-            starts = ix.token_starts(t)
-    else:
-        starts = ix.token_starts(t)
-    ids, subs = starts
+        keys = (*keys, *ix.lemma_lookup(t, lemma, lang))
+    ids, subs = ix.name_starts(keys)  # kept in the plan: not in the index's starts cache
     ok: list[tuple[int, int, str, float, int]] = []
     fail: list[int] = []
     for name_id in dict.fromkeys(ids):  # one name may be filed under two of the keys
@@ -103,11 +91,19 @@ def token_plan(
     if subs and sum(len(sub) for sub in subs) <= SECONDS_SET_MAX:
         seconds = frozenset(k for sub in subs for k in sub)
     plan = TokenPlan(keys, subs, tuple(ok), tuple(fail), not ids and not subs, seconds)
-    if sum(len(d) for d in ix._plan_cache.values()) >= PLAN_CACHE_MAX:
-        ix._plan_cache.clear()
-        ix._plan_cache[lang] = by_lang = {}
-    by_lang[t] = plan
+    _room(ix._plan_cache, lang, PLAN_CACHE_MAX)[t] = plan
     return plan
+
+
+_NONE: dict[Any, Any] = {}  # an empty cache to read from (never written)
+
+
+def _room(caches: dict[str, dict[Any, Any]], lang: str, limit: int) -> dict[Any, Any]:
+    """The language's cache, with room for one more entry: all languages' caches are
+    cleared together once they hold ``limit`` entries (they refill from the next items)."""
+    if sum(len(d) for d in caches.values()) >= limit:
+        caches.clear()
+    return caches.setdefault(lang, {})
 
 
 # Two-word results kept per process (name id and the two words); cleared when full.
@@ -125,22 +121,17 @@ def pair_result(
     """``NameIndex.verify`` of a two-word name at word ``i`` where neither word may be
     glued to the next: it depends on the name and the two words (their lemmas are theirs in
     ``lang``), so it is worked out once per pair and reused at every position."""
-    by_lang = ix._pair_cache.get(lang)
-    if by_lang is None:
-        by_lang = ix._pair_cache[lang] = {}
     infos = tt.infos
     key = (name_id, infos[i], infos[i + 1])
-    got: tuple[float, tuple[tuple[str, float, int], ...]] | None = by_lang.get(key)
+    got: tuple[float, tuple[tuple[str, float, int], ...]] | None
+    got = ix._pair_cache.get(lang, _NONE).get(key)
     if got is None:
         hit = ix.verify(name_id, tt, i, _never_glue)
         if hit is None or hit.score < min_score:
             got = _NO_PAIR
         else:
             got = (hit.score, tuple((s.how, s.score, s.edits) for s in hit.steps))
-        if sum(len(d) for d in ix._pair_cache.values()) >= PAIR_CACHE_MAX:
-            ix._pair_cache.clear()
-            ix._pair_cache[lang] = by_lang = {}
-        by_lang[key] = got
+        _room(ix._pair_cache, lang, PAIR_CACHE_MAX)[key] = got
     score, steps = got
     if not steps:
         return None
