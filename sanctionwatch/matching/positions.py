@@ -56,11 +56,18 @@ def glue_flags(tt: TextTokens) -> list[bool]:
                 out[j] = _may_glue(tt, j)
             continue
         b = infos[j + 1]
-        if text[end] in _HYPHENS:
-            out[j] = not (b.syllabic or infos[j].syllabic)
-        elif b.exact_only:
-            out[j] = not b.syllabic and not b.norm.isalpha()
+        gap = text[end]
+        if gap in _HYPHENS or b.exact_only:  # else never joined: skip the call
+            out[j] = _joins(gap, infos[j], b)
     return out
+
+
+def _joins(gap: str, a: Analysed, b: Analysed) -> bool:
+    """Tokens ``a`` and ``b`` with the one character ``gap`` between them form one name
+    part: a hyphen between two non-syllabic words, or a number/code after any gap."""
+    if gap in _HYPHENS:
+        return not (b.syllabic or a.syllabic)
+    return b.exact_only and not b.syllabic and not b.norm.isalpha()
 
 
 def _may_glue(tt: TextTokens, i: int) -> bool:
@@ -75,10 +82,7 @@ def _may_glue(tt: TextTokens, i: int) -> bool:
             return False
     else:
         return False
-    b: Analysed = tt.infos[i + 1]
-    if gap in _HYPHENS:
-        return not (b.syllabic or tt.infos[i].syllabic)
-    return b.exact_only and not b.syllabic and not b.norm.isalpha()
+    return _joins(gap, tt.infos[i], tt.infos[i + 1])
 
 
 @functools.lru_cache(maxsize=16_384)
