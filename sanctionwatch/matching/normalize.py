@@ -272,7 +272,7 @@ def analyse_text(text: str) -> TextTokens:
             hit = cache[surface] = _surface(surface)
             if len(cache) >= _SURFACE_CACHE_MAX:
                 cache.clear()
-        delta, length, info = hit
+        delta, length, info, pieces = hit
         start = pos + delta
         pos += len(surface) + len(gap)
         if info is _SYLLABIC:
@@ -280,7 +280,7 @@ def analyse_text(text: str) -> TextTokens:
                 syllabic = True
                 out.words[:] = range(len(infos))
                 out.word_start[:] = [True] * len(infos)
-            _split_syllabic(surface[delta : delta + length], start, word_index, out)
+            _add_syllables(pieces, start, word_index, out)
         else:
             starts.append(start)
             ends.append(start + length)
@@ -298,15 +298,19 @@ def analyse_text(text: str) -> TextTokens:
     return out
 
 
+# One syllable token of a Hangul/CJK word: (offsets in the kept part, analysis, whether
+# it starts a word).
+Piece = tuple[int, int, Analysed, bool]
 # How one surface word (a match of _WORD_RE) is tokenised: (offset of the kept part, its
-# length, its analysis; _SYLLABIC: a Hangul/CJK word, split per syllable). Bounded like
+# length, its analysis, its syllables: for a Hangul/CJK word the analysis is _SYLLABIC and
+# the syllables are its tokens, split once per surface word). Bounded like
 # ``analyse_word``'s cache; cleared when full (it refills from the next texts' words).
 _SYLLABIC = Analysed("", "", "", True, True, False)
-_SURFACE_CACHE: dict[str, tuple[int, int, Analysed]] = {}
+_SURFACE_CACHE: dict[str, tuple[int, int, Analysed, tuple[Piece, ...]]] = {}
 _SURFACE_CACHE_MAX = 262_144
 
 
-def _surface(surface: str) -> tuple[int, int, Analysed]:
+def _surface(surface: str) -> tuple[int, int, Analysed, tuple[Piece, ...]]:
     """Elision, possessive and contraction handling of one word, then its analysis."""
     delta = 0
     if not surface.isalnum():  # most words have no apostrophe or accent mark
@@ -318,19 +322,14 @@ def _surface(surface: str) -> tuple[int, int, Analysed]:
         if poss and len(surface) > 2:
             surface = surface[: poss.start()]
         if _CONTRACTION_RE.match(surface):
-            return delta, len(surface), analyse_contraction(surface)
+            return delta, len(surface), analyse_contraction(surface), ()
     if not surface.isascii() and _SYLLABIC_RE.search(surface):
-        return delta, len(surface), _SYLLABIC
-    return delta, len(surface), analyse_word(surface)
+        return delta, len(surface), _SYLLABIC, _syllable_pieces(surface)
+    return delta, len(surface), analyse_word(surface), ()
 
 
-def _split_syllabic(surface: str, start: int, word_index: int, out: TextTokens) -> None:
-    """One token per syllable, runs of other letters (K-팝's 'K') stay whole."""
-    pieces = _PIECES_CACHE.get(surface)
-    if pieces is None:
-        pieces = _PIECES_CACHE[surface] = _syllable_pieces(surface)
-        if len(_PIECES_CACHE) >= _SURFACE_CACHE_MAX:
-            _PIECES_CACHE.clear()
+def _add_syllables(pieces: tuple[Piece, ...], start: int, word_index: int, out: TextTokens) -> None:
+    """The syllable tokens of one Hangul/CJK word that starts at ``start``."""
     for pos, end, info, first in pieces:
         out.starts.append(start + pos)
         out.ends.append(start + end)
@@ -339,12 +338,8 @@ def _split_syllabic(surface: str, start: int, word_index: int, out: TextTokens) 
         out.word_start.append(first)
 
 
-# A Hangul/CJK surface word → its pieces (offsets in the word, analysis, starts a word):
-# Korean words and Chinese/Japanese runs repeat, and splitting is a loop per character.
-_PIECES_CACHE: dict[str, tuple[tuple[int, int, Analysed, bool], ...]] = {}
-
-
-def _syllable_pieces(surface: str) -> tuple[tuple[int, int, Analysed, bool], ...]:
+def _syllable_pieces(surface: str) -> tuple[Piece, ...]:
+    """One token per syllable, runs of other letters (K-팝's 'K') stay whole."""
     out = []
     first = True
     pos = 0
