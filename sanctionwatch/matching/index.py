@@ -25,7 +25,6 @@ from sanctionwatch.matching.fuzzyindex import FuzzyWords
 from sanctionwatch.matching.legalforms import alias_forms
 from sanctionwatch.matching.lemmaindex import LemmaKeys, inflected_bases, same_lemma
 from sanctionwatch.matching.lemmas import (
-    INFLECTING_LANGS,
     KNOWN_WORD_LANGS,
     LEMMA_LANGS,
     is_known,
@@ -314,9 +313,7 @@ class NameIndex:
                 continue
             if lang != "en" and lang not in LEMMA_LANGS:
                 continue  # English: only the inflection guard's dictionary, no lemma keys
-            lemma_of(lang, lang)  # the dictionary loads on its first look-up
-            if lang in INFLECTING_LANGS:
-                is_known(lang, lang)  # simplemma's known-word check has its own copy
+            lemma_of(lang, lang)  # the dictionary (shared with is_known) opens on first use
             if lang in LEMMA_LANGS:
                 self.lemma_keys.reverse(lang, self._curated_tokens, index_keys)
             done.append(lang)

@@ -55,14 +55,17 @@ def trie_path(folder: Path, code: str) -> Path:
 class Dictionaries:
     """simplemma's ``DictionaryFactory``: per language the trie if built, else the stream.
 
-    Every dictionary read is kept (one per language met: a few MB each as tries, up to tens
-    as streams); simplemma's own factories forget the least recent beyond eight."""
+    Every dictionary read is kept here, one per language met (a few MB each as tries, up to
+    tens as streams): simplemma's own factories forget the least recent beyond eight, and
+    with a ninth language in the news one was read again (1-4 s) on its next item, over and
+    over."""
 
-    def __init__(self, folder: Path, keep: int) -> None:
+    def __init__(self, folder: Path) -> None:
         from simplemma.strategies import StreamDictionaryFactory
 
         self.folder = folder
-        self._stream = StreamDictionaryFactory(cache_max_size=keep)
+        # opened once per language, kept in ``_loaded``: the factory's own cache adds nothing
+        self._stream = StreamDictionaryFactory(cache_max_size=1)
         self._loaded: dict[str, Mapping[str, str]] = {}
         self._kinds: dict[str, str] = {}
         self._lock = threading.Lock()

@@ -64,17 +64,10 @@ _LEMMA_CACHE = 200_000  # (language, word) pairs kept; news vocabulary per langu
 KNOWN_WORD_LANGS = ("ru", "uk", "bg", "mk")
 
 
-# simplemma's shared low-memory factory keeps 8 dictionaries: with a ninth language in the
-# news the least recent one is dropped and read again (1-4 s) on its next item, over and
-# over. Ours keeps one per language that can be looked up (the lemmatised ones and English):
-# about 5-10 MB each, and only for the languages actually met.
-DICTIONARIES_KEPT = len(LEMMA_LANGS) + 1
-
-
 @functools.lru_cache(maxsize=1)
 def _dictionaries() -> Dictionaries:
     """Built tries where there are, else streams (``lemmadicts``); read once per process."""
-    return Dictionaries(trie_dir(), DICTIONARIES_KEPT)
+    return Dictionaries(trie_dir())
 
 
 @functools.lru_cache(maxsize=1)

@@ -42,7 +42,6 @@ VARIANT_RULES: tuple[tuple[str, str, str], ...] = (
     (r"c(?!h)", "k", "c vs k: Corea / Korea, Victor / Viktor"),
     (r"(.)\1+", r"\1", "doubled letters: Evgenii / Evgeni, Kassem / Kasem"),
 )
-_COMPILED_RULES = tuple((re.compile(p), r) for p, r, _why in VARIANT_RULES)
 # A rule is tried only when the key holds one of these strings (without them its pattern
 # cannot match); most words meet few rules, and ``re.sub`` costs ~2 µs even for nothing.
 # A pattern with no regex syntax is replaced literally. ``variant_key_reference`` applies
@@ -85,6 +84,6 @@ def variant_key(norm: str) -> str:
 def variant_key_reference(norm: str) -> str:
     """``variant_key`` by every rule's regex, as written (for tests)."""
     key = norm
-    for pattern, repl in _COMPILED_RULES:
-        key = pattern.sub(repl, key)
+    for _pattern, repl, _needs, compiled in _FAST_RULES:
+        key = compiled.sub(repl, key)
     return key

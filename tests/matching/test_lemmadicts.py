@@ -36,7 +36,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_a_trie_gives_the_streams_answers(folder: Path) -> None:
-    ours = Dictionaries(folder, keep=4)
+    ours = Dictionaries(folder)
     stream = StreamDictionaryFactory(cache_max_size=4)
     for lang in ("id", "it"):
         assert _lemmas(ours, lang) == _lemmas(stream, lang)
@@ -58,7 +58,7 @@ def test_a_damaged_trie_is_read_past_and_never_rebuilt_while_matching(
 ) -> None:
     bad = trie_path(tmp_path, "id")
     bad.write_bytes(b"not a trie at all")
-    ours = Dictionaries(tmp_path, keep=4)
+    ours = Dictionaries(tmp_path)
     with caplog.at_level(logging.WARNING, logger=lemmadicts.__name__):
         got = _lemmas(ours, "id")
     assert got == _lemmas(StreamDictionaryFactory(cache_max_size=1), "id")
