@@ -75,6 +75,12 @@ class Analysed:
     alts: tuple[str, ...] = ()
     word: str = ""  # the surface as written (what the lemmatiser looks up)
 
+    def __reduce__(self) -> tuple[type[Analysed], tuple[object, ...]]:
+        # Rebuilt by the constructor from its values: a cached engine holds one per
+        # distinct name token, and this loads in 60% of the time of the generic state
+        # (``Matcher.load`` of the OFAC list: 0.35 → 0.20 s for its 43k tokens).
+        return (Analysed, astuple(self))
+
 
 def astuple(a: Analysed) -> tuple[str, str, str, bool, bool, bool, str, tuple[str, ...], str]:
     """The value of an ``Analysed`` (for de-duplication by value)."""

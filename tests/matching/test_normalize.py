@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from sanctionwatch.matching.normalize import analyse_word, normalize_name, tokenize, variant_key
+from sanctionwatch.matching.normalize import (
+    analyse_text,
+    analyse_word,
+    astuple,
+    normalize_name,
+    tokenize,
+    variant_key,
+)
 
 
 def test_tokens_carry_offsets_into_the_original_text() -> None:
@@ -126,3 +133,16 @@ def test_the_word_pattern_finds_the_words_a_per_character_pattern_finds() -> Non
         assert [m.span() for m in normalize._WORD_RE.finditer(text)] == want, repr(text)
         split = normalize._WORD_SPLIT_RE.split(text)
         assert split[1::2] == [text[s:e] for s, e in want]
+
+
+def test_analysed_tokens_pickle_by_value() -> None:
+    """A cached engine's tokens come back with every field (``Analysed.__reduce__``), and
+    one object shared by two names stays one object."""
+    import pickle
+
+    infos = analyse_text("Путиным l'Iran 北朝鮮 KN-23 پهپادهای לאיראן Jong-un").infos
+    assert len(infos) >= 8
+    back = pickle.loads(pickle.dumps((infos, infos[0]), protocol=pickle.HIGHEST_PROTOCOL))
+    assert [astuple(a) for a in back[0]] == [astuple(a) for a in infos]
+    assert back[0][0] is back[1]
+    assert any(a.alts for a in back[0]) and any(a.cstem for a in back[0])
