@@ -200,7 +200,7 @@ class Matcher:
             if gs is not None:  # glued to the next word: one-word names may still meet it
                 seen.update(plan.fail)
                 seen.update(gs[0])
-                seen.difference_update(ok[0] for ok in plan.ok)
+                seen.difference_update(plan.ok_ids)
                 if gs[1] and i + 2 < n:
                     seconds(seen, gs[1], plans[i + 2].keys, glued[i + 2])
             if plan.subs and i + 1 < n:

@@ -55,8 +55,10 @@ SECONDS_SET_MAX = 512
 class TokenPlan(NamedTuple):
     keys: tuple[str, ...]
     subs: tuple[dict[str, int | list[int]], ...]
-    # one-word names this word is: (name id, entity, how, score, edits) of its Step
+    # one-word names this word is: (name id, entity, how, score, edits) of its Step; of
+    # several aliases of one entity that the guards treat alike, only the first (``_first_alike``)
     ok: tuple[tuple[int, int, str, float, int], ...]
+    ok_ids: tuple[int, ...]  # every one-word name this word is (``ok`` before that choice)
     fail: tuple[int, ...]  # one-word names under its keys that it is not, by itself
     empty: bool  # starts nothing at all (most words)
     # the keys of every second word in ``subs`` (None: too many to keep, or no subs)
@@ -90,12 +92,45 @@ def token_plan(
     seconds = None
     if subs and sum(len(sub) for sub in subs) <= SECONDS_SET_MAX:
         seconds = frozenset(k for sub in subs for k in sub)
-    plan = TokenPlan(keys, subs, tuple(ok), tuple(fail), not ids and not subs, seconds)
+    ok_ids = tuple(entry[0] for entry in ok)
+    first = _first_alike(ix, ok) if len(ok) > 1 else tuple(ok)
+    plan = TokenPlan(keys, subs, first, ok_ids, tuple(fail), not ids and not subs, seconds)
     _room(ix._plan_cache, lang, PLAN_CACHE_MAX)[t] = plan
     return plan
 
 
 _NONE: dict[Any, Any] = {}  # an empty cache to read from (never written)
+
+
+def guard_signature(ix: NameIndex, name_id: int) -> tuple[object, ...]:
+    """What ``Matcher._select`` reads of a one-word name met by one word, besides its score
+    and alias order: its entity, the base it declines (``_inflection_ok``) and its alias's
+    casing and word count (``_guard_single_word``)."""
+    alias = ix.aliases[name_id]
+    base = ix.inflected.get(name_id)
+    return (ix.name_entity[name_id], base, alias != alias.lower(), len(alias.split()) == 1)
+
+
+def _first_alike(
+    ix: NameIndex, ok: list[tuple[int, int, str, float, int]]
+) -> tuple[tuple[int, int, str, float, int], ...]:
+    """Of the one-word names a word is, one per ``guard_signature``: the one ``_select``
+    tries first (best score, then alias, then name id). The others would never be kept: at
+    one position all of them cover the same word, so once the first is kept they overlap it,
+    and a guard that drops the first drops each of them too (it reads only the signature,
+    the word and the score). "Russia" and its nine spellings that the variant rules make
+    the same key were ten candidates at every "Russia"; now one."""
+    best: dict[tuple[object, ...], tuple[int, int, str, float, int]] = {}
+    for entry in ok:
+        sig = guard_signature(ix, entry[0])
+        have = best.get(sig)
+        if have is None or _order(ix, entry) < _order(ix, have):
+            best[sig] = entry
+    return tuple(sorted(best.values(), key=lambda e: e[0]))
+
+
+def _order(ix: NameIndex, entry: tuple[int, int, str, float, int]) -> tuple[float, str, int]:
+    return (-entry[3], ix.aliases[entry[0]], entry[0])
 
 
 def _room(caches: dict[str, dict[Any, Any]], lang: str, limit: int) -> dict[Any, Any]:

@@ -70,10 +70,21 @@ def _reference(m: Matcher, text: str, lang: str) -> list[tuple[int, int, int, fl
             cands.update(gids)
             if i + 2 < n:
                 seconds(cands, gsubs, keys[i + 2], ())
+        alike: dict[tuple[object, ...], tuple[float, str, int]] = {}
         for name_id in cands:
             h = ix.verify(name_id, tt, i, lambda _tt, p: glue_ok[p])
-            if h is not None and h.score >= MIN_REPORT_SCORE:
-                out.add((h.name_id, h.start_tok, h.end_tok, h.score))
+            if h is None or h.score < MIN_REPORT_SCORE:
+                continue
+            if h.end_tok - h.start_tok == 1 and len(ix.name_tokens[name_id]) == 1:
+                # one word, one-word name: of the entity's aliases that the guards treat
+                # alike, the first in _select's order only (plans._first_alike)
+                sig = plans.guard_signature(ix, name_id)
+                order = (-h.score, ix.aliases[name_id], name_id)
+                if sig not in alike or order < alike[sig]:
+                    alike[sig] = order
+                continue
+            out.add((h.name_id, h.start_tok, h.end_tok, h.score))
+        out.update((name_id, i, i + 1, -neg) for neg, _a, name_id in alike.values())
     return sorted(out)
 
 
@@ -95,6 +106,40 @@ def test_plans_give_what_verifying_every_position_gives() -> None:
         got = sorted({(h.name_id, h.start_tok, h.end_tok, h.score) for h in m._candidates(tt)})
         assert got == _reference(m, text, lang), text
         assert got, text
+
+
+ALIKE = [
+    # nine spellings with one key, and inflected forms that the guard checks per language
+    Entry(
+        "t:russia",
+        "Russia",
+        "country",
+        "russia",
+        ("Rusia", "RUSSIA", "Russiya", "Rossiya", "Russie", "russia", "Россия", "Россией"),
+    ),
+    Entry("t:putin", "Vladimir Putin", "person", "russia", ("Putin", "Putina", "Putinem")),
+    Entry("t:fox", "FOX", "organisation", "sdn", ("Fox", "FOX LLC"), curated=False),
+]
+
+
+def test_one_candidate_per_entity_and_guard_signature_changes_no_match(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Choosing one of an entity's alike one-word aliases in the plan gives the matches
+    that trying every one of them gave (guards and overlap decide the same)."""
+    texts = [
+        ("en", "Russia, RUSSIA and russia; Putin, Putina (a village), Fox and fox news."),
+        ("cs", "Putina potkal Putinem v Rusku; Rusia a Russia."),
+        ("ru", "Россией и Россия, Путина."),
+    ]
+    every = Matcher.build(ENTRIES + ALIKE)
+    with monkeypatch.context() as patch:
+        patch.setattr(plans, "_first_alike", lambda _ix, ok: tuple(ok))
+        want = [(lang, m.__dict__) for lang, t in texts for m in every.find(t, lang=lang)]
+        many = sum(len(p.ok) for d in every._ix._plan_cache.values() for p in d.values())
+    chosen = Matcher.build(ENTRIES + ALIKE)
+    assert [(lang, m.__dict__) for lang, t in texts for m in chosen.find(t, lang=lang)] == want
+    few = sum(len(p.ok) for d in chosen._ix._plan_cache.values() for p in d.values())
+    assert few < many  # the choice was made
+    assert {m["entity_id"] for _lang, m in want} >= {"t:russia", "t:putin"}
 
 
 def test_a_glued_one_word_name_needs_the_hyphen_at_that_position() -> None:
