@@ -60,27 +60,24 @@ class FuzzyWords:
     def __len__(self) -> int:
         return len(self.words)
 
-    def _near_words(self, d: str) -> list[str]:
-        """Words that are ``d`` or become ``d`` when one letter is removed."""
-        lo = stable_hash(d) << WORD_ID_BITS
-        codes = self.deletes
-        i = bisect_left(codes, lo)
-        out = []
-        hi = lo | _WORD_MASK
-        words = self.words
-        while i < len(codes) and codes[i] <= hi:
-            out.append(words[codes[i] & _WORD_MASK])
-            i += 1
-        return out
-
     def neighbours(self, block: str) -> tuple[str, ...]:
         """Index words within the edit budget of ``block`` (a superset: the verifier decides)."""
         cached = self.cache.get(block)
         if cached is not None:
             return cached
+        # The words that are ``d`` or become ``d`` when one letter is removed, for the block
+        # and each of its deletions: one bisect each (most find nothing), written out in
+        # one loop because this is most of the cost of a word never seen before.
         near: set[str] = set()
+        codes, words = self.deletes, self.words
+        end = len(codes)
         for d in (block, *deletions(block)):
-            near.update(self._near_words(d))
+            lo = stable_hash(d) << WORD_ID_BITS
+            i = bisect_left(codes, lo)
+            hi = lo | _WORD_MASK
+            while i < end and codes[i] <= hi:
+                near.add(words[codes[i] & _WORD_MASK])
+                i += 1
         near.update(self.long_words.near(block))
         result = tuple(sorted(near))
         if len(self.cache) >= CACHE_MAX:

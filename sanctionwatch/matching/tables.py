@@ -5,14 +5,19 @@ int until a key is shared (most keys belong to one name)."""
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 
 WORD_ID_BITS = 24  # fuzzy words per index: up to 16.7M
 HASH_BITS = 63 - WORD_ID_BITS
 
 
-def stable_hash(s: str) -> int:
+_LEN_BITS = HASH_BITS - 32  # below the crc32: the string's length, modulo
+_LEN_MASK = (1 << _LEN_BITS) - 1
+
+
+def stable_hash(s: str, crc32: Callable[[bytes], int] = zlib.crc32) -> int:
     """Stable across processes (unlike hash(str)): the index is pickled and reloaded."""
-    return zlib.crc32(s.encode()) << (HASH_BITS - 32) | (len(s) & ((1 << (HASH_BITS - 32)) - 1))
+    return crc32(s.encode()) << _LEN_BITS | (len(s) & _LEN_MASK)
 
 
 def file_id(table: dict[str, int | list[int]], key: str, name_id: int) -> None:
