@@ -146,6 +146,8 @@ _CYRILLIC_ENDINGS = tuple(
 
 
 def _ascii(word: str) -> str:
+    if word.isascii():  # NFKC, NFD and anyascii leave ASCII as it is; casefold is lower
+        return _NON_ALNUM_RE.sub("", word.lower())
     folded = unicodedata.normalize("NFKC", word).casefold()
     stripped = "".join(
         c for c in unicodedata.normalize("NFD", folded) if not unicodedata.combining(c)
@@ -187,19 +189,19 @@ ABJAD_MIN_KEY = 2
 def analyse_word(word: str) -> Analysed:
     """Analyse one word (no spaces; possessive already removed). Cached: news repeats words."""
     norm = _ascii(word)
-    syllabic = bool(_SYLLABIC_RE.match(word))
-    if syllabic:
+    plain = word.isascii()  # most words: no script below to look for
+    if not plain and _SYLLABIC_RE.match(word):
         key = _SYLLABLE_MARK + norm
         return Analysed(norm, key, key, True, True, False)
-    if _ABJAD_RE.search(word):
+    if not plain and _ABJAD_RE.search(word):
         return _analyse_abjad(word)
-    cyrillic = bool(_CYRILLIC_RE.search(word))
+    cyrillic = not plain and bool(_CYRILLIC_RE.search(word))
     key = variant_key(norm)
     cstem = _cyrillic_stem(word) if cyrillic else ""
     block = variant_key(_ascii(cstem)) if cyrillic else key
     if len(block) < MIN_BLOCK_LEN:
         block = key
-    has_digit = any(c.isdigit() for c in norm)
+    has_digit = bool(norm) and not norm.isalpha()  # norm is [a-z0-9]*
     acronym = 2 <= len(word) <= ACRONYM_MAX_LEN and word.isupper()
     return Analysed(norm, key, block, has_digit or acronym, False, cyrillic, cstem, (), word)
 

@@ -146,3 +146,32 @@ def test_analysed_tokens_pickle_by_value() -> None:
     assert [astuple(a) for a in back[0]] == [astuple(a) for a in infos]
     assert back[0][0] is back[1]
     assert any(a.alts for a in back[0]) and any(a.cstem for a in back[0])
+
+
+def test_ascii_words_take_the_short_way_to_the_same_form() -> None:
+    """``_ascii`` skips NFKC, NFD and anyascii for ASCII words: the same forms as the long
+    way, on random ASCII strings (letters, digits, punctuation, both cases)."""
+    import random
+    import re
+    import string
+    import unicodedata
+
+    from anyascii import anyascii
+
+    from sanctionwatch.matching import normalize
+
+    def long_way(word: str) -> str:
+        folded = unicodedata.normalize("NFKC", word).casefold()
+        bare = "".join(
+            c for c in unicodedata.normalize("NFD", folded) if not unicodedata.combining(c)
+        )
+        return re.sub(r"[^a-z0-9]+", "", anyascii(bare).lower())
+
+    rnd = random.Random(12)
+    alphabet = string.ascii_letters + string.digits + string.punctuation
+    words = ["".join(rnd.choices(alphabet, k=rnd.randint(1, 12))) for _ in range(5_000)]
+    words += ["Putin", "KN-23", "DPRK", "x86", "ABC123", "'", "O'Brien"]
+    for word in words:
+        assert normalize._ascii(word) == long_way(word), word
+    assert analyse_word("KN23").exact_only and not analyse_word("Putin").exact_only
+    assert analyse_word("Pyongyang").cyrillic is False and analyse_word("Пхеньян").cyrillic
