@@ -239,7 +239,7 @@ def _fetch_http(
         for _hop in range(settings.max_redirects + 1):
             if http not in _GUARDED_CLIENTS:
                 check_url(current, AddressPolicy(allow_private=settings.allow_private))
-            outcome = _one_request(http, current, state, settings, deadline, started)
+            outcome = _request_retried(http, current, state, settings, deadline, started)
             if isinstance(outcome, FetchResult):
                 return outcome
             target = outcome
@@ -270,6 +270,36 @@ def _fetch_http(
         FETCH_DEADLINE.reset(token)
         if own_client:
             http.close()
+
+
+# httpcore's words for a connection closed before any answer (the other protocol errors
+# are about an answer received).
+_NO_ANSWER = "without sending a response"
+
+
+def _request_retried(
+    http: httpx.Client,
+    url: str,
+    state: FetchState,
+    settings: FetchSettings,
+    deadline: float,
+    started: float,
+) -> FetchResult | str:
+    """``_one_request``, sent once more when the connection broke before the answer was
+    read: a keep-alive connection the server closed as it was reused, or one that httpcore's
+    pool closed under a request another thread had just been given (encode/httpcore#1110,
+    seen as "[Errno 9] Bad file descriptor" in 1 of 2,000 fetches of a steady poll). A GET
+    may be repeated; a timeout, a refused address or a stopping poll never is."""
+    try:
+        return _one_request(http, url, state, settings, deadline, started)
+    except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
+        abort = FETCH_ABORT.get()
+        if (abort is not None and abort.is_set()) or deadline <= time.monotonic():
+            raise
+        if isinstance(exc, httpx.RemoteProtocolError) and _NO_ANSWER not in str(exc):
+            raise  # an answer that breaks the protocol (a bad Location header) stays an error
+        log.info("fetch retried once after a broken connection url=%s error=%r", url, exc_line(exc))
+    return _one_request(http, url, state, settings, deadline, started)
 
 
 def _one_request(

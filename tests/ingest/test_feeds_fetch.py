@@ -294,3 +294,38 @@ def test_plain_client_still_enforces_deadline_on_trickled_body(feed_server: Feed
         result = fetch(url, FetchState(), FetchSettings(total_timeout_s=1.0), client=client)
     assert result.error == "timed out after 1s (total)"
     assert time.monotonic() - started < 1.0 + DEADLINE_SLACK_S
+
+
+def test_a_connection_dropped_before_the_answer_is_retried_once(feed_server: FeedServer) -> None:
+    """A server (or the connection pool) that closes the connection under a request costs
+    one more GET, not a failed feed; a server that keeps dropping it fails after two."""
+    once = feed_server.add("/once.rss", body=GOOD_RSS, drop_first=1)
+    result = fetch(once, FetchState(), FAST)
+    assert (result.error, result.status, result.body) == (None, 200, GOOD_RSS)
+    assert feed_server.hits("/once.rss") == 2
+    always = feed_server.add("/always.rss", body=GOOD_RSS, drop_first=99)
+    result = fetch(always, FetchState(), FAST)
+    assert result.status is None and result.error is not None
+    assert "disconnected" in result.error.lower() or "network" in result.error.lower()
+    assert feed_server.hits("/always.rss") == 2  # one retry, no more
+
+
+def test_a_stopping_poll_is_not_retried(
+    feed_server: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+    import threading
+
+    caplog.set_level(logging.INFO, logger="sanctionwatch.ingest.fetch")
+
+    url = feed_server.add("/slow.rss", body=GOOD_RSS, delay_s=3.0)
+    abort = threading.Event()
+    timer = threading.Timer(0.3, abort.set)
+    timer.start()
+    started = time.monotonic()
+    result = fetch(url, FetchState(), FAST, client=make_client(FAST), abort=abort)
+    timer.join()
+    assert result.error is not None and "aborted" in result.error
+    assert time.monotonic() - started < 2.5
+    assert feed_server.hits("/slow.rss") == 1
+    assert "retried" not in caplog.text

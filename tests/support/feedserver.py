@@ -41,6 +41,7 @@ class Route:
     redirect_to: str | None = None  # path or URL for a Location header (status 301..308)
     content_length: bool = True  # send Content-Length (else close-delimited body)
     reason: str | None = None  # reason phrase sent as is (hostile ones included)
+    drop_first: int = 0  # close the connection without an answer to this many requests
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,9 @@ def _make_handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             headers = {k.lower(): v for k, v in self.headers.items()}
             server.record(RecordedRequest(self.path, headers))
             route = server.routes.get(self.path.split("?")[0])
+            if route is not None and server.hits(self.path.split("?")[0]) <= route.drop_first:
+                self.close_connection = True  # the request read, no answer: a dropped connection
+                return
             try:
                 self._respond(route, headers)
             except (TimeoutError, BrokenPipeError, ConnectionResetError):
