@@ -30,7 +30,9 @@ import os
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -239,7 +241,11 @@ def _fetch_http(
         for _hop in range(settings.max_redirects + 1):
             if http not in _GUARDED_CLIENTS:
                 check_url(current, AddressPolicy(allow_private=settings.allow_private))
-            outcome = _request_retried(http, current, state, settings, deadline, started)
+            outcome = _request_retried(
+                partial(_one_request, http, current, state, settings, deadline, started),
+                current,
+                deadline,
+            )
             if isinstance(outcome, FetchResult):
                 return outcome
             target = outcome
@@ -278,20 +284,15 @@ _NO_ANSWER = "without sending a response"
 
 
 def _request_retried(
-    http: httpx.Client,
-    url: str,
-    state: FetchState,
-    settings: FetchSettings,
-    deadline: float,
-    started: float,
+    request: Callable[[], FetchResult | str], url: str, deadline: float
 ) -> FetchResult | str:
-    """``_one_request``, sent once more when the connection broke before the answer was
+    """``request()`` (one GET of ``url``), sent once more when the connection broke before the answer was
     read: a keep-alive connection the server closed as it was reused, or one that httpcore's
     pool closed under a request another thread had just been given (encode/httpcore#1110,
     seen as "[Errno 9] Bad file descriptor" in 1 of 2,000 fetches of a steady poll). A GET
     may be repeated; a timeout, a refused address or a stopping poll never is."""
     try:
-        return _one_request(http, url, state, settings, deadline, started)
+        return request()
     except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
         abort = FETCH_ABORT.get()
         if (abort is not None and abort.is_set()) or deadline <= time.monotonic():
@@ -299,7 +300,7 @@ def _request_retried(
         if isinstance(exc, httpx.RemoteProtocolError) and _NO_ANSWER not in str(exc):
             raise  # an answer that breaks the protocol (a bad Location header) stays an error
         log.info("fetch retried once after a broken connection url=%s error=%r", url, exc_line(exc))
-    return _one_request(http, url, state, settings, deadline, started)
+    return request()
 
 
 def _one_request(
