@@ -286,11 +286,12 @@ _NO_ANSWER = "without sending a response"
 def _request_retried(
     request: Callable[[], FetchResult | str], url: str, deadline: float
 ) -> FetchResult | str:
-    """``request()`` (one GET of ``url``), sent once more when the connection broke before the answer was
-    read: a keep-alive connection the server closed as it was reused, or one that httpcore's
-    pool closed under a request another thread had just been given (encode/httpcore#1110,
-    seen as "[Errno 9] Bad file descriptor" in 1 of 2,000 fetches of a steady poll). A GET
-    may be repeated; a timeout, a refused address or a stopping poll never is."""
+    """``request()`` (one GET of ``url``), sent once more when the connection broke before
+    the answer was read: a keep-alive connection the server closed as it was reused, or one
+    that httpcore's pool closed under a request another thread had just been given
+    (encode/httpcore#1110, seen as "[Errno 9] Bad file descriptor" in 1 of 2,000 fetches of a
+    steady poll). A GET may be repeated; a timeout, a refused address or a stopping poll
+    never is."""
     try:
         return request()
     except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
