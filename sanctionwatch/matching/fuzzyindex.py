@@ -66,8 +66,8 @@ class FuzzyWords:
         if cached is not None:
             return cached
         # The words that are ``d`` or become ``d`` when one letter is removed, for the block
-        # and each of its deletions: one bisect each (most find nothing), written out in
-        # one loop because this is most of the cost of a word never seen before.
+        # and each of its deletions: one bisect each (most find nothing), in one loop (a
+        # word never seen before pays this for every letter it has).
         near: set[str] = set()
         codes, words = self.deletes, self.words
         end = len(codes)

@@ -8,7 +8,8 @@ simplemma ships each language's dictionary compressed. It can read one in three 
   70-300 µs for a word it has not met before. Fresh news is full of such words, and this
   was a fifth of the matcher's time on unseen text;
 * a MARISA trie (``marisa-trie``): 1-20 MB, memory-mapped (shared by the worker
-  processes), opened in milliseconds, a look-up in a few µs, the same answers. Building it takes 5-15 s and up to 750 MB per language, once.
+  processes), opened in milliseconds, a look-up in a few µs, the same answers. Building it
+  takes 5-15 s and up to 750 MB per language, once.
 
 So a trie is never built while matching: ``python bot.py lemmas --build`` builds them (the
 container image does it at build time), and every language without one is read as a

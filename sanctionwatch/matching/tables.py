@@ -5,7 +5,6 @@ int until a key is shared (most keys belong to one name)."""
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
 
 WORD_ID_BITS = 24  # fuzzy words per index: up to 16.7M
 HASH_BITS = 63 - WORD_ID_BITS
@@ -15,9 +14,9 @@ _LEN_BITS = HASH_BITS - 32  # below the crc32: the string's length, modulo
 _LEN_MASK = (1 << _LEN_BITS) - 1
 
 
-def stable_hash(s: str, crc32: Callable[[bytes], int] = zlib.crc32) -> int:
+def stable_hash(s: str) -> int:
     """Stable across processes (unlike hash(str)): the index is pickled and reloaded."""
-    return crc32(s.encode()) << _LEN_BITS | (len(s) & _LEN_MASK)
+    return zlib.crc32(s.encode()) << _LEN_BITS | (len(s) & _LEN_MASK)
 
 
 def file_id(table: dict[str, int | list[int]], key: str, name_id: int) -> None:
