@@ -79,7 +79,14 @@ class HttpServer:
             for channel in list(server._map.values()):
                 channel.close()
 
-        server.trigger.pull_trigger(close_all)
+        try:
+            server.trigger.pull_trigger(close_all)
+        except OSError as exc:
+            # The loop's wake-up pipe is already closed (the loop saw it fail): nothing can
+            # ask the loop to close its channels, so they are closed from here; the loop
+            # finds them gone at its next turn (within a second) and ends.
+            log.warning("http loop could not be woken port=%d error=%s", self.port, exc)
+            close_all()
         if self._thread is not None:
             self._thread.join(timeout=grace_s)
         server.task_dispatcher.shutdown(cancel_pending=False, timeout=grace_s)
