@@ -30,6 +30,7 @@ from sanctionwatch.matching.lemmas import (
     is_known,
     lemma_of,
 )
+from sanctionwatch.matching.nametable import EntityRef, EntityTable, NameTokens
 from sanctionwatch.matching.normalize import (
     CYRILLIC_ENDINGS_ASCII,
     Analysed,
@@ -71,17 +72,6 @@ FUZZY_MAX_SCORE = 92.0
 _LOOKUP_CACHE_MAX = 200_000
 # Entry types whose declined one-word aliases are checked against the text's language.
 INFLECTION_GUARDED_TYPES = frozenset({"person", "weapon"})
-
-
-class EntityRef(NamedTuple):
-    id: str
-    name: str
-    list: str
-    type: str
-    tags: tuple[str, ...]
-    strict: bool
-    programs: tuple[str, ...] = ()
-    curated: bool = True
 
 
 class Step(NamedTuple):
@@ -183,10 +173,10 @@ class NameIndex:
     """All indexed names; built once, then read-only (safe to share between threads)."""
 
     def __init__(self) -> None:
-        self.entities: list[EntityRef] = []
+        self.entities = EntityTable()
         self.aliases: list[str] = []  # per name id: the alias as written in the watchlist
         self.name_entity: list[int] = []
-        self.name_tokens: list[tuple[Analysed, ...]] = []
+        self.name_tokens = NameTokens()
         # name ids: one int while a key has one name (most keys), a list beyond
         self.singles: dict[str, int | list[int]] = {}
         self.pairs: dict[str, dict[str, int | list[int]]] = {}
@@ -260,6 +250,8 @@ class NameIndex:
                     if not strict:
                         vocab.update(t.block for t in variant[:2] if fuzzy_eligible(t))
         ix.fuzzy = FuzzyWords.build(vocab, LONG_TOKEN_LEN, EDITS_LONG)
+        ix.entities.seal()
+        ix.name_tokens.seal()
         log.info(
             "matcher built entities=%d names=%d variants=%d fuzzy_words=%d",
             len(ix.entities),
@@ -287,11 +279,8 @@ class NameIndex:
         """Tokens of curated aliases only: an official list's transliterated names are not
         inflected words of any language, and lemmatising 100k of them per text language
         would cost seconds (text words are still lemmatised against every name)."""
-        return [
-            toks
-            for toks, ent in zip(self.name_tokens, self.name_entity, strict=True)
-            if self.entities[ent].curated
-        ]
+        curated = self.entities.curated
+        return [self.name_tokens[i] for i, ent in enumerate(self.name_entity) if curated[ent]]
 
     def lemma_lookup(self, t: Analysed, lt: Analysed | None, lang: str) -> tuple[str, ...]:
         """Extra keys of text token ``t`` (lemma ``lt``) in a text lemmatised in ``lang``:
@@ -354,7 +343,7 @@ class NameIndex:
     ) -> Candidate | None:
         """Align the name's tokens with the text from token ``i``, one by one."""
         ent = self.name_entity[name_id]
-        strict = self.entities[ent].strict
+        strict = self.entities.strict[ent]
         infos = tt.infos
         n = len(infos)
         p = i

@@ -50,7 +50,7 @@ __all__ = ["OFFICIAL_SINGLE_WORD_SCORE", "Matcher", "compare_tokens"]
 # token, so 75 keeps every hit the edit budget allowed and lets rules choose (they
 # default to min_score 88).
 MIN_REPORT_SCORE = 75.0
-_CACHE_FORMAT = 11  # bump when the pickled layout changes
+_CACHE_FORMAT = 12  # bump when the pickled layout changes
 
 
 class Matcher:
@@ -78,7 +78,7 @@ class Matcher:
         ix = self._ix
         prepare_tables()
         # official entries' one-word aliases are checked against the Cyrillic dictionaries
-        official = KNOWN_WORD_LANGS if any(not e.curated for e in ix.entities) else ()
+        official = KNOWN_WORD_LANGS if not all(ix.entities.curated) else ()
         wanted = ["en", *ix.lemma_keys.languages()] if langs is None else list(langs)
         return ix.warm_languages([*wanted, *official])
 
@@ -217,7 +217,7 @@ class Matcher:
             # words only (and the language): verified once per pair (``plans.pair_result``).
             plain = i + 1 < n and not glue_ok[i] and not glue_ok[i + 1]
             for name_id in seen:  # order-free: _select sorts by a total order
-                if plain and len(name_tokens[name_id]) == 2:
+                if plain and name_tokens.size(name_id) == 2:
                     hit = pair_result(ix, name_id, tt, i, lang, MIN_REPORT_SCORE)
                 else:
                     hit = verify(name_id, tt, i, may_glue)
@@ -315,12 +315,12 @@ class Matcher:
         lower = words.lower()
         cased = lower != words.upper()
         lower_text = cased and words == lower and alias != alias.lower()
-        curated = ix.entities[h.entity].curated
+        curated = ix.entities.curated[h.entity]
         if lower_text and not curated:
             return None  # "don't" is not the OFAC alias "DON T"
         # One word: an official name met by one token ("PJSC SBERBANK" as "Sberbank", "SBER
         # BANK" glued); a curated alias written as one word.
-        one = len(alias.split()) == 1 if curated else len(ix.name_tokens[h.name_id]) == 1
+        one = len(alias.split()) == 1 if curated else ix.name_tokens.size(h.name_id) == 1
         if not one:
             return h.score, ""
         if lower_text:

@@ -48,7 +48,7 @@ def most_specific(ix: NameIndex, chosen: list[Candidate]) -> list[tuple[Candidat
     notes: dict[int, list[str]] = defaultdict(list)
     for k in official:
         h = chosen[k]
-        one_word = len(ix.name_tokens[h.name_id]) == 1
+        one_word = ix.name_tokens.size(h.name_id) == 1
         for h2 in chosen:
             if h2.entity == h.entity:
                 continue

@@ -82,7 +82,7 @@ def token_plan(
     for name_id in dict.fromkeys(ids):  # one name may be filed under two of the keys
         a = ix.name_tokens[name_id][0]
         ent = ix.name_entity[name_id]
-        step: Step | None = compare_tokens(a, t, ix.entities[ent].strict, True)
+        step: Step | None = compare_tokens(a, t, ix.entities.strict[ent], True)
         if step is None and lang:
             step = lemma_step(lang, a, t, lemma)
         if step is not None and step.score >= min_score:

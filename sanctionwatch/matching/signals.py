@@ -33,8 +33,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import NamedTuple
 
-from sanctionwatch.matching.index import Candidate, EntityRef, NameIndex
+from sanctionwatch.matching.index import Candidate, NameIndex
 from sanctionwatch.matching.lemmas import KNOWN_WORD_LANGS, is_known
+from sanctionwatch.matching.nametable import EntityRef
 from sanctionwatch.matching.normalize import normalize_name
 from sanctionwatch.matching.scripts import script_of
 from sanctionwatch.models import Match
@@ -138,7 +139,7 @@ def needs_signal(ix: NameIndex, words: str, h: Candidate, lang: str) -> bool:
     """Is this an official one-token match (on ``words`` as written) of an ordinary word
     ("Fox", "Justice")?"""
     ref = ix.entities[h.entity]
-    if not is_official(ref) or len(ix.name_tokens[h.name_id]) != 1:
+    if not is_official(ref) or ix.name_tokens.size(h.name_id) != 1:
         return False
     return _ordinary(words, lang)
 

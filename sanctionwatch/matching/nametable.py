@@ -1,0 +1,172 @@
+"""The name index's two per-row tables, kept as columns: entities and every name's tokens.
+
+A cached engine is loaded by every command and every worker process. With a million names
+its index held one ``EntityRef`` per entity (956k) and one tuple of ``Analysed`` per name
+(1.16M, over 294k distinct tokens), and unpickling rebuilt every one of those objects: 1.4 s
+for the entities and 2.7 s for the name tokens of a 4.2 s load (each timed on its own).
+Stored as columns (one list per field, token numbers in an ``array``), the same data loads
+in about a tenth of that, and a row is built the first time the matcher reads it: one
+article reads a few hundred names of the million, a long-running worker a few thousand.
+
+Rows are built once per process and kept, so the matcher sees one object per row and one
+``Analysed`` per distinct token value, as before. Both tables are appended to while the
+index is built and read-only afterwards; reading is safe from several threads (two threads
+building one row at once build equal rows).
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+from sanctionwatch.matching.normalize import Analysed, astuple
+
+__all__ = ["EntityRef", "EntityTable", "NameTokens"]
+
+
+class EntityRef(NamedTuple):
+    """What the matcher keeps of a watchlist entry."""
+
+    id: str
+    name: str
+    list: str
+    type: str
+    tags: tuple[str, ...]
+    strict: bool
+    programs: tuple[str, ...] = ()
+    curated: bool = True
+
+
+_FIELDS = len(EntityRef._fields)
+_TOKEN_FIELDS = 9  # ``normalize.astuple``
+# Token numbers: 4 bytes each where "I" is that wide (everywhere in practice), else "L".
+_NUMBERS = "I" if array("I").itemsize >= 4 else "L"
+
+
+class EntityTable:
+    """``EntityRef`` rows by entity number, stored as one list per field.
+
+    The fields are also read directly where the matcher needs one of them per candidate
+    (``strict``, ``curated``): no row is built for that."""
+
+    __slots__ = ("_cols", "_rows", "_shared")
+
+    def __init__(self) -> None:
+        self._cols: tuple[list[Any], ...] = tuple([] for _ in range(_FIELDS))
+        self._rows: dict[int, EntityRef] = {}
+        # list names, types, tags and programs repeat across entities: one object each,
+        # which pickle then writes once (built again after loading if anything is appended)
+        self._shared: dict[object, object] = {}
+
+    @property
+    def strict(self) -> list[bool]:
+        return self._cols[5]
+
+    @property
+    def curated(self) -> list[bool]:
+        return self._cols[7]
+
+    def append(self, ref: EntityRef) -> None:
+        share = self._shared.setdefault
+        for col, value in zip(self._cols, ref, strict=True):
+            col.append(value if isinstance(value, bool) else share(value, value))
+
+    def seal(self) -> None:
+        """The table is complete: drop what only appending needs."""
+        self._shared = {}
+
+    def __len__(self) -> int:
+        return len(self._cols[0])
+
+    def __getitem__(self, ent: int) -> EntityRef:
+        row = self._rows.get(ent)
+        if row is None:
+            if not 0 <= ent < len(self):
+                raise IndexError(f"entity {ent} of {len(self)}")
+            row = EntityRef._make(col[ent] for col in self._cols)
+            self._rows[ent] = row
+        return row
+
+    def __iter__(self) -> Iterator[EntityRef]:
+        return (self[ent] for ent in range(len(self)))
+
+    def __getstate__(self) -> tuple[list[Any], ...]:
+        return self._cols
+
+    def __setstate__(self, cols: tuple[list[Any], ...]) -> None:
+        self._cols = cols
+        self._rows = {}
+        self._shared = {}
+
+
+class NameTokens:
+    """Each name's analysed tokens, by name id: the distinct token values once (one list
+    per ``Analysed`` field), and each name as a run of token numbers in ``flat``."""
+
+    __slots__ = ("_cols", "_flat", "_ends", "_made", "_number", "_rows")
+
+    def __init__(self) -> None:
+        self._cols: tuple[list[Any], ...] = tuple([] for _ in range(_TOKEN_FIELDS))
+        self._flat = array(_NUMBERS)  # token numbers of every name, one after the other
+        self._ends = array(_NUMBERS)  # name i is flat[ends[i - 1]:ends[i]] (from 0 for name 0)
+        # token number → its object; the objects given while building are kept, so the
+        # building process reads the same objects it filed
+        self._made: list[Analysed | None] = []
+        self._number: dict[tuple[object, ...], int] | None = {}  # token value → number
+        self._rows: dict[int, tuple[Analysed, ...]] = {}
+
+    def append(self, toks: tuple[Analysed, ...]) -> None:
+        if self._number is None:  # loaded, then appended to: number the tokens again
+            self._number = {tuple(v): n for n, v in enumerate(zip(*self._cols, strict=True))}
+        number = self._number
+        for a in toks:
+            value = astuple(a)
+            n = number.get(value)
+            if n is None:
+                n = number[value] = len(self._made)
+                for col, field in zip(self._cols, value, strict=True):
+                    col.append(field)
+                self._made.append(a)
+            self._flat.append(n)
+        self._ends.append(len(self._flat))
+
+    def seal(self) -> None:
+        """The table is complete: drop the value → number table only appending needs (60 MB
+        with a million names); appending afterwards numbers the tokens again."""
+        self._number = None
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def size(self, name_id: int) -> int:
+        """How many tokens name ``name_id`` has (without building its row)."""
+        return self._ends[name_id] - (self._ends[name_id - 1] if name_id else 0)
+
+    def __getitem__(self, name_id: int) -> tuple[Analysed, ...]:
+        row = self._rows.get(name_id)
+        if row is None:
+            if not 0 <= name_id < len(self._ends):
+                raise IndexError(f"name {name_id} of {len(self._ends)}")
+            start = self._ends[name_id - 1] if name_id else 0
+            row = tuple(self._token(n) for n in self._flat[start : self._ends[name_id]])
+            self._rows[name_id] = row
+        return row
+
+    def _token(self, n: int) -> Analysed:
+        a = self._made[n]
+        if a is None:
+            a = self._made[n] = Analysed(*(col[n] for col in self._cols))
+        return a
+
+    def __iter__(self) -> Iterator[tuple[Analysed, ...]]:
+        return (self[name_id] for name_id in range(len(self)))
+
+    def __getstate__(self) -> tuple[tuple[list[Any], ...], array[int], array[int]]:
+        return self._cols, self._flat, self._ends
+
+    def __setstate__(self, state: tuple[tuple[list[Any], ...], array[int], array[int]]) -> None:
+        self._cols, self._flat, self._ends = state
+        self._made = [None] * len(self._cols[0])
+        self._number = None
+        self._rows = {}
