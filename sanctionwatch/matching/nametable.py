@@ -68,9 +68,16 @@ class EntityTable:
         return self._cols[7]
 
     def append(self, ref: EntityRef) -> None:
+        ids, names, lists, types, tags, strict, programs, curated = self._cols
         share = self._shared.setdefault
-        for col, value in zip(self._cols, ref, strict=True):
-            col.append(value if isinstance(value, bool) else share(value, value))
+        ids.append(ref.id)
+        names.append(ref.name)
+        lists.append(share(ref.list, ref.list))
+        types.append(share(ref.type, ref.type))
+        tags.append(share(ref.tags, ref.tags))
+        strict.append(ref.strict)
+        programs.append(share(ref.programs, ref.programs))
+        curated.append(ref.curated)
 
     def seal(self) -> None:
         """The table is complete: drop what only appending needs."""
@@ -113,27 +120,29 @@ class NameTokens:
         # token number → its object; the objects given while building are kept, so the
         # building process reads the same objects it filed
         self._made: list[Analysed | None] = []
-        self._number: dict[tuple[object, ...], int] | None = {}  # token value → number
+        # token object → number; the builder gives one object per token value
+        self._number: dict[Analysed, int] | None = {}
         self._rows: dict[int, tuple[Analysed, ...]] = {}
 
     def append(self, toks: tuple[Analysed, ...]) -> None:
-        if self._number is None:  # loaded, then appended to: number the tokens again
-            self._number = {tuple(v): n for n, v in enumerate(zip(*self._cols, strict=True))}
+        """File one name's tokens. A token object met before is stored once: give one
+        object per token value (``analyse_word`` does; ``NameIndex.build`` interns)."""
+        if self._number is None:  # loaded (or sealed), then appended to
+            self._number = {self._token(n): n for n in range(len(self._made))}
         number = self._number
         for a in toks:
-            value = astuple(a)
-            n = number.get(value)
+            n = number.get(a)
             if n is None:
-                n = number[value] = len(self._made)
-                for col, field in zip(self._cols, value, strict=True):
+                n = number[a] = len(self._made)
+                for col, field in zip(self._cols, astuple(a), strict=True):
                     col.append(field)
                 self._made.append(a)
             self._flat.append(n)
         self._ends.append(len(self._flat))
 
     def seal(self) -> None:
-        """The table is complete: drop the value → number table only appending needs (60 MB
-        with a million names); appending afterwards numbers the tokens again."""
+        """The table is complete: drop the token → number table only appending needs;
+        appending afterwards numbers the tokens again."""
         self._number = None
 
     def __len__(self) -> int:

@@ -85,11 +85,14 @@ def test_name_tokens_round_trip_and_append_after_loading() -> None:
     assert _values(loaded) == _values(original)
     assert loaded[1][0] is loaded[0][0]
     assert list(loaded) == [loaded[i] for i in range(len(loaded))]
-    # appending after a load numbers the stored tokens again: "Jong" is not stored twice
+    # appending after a load: a token read from the table keeps its number
+    jong, putin = loaded[0][1], loaded[2][0]
+    loaded.append((jong, putin))
+    assert loaded[4] == (jong, putin) and loaded.size(4) == 2
+    assert len(pickle.loads(pickle.dumps(loaded))[4]) == 2
+    assert loaded.__getstate__()[0][0] == original.__getstate__()[0][0]  # no token added
     loaded.append(tuple(analyse_text("Jong Il").infos))
-    assert [astuple(a) for a in loaded[4]] == [astuple(a) for a in analyse_text("Jong Il").infos]
-    assert loaded[4][0] is loaded[0][1]
-    assert loaded.size(4) == 2
+    assert [astuple(a) for a in loaded[5]] == [astuple(a) for a in analyse_text("Jong Il").infos]
 
 
 def test_loaded_matcher_finds_what_the_built_one_finds(tmp_path: object) -> None:
