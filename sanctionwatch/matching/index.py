@@ -30,7 +30,13 @@ from sanctionwatch.matching.lemmas import (
     is_known,
     lemma_of,
 )
-from sanctionwatch.matching.nametable import EntityRef, EntityTable, NameTokens
+from sanctionwatch.matching.nametable import (
+    EntityRef,
+    EntityTable,
+    NameTokens,
+    pack_strings,
+    unpack_strings,
+)
 from sanctionwatch.matching.normalize import (
     CYRILLIC_ENDINGS_ASCII,
     Analysed,
@@ -198,7 +204,12 @@ class NameIndex:
         state["_starts_cache"] = {}
         state["_plan_cache"] = {}
         state["_pair_cache"] = {}
+        state["aliases"] = pack_strings(self.aliases)
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state["aliases"] = unpack_strings(state["aliases"])
+        self.__dict__.update(state)
 
     def warmth(self) -> int:
         """How much look-up work the caches hold (words, plus lemma languages weighted)."""

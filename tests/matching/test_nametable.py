@@ -9,7 +9,13 @@ import pickle
 import pytest
 
 from sanctionwatch.matching.matcher import Matcher
-from sanctionwatch.matching.nametable import EntityRef, EntityTable, NameTokens
+from sanctionwatch.matching.nametable import (
+    EntityRef,
+    EntityTable,
+    NameTokens,
+    pack_strings,
+    unpack_strings,
+)
 from sanctionwatch.matching.normalize import analyse_text, astuple
 from sanctionwatch.models import Entry
 
@@ -109,3 +115,14 @@ def test_loaded_matcher_finds_what_the_built_one_finds(tmp_path: object) -> None
     got = [m.__dict__ for m in loaded.find(text)]
     assert got == [m.__dict__ for m in built.find(text)]
     assert {m["entity_id"] for m in got} == {"t:kju", "t:ros", "t:ru"}
+
+
+@pytest.mark.parametrize(
+    "strings",
+    [["Kim Jong Un", "", "Путин", "金正恩"], [], [""], ["a\x00b", "c"], ["x"] * 3],
+)
+def test_string_columns_pack_and_unpack_to_the_same_list(strings: list[str]) -> None:
+    packed = pack_strings(strings)
+    assert unpack_strings(pickle.loads(pickle.dumps(packed))) == strings
+    # one string only when the separator cannot be mistaken for a boundary
+    assert isinstance(packed, str) == (bool(strings) and not any("\x00" in s for s in strings))
