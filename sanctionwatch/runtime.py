@@ -15,15 +15,12 @@ from typing import TextIO
 from sanctionwatch.config.settings import Settings
 from sanctionwatch.matching.engine import Database, Engine, EngineCache, EntrySource
 from sanctionwatch.matching.engine import build_engine as _build_engine
-from sanctionwatch.matching.enginestore import StoredEngineCache
+from sanctionwatch.matching.enginestore import StoredEngineCache, engine_file_for
 from sanctionwatch.slack.dryrun import DryRunPoster
 from sanctionwatch.slack.poster import Poster, SlackPoster
 from sanctionwatch.storage.db import Store
 from sanctionwatch.watchlists import imported, overlay
 from sanctionwatch.watchlists.files import file_source
-
-# The engine file is the database's name plus this: one per database, beside it.
-ENGINE_FILE_SUFFIX = ".engine"
 
 
 def entry_sources(watchlists: Path) -> tuple[EntrySource, ...]:
@@ -40,8 +37,7 @@ def engine_cache(watchlists: Path, rules: Path, stored: Path | None = None) -> E
 
 def engine_file(settings: Settings) -> Path:
     """Where the built engine is kept between runs: beside the database (``enginestore``)."""
-    db = settings.database
-    return db.parent / f"{db.name}{ENGINE_FILE_SUFFIX}"
+    return engine_file_for(settings.database)
 
 
 def build_engine(watchlists: Path, rules: Path, db: Database | None = None) -> Engine:

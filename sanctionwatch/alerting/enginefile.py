@@ -8,6 +8,9 @@ pickled per task or per poll cycle, and workers are never restarted for an edit.
 The file format is the engine file's (`matching.enginestore`: keyed by the code and the
 engine's fingerprint, written atomically); the folder is private because the engine file
 beside the database moves on to a new fingerprint while queued tasks may still name the old.
+When the engine file beside the database holds this fingerprint (it usually does: the
+engine cache has just loaded or written it), it is copied instead of pickling the engine a
+second time (`enginestore.copy_engine` checks the copy's header).
 """
 
 from __future__ import annotations
@@ -37,8 +40,9 @@ class EngineFiles:
         self._published: list[Path] = []
         self._lock = threading.Lock()
 
-    def publish(self, engine: Engine) -> Path:
-        """The file holding ``engine`` (written now unless already there)."""
+    def publish(self, engine: Engine, stored: Path | None = None) -> Path:
+        """The file holding ``engine`` (written now unless already there): a copy of
+        ``stored`` when that file holds this engine, else the engine pickled."""
         with self._lock:
             if self._folder is None:
                 self._folder = Path(tempfile.mkdtemp(prefix="sanctionwatch-engines-"))
@@ -46,13 +50,21 @@ class EngineFiles:
             path = self._folder / f"engine-{name}.pickle"
             if path in self._published:
                 return path
-            if not enginestore.save_engine(path, engine):
+            copied = stored is not None and enginestore.copy_engine(
+                stored, path, engine.fingerprint
+            )
+            if not copied and not enginestore.save_engine(path, engine):
                 raise OSError(f"{path}: the engine for the workers could not be written")
             self._published.append(path)
             for old in self._published[: -1 - KEEP_PREVIOUS]:
                 old.unlink(missing_ok=True)
             del self._published[: -1 - KEEP_PREVIOUS]
-            log.info("engine published bytes=%d file=%s", path.stat().st_size, path.name)
+            log.info(
+                "engine published bytes=%d file=%s how=%s",
+                path.stat().st_size,
+                path.name,
+                "copied" if copied else "pickled",
+            )
             return path
 
     def close(self) -> None:

@@ -39,6 +39,7 @@ from sanctionwatch.config.settings import FetchSettings
 from sanctionwatch.errors import FeedError
 from sanctionwatch.ingest.parse import normalize_link, parse
 from sanctionwatch.matching.engine import Engine
+from sanctionwatch.matching.enginestore import engine_file_for
 from sanctionwatch.models import Alert, Item, Match
 from sanctionwatch.storage.db import BUSY_TIMEOUT_MS, Store
 
@@ -228,7 +229,8 @@ class AnalysisPool:
     def _started(self) -> ProcessPoolExecutor:
         """The executor, started on first use (call with the lock held)."""
         if self._engine_path is None:
-            self._engine_path = str(self._files.publish(self._engine))
+            stored = engine_file_for(Path(self.db_path))  # where the engine cache keeps it
+            self._engine_path = str(self._files.publish(self._engine, stored))
         if self._executor is None:
             context = multiprocessing.get_context(START_METHOD)
             # workers fork from a server that has already imported the parser and matcher

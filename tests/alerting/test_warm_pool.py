@@ -6,6 +6,7 @@ Real feeds over HTTP on 127.0.0.1, real worker processes, real SQLite files.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -19,7 +20,7 @@ import pytest
 from sanctionwatch.alerting.pipeline import FeedOutcome, WarmPool, poll
 from sanctionwatch.config.settings import Settings, load_settings
 from sanctionwatch.matching.engine import Engine
-from sanctionwatch.runtime import engine_cache
+from sanctionwatch.runtime import engine_cache, engine_getter
 from sanctionwatch.storage.db import Store
 from tests.support.feedserver import FeedServer
 from tests.support.paths import REPO
@@ -145,5 +146,32 @@ def test_a_broken_pool_is_replaced_at_the_next_poll(
         assert again["A"].new_items == 1 and again["A"].error is None
         new = warm.pool.worker_pids()
         assert new and not set(new) & set(old)
+    finally:
+        warm.close()
+
+
+def test_workers_get_a_copy_of_the_stored_engine_not_a_second_pickle(
+    setup: tuple[Settings, Store, Callable[[], Engine], Path],
+    feed_server: FeedServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings, store, _engine_for, lists = setup
+    engine_for = engine_getter(settings, store)  # as run and serve: kept beside the database
+    warm = WarmPool(store.path, workers=1)
+    try:
+        with caplog.at_level(logging.INFO, logger="sanctionwatch.alerting.enginefile"):
+            first = _poll(settings, store, engine_for, warm)
+            (lists / "extra.yaml").write_text(
+                "entries:\n  - name: Zorblax Maritime Holdings\n    type: organisation\n"
+                "    tags: [dprk]\n",
+                encoding="utf-8",
+            )
+            feed_server.add("/a.xml", body=rss([ZORBLAX, *ALERTING]), etag='"a2"')
+            second = _poll(settings, store, engine_for, warm)
+        published = [r.getMessage() for r in caplog.records if "engine published" in r.msg]
+        assert len(published) == 2 and all("how=copied" in m for m in published), published
+        assert warm.pool is not None and not warm.pool.broken
+        assert first["A"].alerts >= 1 and second["A"].matched == 1
+        assert "Zorblax Maritime Holdings" in _entities(settings.database, f"link:{ZORBLAX.link}")
     finally:
         warm.close()
