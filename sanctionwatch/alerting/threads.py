@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from typing import Any
 
 from sanctionwatch.alerting.outbox import WAITING
@@ -21,6 +22,7 @@ from sanctionwatch.slack.format import AlertView
 from sanctionwatch.slack.poster import Poster
 from sanctionwatch.slack.storyformat import render_alert
 from sanctionwatch.storage.db import Store, matches_from_json
+from sanctionwatch.storage.schema import DISPOSITIONS_TABLE
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,24 @@ def alert_view(store: Store, alert_id: int) -> AlertView | None:
         also_reported=also_reported(store, alert_id),
         disposition_reason=row.get("disposition_reason"),
         story_id=row.get("story_id"),
+    )
+
+
+def reviewed_view(store: Store, alert_id: int) -> AlertView | None:
+    """``alert_view`` with the latest decision's reviewer as a Slack user id (shown as a
+    mention; the alert row keeps the printable label for the CSV)."""
+    view = alert_view(store, alert_id)
+    if view is None or not view.disposition:
+        return view
+    row = store.db.execute(
+        f"SELECT disposition, user_id, at FROM {DISPOSITIONS_TABLE} WHERE alert_id = ?"
+        " ORDER BY id DESC LIMIT 1",
+        [alert_id],
+    ).fetchone()
+    if row is None:
+        return view
+    return replace(
+        view, disposition=row[0], disposition_by=row[1], disposition_at=parse_iso(row[2])
     )
 
 

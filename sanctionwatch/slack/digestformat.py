@@ -10,17 +10,24 @@ Pure: the stories come in as ``DigestStory`` values (alerting/digest.py reads th
 database). Everything from a feed or watchlist is escaped, every story's section is budgeted,
 and at most ``MAX_DIGEST_STORIES`` are listed so the message stays far inside Block Kit's 50
 blocks; the result is checked like every other message.
+
+Each story can be judged from the digest: its section carries a menu (True match, False
+positive, Escalate) naming the story's first alert, and its ``block_id`` names that alert
+too, so ``mark_decisions`` can show the decisions under their stories when the digest is
+updated (``alerting/digestreview.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import copy
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sanctionwatch.slack.blockkit import MAX_FALLBACK_TEXT, MAX_HEADER_TEXT, checked
 from sanctionwatch.slack.format import (
+    REVIEW_ACTIONS,
     SEVERITY_EMOJI,
     UNKNOWN_SEVERITY_EMOJI,
     escape,
@@ -39,6 +46,8 @@ MAX_ACTOR_NAME_CHARS = 80
 MAX_RULES_CHARS = 300
 MAX_ALERT_IDS = 10  # "Alert #1, #2 …" per story
 DIGEST_EMOJI = ":newspaper:"
+DIGEST_REVIEW_ACTION = "digest_review"  # the story menu; option values "<review action>:<id>"
+DIGEST_STORY_BLOCK = "digest-story:"  # block_id of a story's section: this, then its alert id
 
 
 @dataclass(frozen=True)
@@ -106,7 +115,15 @@ def format_digest(
     ]
     shown = stories[:MAX_DIGEST_STORIES]
     for story in shown:
-        blocks.append({"type": "section", "text": _md(story_text(story))})
+        first = story.alert_ids[0]
+        blocks.append(
+            {
+                "type": "section",
+                "block_id": f"{DIGEST_STORY_BLOCK}{first}",
+                "text": _md(story_text(story)),
+                "accessory": review_menu(first),
+            }
+        )
     rest = len(stories) - len(shown)
     if rest > 0:
         # the export's --until is exclusive: the day after the period's last second
@@ -127,6 +144,45 @@ def format_digest(
     count = f"{len(stories)} stor{'y' if len(stories) == 1 else 'ies'}"
     fallback = escape_fit(f"Digest for {channel}, {label}: {count} — {tops}", MAX_FALLBACK_TEXT)
     return checked(fallback, blocks, f"digest {digest_ref}")
+
+
+def review_menu(alert_id: int) -> dict[str, Any]:
+    """The story's menu: the alert buttons' decisions, for the story's first alert."""
+    return {
+        "type": "overflow",
+        "action_id": DIGEST_REVIEW_ACTION,
+        "options": [
+            {"text": {"type": "plain_text", "text": label}, "value": f"{action_id}:{alert_id}"}
+            for action_id, label, _disposition, _style in REVIEW_ACTIONS
+        ],
+    }
+
+
+def story_alerts(blocks: Sequence[Mapping[str, Any]]) -> list[int]:
+    """The alert each story section of a digest names (its first alert), in order."""
+    return [i for i in map(_story_alert, blocks) if i is not None]
+
+
+def mark_decisions(
+    text: str, blocks: Sequence[Mapping[str, Any]], lines: Mapping[int, str], digest_ref: str
+) -> tuple[str, list[dict[str, Any]]]:
+    """The digest as posted (``blocks``), with each judged story's decision line (by its
+    alert id, already formatted: ``storyformat.reviewed_line``) under its section."""
+    out: list[dict[str, Any]] = copy.deepcopy([dict(b) for b in blocks])
+    for block in out:
+        alert_id = _story_alert(block)
+        line = lines.get(alert_id) if alert_id is not None else None
+        if line:
+            block["text"] = _md(f"{block['text']['text']}\n{line}")
+    return checked(text, out, f"digest {digest_ref}")
+
+
+def _story_alert(block: Mapping[str, Any]) -> int | None:
+    block_id = str(block.get("block_id") or "")
+    tail = block_id[len(DIGEST_STORY_BLOCK) :]
+    if block.get("type") == "section" and block_id.startswith(DIGEST_STORY_BLOCK):
+        return int(tail) if tail.isdigit() else None
+    return None
 
 
 def _md(text: str) -> dict[str, Any]:

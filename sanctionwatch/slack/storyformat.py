@@ -206,15 +206,22 @@ def format_story(view: AlertView) -> tuple[str, list[dict[str, Any]]]:
         blocks.append({"type": "section", "text": _md(excerpt_text(view.excerpt))})
     blocks.append({"type": "section", "text": _md(rules_section(view))})
     blocks.append({"type": "context", "elements": [_md(_meta(view))]})
-    disposition = disposition_line(view)
+    disposition = reviewed_line(view)
     if disposition:
-        if view.disposition_reason:
-            disposition += f": “{escape_fit(view.disposition_reason, MAX_REASON_CHARS)}”"
         blocks.append({"type": "context", "elements": [_md(disposition)]})
     actions = review_actions(view.alert_id)
     actions["elements"].append(details_button(view.alert_id))  # the trace, on demand
     blocks.append(actions)
     return checked(fallback_text(view), blocks, f"alert {view.alert_id}")
+
+
+def reviewed_line(view: AlertView) -> str | None:
+    """The decision on the alert with its reason (``✅ True match — by <@U1> at …: “…”``),
+    or None when nobody has judged it."""
+    line = disposition_line(view)
+    if line and view.disposition_reason:
+        line += f": “{escape_fit(view.disposition_reason, MAX_REASON_CHARS)}”"
+    return line
 
 
 def render_alert(view: AlertView, reduced: bool = False) -> tuple[str, list[dict[str, Any]]]:

@@ -30,6 +30,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from sanctionwatch.config.settings import Settings
 from sanctionwatch.models import Entry
+from sanctionwatch.slack.digestformat import DIGEST_REVIEW_ACTION
 from sanctionwatch.slack.poster import Poster
 from sanctionwatch.slack.reviewformat import REASON_CALLBACK
 from sanctionwatch.slack.storyformat import DETAILS_ACTION
@@ -156,6 +157,13 @@ def build_app(
 
     @app.action(REVIEW_ACTION_RE)
     def on_review(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], request: BoltRequest
+    ) -> None:
+        ack()
+        after_ack.submit("review", run_review, deps, body, action, _key(request, body))
+
+    @app.action(DIGEST_REVIEW_ACTION)
+    def on_digest_review(
         ack: Ack, body: dict[str, Any], action: dict[str, Any], request: BoltRequest
     ) -> None:
         ack()

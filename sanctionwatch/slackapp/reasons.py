@@ -20,6 +20,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from sanctionwatch.alerting.delivery import deliver_all
+from sanctionwatch.alerting.digestreview import refresh_digest
 from sanctionwatch.alerting.escalation import queue_reason
 from sanctionwatch.alerting.threads import refresh_message
 from sanctionwatch.clock import iso, utcnow
@@ -132,7 +133,8 @@ def handle_submission(
         log.info("reason refused alert=%d user=%s: %s", alert_id, actor.id, exc.message)
         _tell(client, actor.id, f":warning: {escape(exc.message)}")
         return
-    refresh_message(store, poster, alert_id)
+    if not refresh_message(store, poster, alert_id):  # no message of its own: in a digest?
+        refresh_digest(store, poster, alert_id)
     if queued:
         deliver_all(store, poster, alerts=False, outbox_ids=list(queued))
 

@@ -18,15 +18,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlite_utils
 
+from sanctionwatch.alerting.digestreview import refresh_digest
 from sanctionwatch.alerting.escalation import EscalationTarget, queue_escalation
-from sanctionwatch.alerting.threads import alert_view
-from sanctionwatch.clock import iso, parse_iso, utcnow
+from sanctionwatch.alerting.threads import reviewed_view
+from sanctionwatch.clock import iso, utcnow
 from sanctionwatch.errors import DeliveryError, ReviewError, ReviewRefused
 from sanctionwatch.slack.format import REVIEW_ACTIONS, AlertView
 from sanctionwatch.slack.poster import Poster
@@ -78,19 +79,7 @@ def history(db: sqlite_utils.Database, alert_id: int) -> list[dict[str, Any]]:
 
 def review_view(store: Store, alert_id: int) -> AlertView | None:
     """The alert as its message shows it, with the latest disposition (user as a mention)."""
-    view = alert_view(store, alert_id)
-    if view is None:
-        return None
-    rows = history(store.db, alert_id)
-    if not rows:
-        return view
-    last = rows[-1]
-    return replace(
-        view,
-        disposition=last["disposition"],
-        disposition_by=last["user_id"],
-        disposition_at=parse_iso(last["at"]),
-    )
+    return reviewed_view(store, alert_id)
 
 
 def record_disposition(
@@ -180,6 +169,53 @@ def parse_alert_id(value: str) -> int:
     return alert_id
 
 
+def _decide(
+    store: Store,
+    action_id: str,
+    value: str,
+    actor: Actor,
+    now: datetime | None,
+    reviewers: Sequence[str],
+    request: RequestKey | None,
+    escalate_to: EscalationTarget | None,
+) -> tuple[int, str, dict[str, Any] | None, tuple[int, ...]]:
+    """Check and record one click: (alert id, disposition, the one replaced, queued)."""
+    if not may_review(reviewers, actor.id):
+        log.info("review refused user=%s (not in [slack] reviewers)", actor.id)
+        raise ReviewRefused(f"Sorry — {REVIEWERS_ONLY}. Nothing was recorded.")
+    disposition = ACTION_DISPOSITIONS.get(action_id)
+    if disposition is None:
+        raise ReviewError(f"Unknown review button {action_id!r}.")
+    alert_id = parse_alert_id(value)
+    previous, queued = _record(store, alert_id, disposition, actor, now, request, escalate_to)
+    return alert_id, disposition, previous, queued
+
+
+def apply_digest_review(
+    store: Store,
+    poster: Poster,
+    choice: str,
+    actor: Actor,
+    *,
+    channel_id: str | None = None,
+    now: datetime | None = None,
+    reviewers: Sequence[str] = (),
+    request: RequestKey | None = None,
+    escalate_to: EscalationTarget | None = None,
+) -> ReviewResult:
+    """Handle one choice from a digest story's menu (``"<review action>:<alert id>"``):
+    record it as the button would, then update the digest with the decisions on its
+    stories (``alerting/digestreview.py``). Refused and checked like ``apply_review``."""
+    action_id, _sep, value = choice.partition(":")
+    alert_id, disposition, previous, queued = _decide(
+        store, action_id, value, actor, now, reviewers, request, escalate_to
+    )
+    view = review_view(store, alert_id)
+    assert view is not None  # the row existed inside the transaction; alerts are never deleted
+    error = refresh_digest(store, poster, alert_id, channel_id)
+    return ReviewResult(alert_id, disposition, previous, view, error is None, error, queued)
+
+
 def apply_review(
     store: Store,
     poster: Poster,
@@ -202,14 +238,9 @@ def apply_review(
     ReviewRefused (nothing recorded, nothing updated) when ``reviewers`` is set and the actor
     is not in it.
     """
-    if not may_review(reviewers, actor.id):
-        log.info("review refused user=%s (not in [slack] reviewers)", actor.id)
-        raise ReviewRefused(f"Sorry — {REVIEWERS_ONLY}. Nothing was recorded.")
-    disposition = ACTION_DISPOSITIONS.get(action_id)
-    if disposition is None:
-        raise ReviewError(f"Unknown review button {action_id!r}.")
-    alert_id = parse_alert_id(value)
-    previous, queued = _record(store, alert_id, disposition, actor, now, request, escalate_to)
+    alert_id, disposition, previous, queued = _decide(
+        store, action_id, value, actor, now, reviewers, request, escalate_to
+    )
     view = review_view(store, alert_id)
     assert view is not None  # the row existed inside the transaction; alerts are never deleted
     row = store.db.execute(

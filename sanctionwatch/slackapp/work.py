@@ -31,11 +31,12 @@ from sanctionwatch.config.settings import Settings
 from sanctionwatch.errors import CommandError
 from sanctionwatch.matching.rules import load_rules
 from sanctionwatch.models import Entry
+from sanctionwatch.slack.digestformat import DIGEST_REVIEW_ACTION
 from sanctionwatch.slack.format import escape
 from sanctionwatch.slack.poster import Poster
 from sanctionwatch.slackapp.commands import EDITS, CommandContext, run_command
 from sanctionwatch.slackapp.reasons import handle_submission, open_reason_modal
-from sanctionwatch.slackapp.review import apply_review
+from sanctionwatch.slackapp.review import apply_digest_review, apply_review
 from sanctionwatch.storage.audit import Actor
 from sanctionwatch.storage.db import Store
 from sanctionwatch.storage.replay import DuplicateRequest, RequestKey
@@ -165,26 +166,40 @@ def send_reply(client: WebClient, command: dict[str, Any], text: str) -> None:
 def run_review(
     deps: AppDeps, body: dict[str, Any], action: dict[str, Any], key: RequestKey | None
 ) -> None:
-    """Record one review click (already acked) and re-render the alert message."""
+    """Record one review click (already acked) and update its message: the alert's own
+    (its buttons), or the digest that lists it (a story's menu in a digest)."""
     user = body.get("user") or {}
     user_id = str(user.get("id") or "")
     channel_id = str((body.get("channel") or {}).get("id") or "") or None
     container = body.get("container") or {}
     message_ts = str(container.get("message_ts") or "") or None
     actor = Actor(user_id, deps.names(user_id, str(user.get("username") or "")), "slack")
+    escalate_to = EscalationTarget.from_settings(deps.settings.slack)
     try:
-        result = apply_review(
-            deps.stores.get(),
-            deps.poster,
-            str(action.get("action_id") or ""),
-            str(action.get("value") or ""),
-            actor,
-            channel_id=channel_id,
-            message_ts=message_ts,
-            reviewers=deps.settings.slack.reviewers,
-            request=key,
-            escalate_to=EscalationTarget.from_settings(deps.settings.slack),
-        )
+        if action.get("action_id") == DIGEST_REVIEW_ACTION:
+            result = apply_digest_review(
+                deps.stores.get(),
+                deps.poster,
+                str((action.get("selected_option") or {}).get("value") or ""),
+                actor,
+                channel_id=channel_id,
+                reviewers=deps.settings.slack.reviewers,
+                request=key,
+                escalate_to=escalate_to,
+            )
+        else:
+            result = apply_review(
+                deps.stores.get(),
+                deps.poster,
+                str(action.get("action_id") or ""),
+                str(action.get("value") or ""),
+                actor,
+                channel_id=channel_id,
+                message_ts=message_ts,
+                reviewers=deps.settings.slack.reviewers,
+                request=key,
+                escalate_to=escalate_to,
+            )
     except DuplicateRequest:
         return
     except CommandError as exc:

@@ -100,7 +100,25 @@ def action_body(
     message_ts: str = "1700000000.000100",
     response_url: str = "https://hooks.slack.invalid/actions/T0/1/x",
     trigger_id: str | None = None,
+    menu: bool = False,
 ) -> bytes:
+    """A signed-ready click: a button carrying ``value``, or with ``menu`` the choice of
+    the overflow-menu option whose value is ``value`` (a digest story's menu)."""
+    action: dict[str, Any] = {
+        "type": "button",
+        "action_id": action_id,
+        "block_id": f"review:{value}",
+        "value": value,
+        "action_ts": str(time.time()),
+    }
+    if menu:
+        action = {
+            "type": "overflow",
+            "action_id": action_id,
+            "block_id": f"digest-story:{value.rpartition(':')[2]}",
+            "selected_option": {"text": {"type": "plain_text", "text": "x"}, "value": value},
+            "action_ts": str(time.time()),
+        }
     payload: dict[str, Any] = {
         "type": "block_actions",
         "team": {"id": TEAM_ID, "domain": "sanctionwatch-test"},
@@ -117,15 +135,7 @@ def action_body(
         "channel": {"id": channel_id, "name": "sanctions-alerts"},
         "message": {"type": "message", "ts": message_ts, "text": "alert"},
         "response_url": response_url,
-        "actions": [
-            {
-                "type": "button",
-                "action_id": action_id,
-                "block_id": f"review:{value}",
-                "value": value,
-                "action_ts": str(time.time()),
-            }
-        ],
+        "actions": [action],
     }
     return urlencode({"payload": json.dumps(payload)}).encode()
 
