@@ -158,7 +158,7 @@ def refresh_message(store: Store, poster: Poster, alert_id: int) -> bool:
     row = store.db.execute(
         "SELECT slack_channel, slack_ts, channel FROM alerts WHERE id = ?", [alert_id]
     ).fetchone()
-    view = alert_view(store, alert_id)
+    view = reviewed_view(store, alert_id)
     if row is None or not row[1] or view is None:
         return False
     text, blocks = render_alert(view)

@@ -69,6 +69,7 @@ def test_click_opens_modal_and_the_reason_reaches_decision_message_and_csv(
         wait_for(lambda: "two" in str(slack_api.messages[("C0ALERTS01", ts)]["blocks"]))
         shown = str(slack_api.messages[("C0ALERTS01", ts)]["blocks"])
         assert "&lt;b&gt;two&lt;/b&gt; outlets &amp; OFAC" in shown  # escaped on the message
+        assert f"by <@{ANALYST}>" in shown  # the reviewer as a mention, as after the click
         escalations = slack_api.messages_in("#escalations")
         assert len(escalations) == 2 and "two" in str(escalations[1]["blocks"])
         assert escalations[1].get("thread_ts") == escalations[0]["ts"]  # under the escalation
