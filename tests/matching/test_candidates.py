@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import random
 
-from sanctionwatch.matching.index import compare_tokens
+from rapidfuzz.distance import Levenshtein
+
+from sanctionwatch.matching.index import EDITS_LONG, LONG_TOKEN_LEN, compare_tokens
 from sanctionwatch.matching.matcher import Matcher
+from sanctionwatch.matching.nearwords import LongWords, histogram, histograms
 from sanctionwatch.matching.normalize import analyse_word
 from sanctionwatch.models import Entry
 
@@ -70,3 +73,48 @@ def test_every_word_the_verifier_accepts_is_proposed() -> None:
                 accepted += 1
                 assert a.block in ix.lookup_keys(t), (a.block, variant)
     assert accepted > 300  # the check saw many accepted variants, of both budgets
+
+
+def _random_words(rng: random.Random, n: int) -> list[str]:
+    onsets = ["k", "r", "s", "sh", "ch", "p"]
+    letters = "aeioukrstnlmpvzé"  # one letter outside a-z: it shares the "other" count
+    return [
+        rng.choice(onsets) + "".join(rng.choice(letters) for _ in range(rng.randrange(5, 13)))
+        for _ in range(n)
+    ]
+
+
+def test_the_letter_count_filter_drops_no_word_within_the_budget() -> None:
+    """Big onset buckets are narrowed by letter counts before rapidfuzz: on random words and
+    their one- and two-edit variants, the filtered look-up gives exactly the words brute
+    force over the whole vocabulary gives (and so does the plain scan)."""
+    rng = random.Random(7)
+    vocab = _random_words(rng, 3_000)
+    scanned = LongWords.build(vocab, LONG_TOKEN_LEN, EDITS_LONG, histogram_min=10**9)
+    filtered = LongWords.build(vocab, LONG_TOKEN_LEN, EDITS_LONG, histogram_min=0)
+    assert not scanned._counts and filtered._counts
+    queries = [_mutations(w, rng, rng.choice((1, 2))) for w in rng.sample(vocab, 400)]
+    queries += _random_words(rng, 100)
+    met = 0
+    for q in queries:
+        expected = {
+            w
+            for w in vocab
+            if (w[0] == q[0] or {w[:2], q[:2]} <= {"ch", "sh"})
+            and max(len(w), len(q)) >= LONG_TOKEN_LEN
+            and len(w) >= LONG_TOKEN_LEN - EDITS_LONG
+            and Levenshtein.distance(w, q) <= EDITS_LONG
+        }
+        assert set(scanned.near(q)) == expected, q
+        assert set(filtered.near(q)) == expected, q
+        met += bool(expected)
+    assert met > 250  # most variants met their word (or another)
+
+
+def test_letter_counts() -> None:
+    rows = histograms(["abca", "zé", ""])
+    assert rows.shape == (3, 27)
+    assert rows[0].tolist()[:3] == [2, 1, 1] and rows[0].sum() == 4
+    assert rows[1][25] == 1 and rows[1][26] == 1  # "z", then "é" counted as other
+    assert rows[2].sum() == 0
+    assert histogram("abca").tolist() == rows[0].tolist()
