@@ -359,7 +359,7 @@ class NameIndex:
         n = len(infos)
         p = i
         steps: list[Step] = []
-        toks = self.name_tokens[name_id]
+        toks = self.name_tokens.rows[name_id] or self.name_tokens[name_id]
         single = len(toks) == 1
         lemmas = tt.lemmas
         for a in toks:

@@ -186,7 +186,7 @@ class Matcher:
 
         word_start = tt.word_start
         verify = ix.verify
-        name_tokens = ix.name_tokens
+        sizes = ix.name_tokens.sizes
         hits: list[Candidate] = []
         for i in range(n):
             plan = plans[i]
@@ -217,7 +217,7 @@ class Matcher:
             # words only (and the language): verified once per pair (``plans.pair_result``).
             plain = i + 1 < n and not glue_ok[i] and not glue_ok[i + 1]
             for name_id in seen:  # order-free: _select sorts by a total order
-                if plain and name_tokens.size(name_id) == 2:
+                if plain and sizes[name_id] == 2:
                     hit = pair_result(ix, name_id, tt, i, lang, MIN_REPORT_SCORE)
                 else:
                     hit = verify(name_id, tt, i, may_glue)

@@ -70,7 +70,7 @@ class EntityTable:
     The fields are also read directly where the matcher needs one of them per candidate
     (``strict``, ``curated``): no row is built for that."""
 
-    __slots__ = ("_cols", "_rows", "_shared")
+    __slots__ = ("_cols", "_rows", "_shared", "curated", "strict")
 
     def __init__(self) -> None:
         self._cols: tuple[list[Any], ...] = tuple([] for _ in range(_FIELDS))
@@ -78,14 +78,8 @@ class EntityTable:
         # list names, types, tags and programs repeat across entities: one object each,
         # which pickle then writes once (built again after loading if anything is appended)
         self._shared: dict[object, object] = {}
-
-    @property
-    def strict(self) -> list[bool]:
-        return self._cols[5]
-
-    @property
-    def curated(self) -> list[bool]:
-        return self._cols[7]
+        self.strict: list[bool] = self._cols[5]  # the columns themselves, read per candidate
+        self.curated: list[bool] = self._cols[7]
 
     def append(self, ref: EntityRef) -> None:
         ids, names, lists, types, tags, strict, programs, curated = self._cols
@@ -127,13 +121,14 @@ class EntityTable:
         self._cols = (unpack_strings(ids), unpack_strings(names), *rest)
         self._rows = {}
         self._shared = {}
+        self.strict, self.curated = self._cols[5], self._cols[7]
 
 
 class NameTokens:
     """Each name's analysed tokens, by name id: the distinct token values once (one list
     per ``Analysed`` field), and each name as a run of token numbers in ``flat``."""
 
-    __slots__ = ("_cols", "_flat", "_ends", "_made", "_number", "_rows")
+    __slots__ = ("_cols", "_flat", "_ends", "_made", "_number", "rows", "sizes")
 
     def __init__(self) -> None:
         self._cols: tuple[list[Any], ...] = tuple([] for _ in range(_TOKEN_FIELDS))
@@ -144,7 +139,11 @@ class NameTokens:
         self._made: list[Analysed | None] = []
         # token object → number; the builder gives one object per token value
         self._number: dict[Analysed, int] | None = {}
-        self._rows: dict[int, tuple[Analysed, ...]] = {}
+        # Read directly where the matcher needs them per candidate (a method call there cost
+        # 5 % of warm matching): each name's token count, and its row once built (None
+        # before: ``rows[i] or tokens[i]``).
+        self.sizes = array(_NUMBERS)
+        self.rows: list[tuple[Analysed, ...] | None] = []
 
     def append(self, toks: tuple[Analysed, ...]) -> None:
         """File one name's tokens. A token object met before is stored once: give one
@@ -161,6 +160,8 @@ class NameTokens:
                 self._made.append(a)
             self._flat.append(n)
         self._ends.append(len(self._flat))
+        self.sizes.append(len(toks))
+        self.rows.append(None)
 
     def seal(self) -> None:
         """The table is complete: drop the token → number table only appending needs;
@@ -172,16 +173,16 @@ class NameTokens:
 
     def size(self, name_id: int) -> int:
         """How many tokens name ``name_id`` has (without building its row)."""
-        return self._ends[name_id] - (self._ends[name_id - 1] if name_id else 0)
+        return self.sizes[name_id]
 
     def __getitem__(self, name_id: int) -> tuple[Analysed, ...]:
-        row = self._rows.get(name_id)
+        if not 0 <= name_id < len(self._ends):
+            raise IndexError(f"name {name_id} of {len(self._ends)}")
+        row = self.rows[name_id]
         if row is None:
-            if not 0 <= name_id < len(self._ends):
-                raise IndexError(f"name {name_id} of {len(self._ends)}")
             start = self._ends[name_id - 1] if name_id else 0
             row = tuple(self._token(n) for n in self._flat[start : self._ends[name_id]])
-            self._rows[name_id] = row
+            self.rows[name_id] = row
         return row
 
     def _token(self, n: int) -> Analysed:
@@ -193,11 +194,15 @@ class NameTokens:
     def __iter__(self) -> Iterator[tuple[Analysed, ...]]:
         return (self[name_id] for name_id in range(len(self)))
 
-    def __getstate__(self) -> tuple[tuple[list[Any], ...], array[int], array[int]]:
-        return self._cols, self._flat, self._ends
+    def __getstate__(
+        self,
+    ) -> tuple[tuple[list[Any], ...], array[int], array[int], array[int]]:
+        return self._cols, self._flat, self._ends, self.sizes
 
-    def __setstate__(self, state: tuple[tuple[list[Any], ...], array[int], array[int]]) -> None:
-        self._cols, self._flat, self._ends = state
+    def __setstate__(
+        self, state: tuple[tuple[list[Any], ...], array[int], array[int], array[int]]
+    ) -> None:
+        self._cols, self._flat, self._ends, self.sizes = state
         self._made = [None] * len(self._cols[0])
         self._number = None
-        self._rows = {}
+        self.rows = [None] * len(self._ends)
