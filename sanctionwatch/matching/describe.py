@@ -33,6 +33,6 @@ def describe(ix: NameIndex, h: Candidate, text: str, tt: TextTokens) -> str:
             rest_end += 1
         particle = text[tt.starts[h.end_tok] : tt.ends[rest_end - 1]]
         notes.append(f"Korean particle/suffix after the name: {particle!r}")
-    if ix.entities[h.entity].strict:
+    if ix.entities.strict[h.entity]:
         notes.append("strict entry: exact matches only")
     return "; ".join(notes) + f"; score {h.score:.1f}"

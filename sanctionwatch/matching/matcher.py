@@ -242,7 +242,7 @@ class Matcher:
                 -h.score,
                 -(h.end_tok - h.start_tok),
                 h.start_tok,
-                ix.entities[h.entity].id,
+                ix.entities.ids[h.entity],
                 ix.aliases[h.name_id],
                 h.name_id,
             )

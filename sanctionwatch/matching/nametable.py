@@ -68,9 +68,9 @@ class EntityTable:
     """``EntityRef`` rows by entity number, stored as one list per field.
 
     The fields are also read directly where the matcher needs one of them per candidate
-    (``strict``, ``curated``): no row is built for that."""
+    (``ids``, ``strict``, ``curated``): no row is built for that."""
 
-    __slots__ = ("_cols", "_rows", "_shared", "curated", "strict")
+    __slots__ = ("_cols", "_rows", "_shared", "curated", "ids", "strict")
 
     def __init__(self) -> None:
         self._cols: tuple[list[Any], ...] = tuple([] for _ in range(_FIELDS))
@@ -78,7 +78,9 @@ class EntityTable:
         # list names, types, tags and programs repeat across entities: one object each,
         # which pickle then writes once (built again after loading if anything is appended)
         self._shared: dict[object, object] = {}
-        self.strict: list[bool] = self._cols[5]  # the columns themselves, read per candidate
+        # the columns themselves, read per candidate (no row built, no method call)
+        self.ids: list[str] = self._cols[0]
+        self.strict: list[bool] = self._cols[5]
         self.curated: list[bool] = self._cols[7]
 
     def append(self, ref: EntityRef) -> None:
@@ -121,7 +123,7 @@ class EntityTable:
         self._cols = (unpack_strings(ids), unpack_strings(names), *rest)
         self._rows = {}
         self._shared = {}
-        self.strict, self.curated = self._cols[5], self._cols[7]
+        self.ids, self.strict, self.curated = self._cols[0], self._cols[5], self._cols[7]
 
 
 class NameTokens:

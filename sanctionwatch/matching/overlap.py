@@ -41,7 +41,8 @@ def _label(ix: NameIndex, h: Candidate) -> str:
 def most_specific(ix: NameIndex, chosen: list[Candidate]) -> list[tuple[Candidate, str]]:
     """Drop official matches that a more specific match of another entry covers; each kept
     match comes with the notes to append to its detail ("" for most)."""
-    official = [k for k, h in enumerate(chosen) if is_official(ix.entities[h.entity])]
+    curated = ix.entities.curated
+    official = [k for k, h in enumerate(chosen) if not curated[h.entity]]
     if not official or len(chosen) < 2:
         return [(h, "") for h in chosen]
     dropped: set[int] = set()

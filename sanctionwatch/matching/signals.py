@@ -138,8 +138,7 @@ def _ordinary(word: str, lang: str) -> bool:
 def needs_signal(ix: NameIndex, words: str, h: Candidate, lang: str) -> bool:
     """Is this an official one-token match (on ``words`` as written) of an ordinary word
     ("Fox", "Justice")?"""
-    ref = ix.entities[h.entity]
-    if not is_official(ref) or ix.name_tokens.size(h.name_id) != 1:
+    if ix.entities.curated[h.entity] or ix.name_tokens.sizes[h.name_id] != 1:
         return False
     return _ordinary(words, lang)
 
