@@ -49,7 +49,8 @@ log = logging.getLogger(__name__)
 APP_BUSY_TIMEOUT_MS = 10_000
 # Web API calls made while a user waits (users.info, chat.postEphemeral): fail fast.
 APP_API_TIMEOUT_S = 2
-REVIEW_ACTION_RE = re.compile(r"^review_")
+# an alert's buttons (review_true_match, ...) and a digest story's menu (digest_review)
+REVIEW_ACTION_RE = re.compile(rf"^(?:review_|{re.escape(DIGEST_REVIEW_ACTION)}$)")
 
 
 class ThreadStores:
@@ -157,13 +158,6 @@ def build_app(
 
     @app.action(REVIEW_ACTION_RE)
     def on_review(
-        ack: Ack, body: dict[str, Any], action: dict[str, Any], request: BoltRequest
-    ) -> None:
-        ack()
-        after_ack.submit("review", run_review, deps, body, action, _key(request, body))
-
-    @app.action(DIGEST_REVIEW_ACTION)
-    def on_digest_review(
         ack: Ack, body: dict[str, Any], action: dict[str, Any], request: BoltRequest
     ) -> None:
         ack()
