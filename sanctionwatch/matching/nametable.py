@@ -141,9 +141,10 @@ class NameTokens:
         self._made: list[Analysed | None] = []
         # token object → number; the builder gives one object per token value
         self._number: dict[Analysed, int] | None = {}
-        # Read directly where the matcher needs them per candidate (a method call there cost
-        # 5 % of warm matching): each name's token count, and its row once built (None
-        # before: ``rows[i] or tokens[i]``).
+        # Read directly where the matcher needs them per candidate: each name's token count,
+        # and its row once built (None before: ``rows[i] or tokens[i]``). Calls through the
+        # tables there made warm matching 7 % dearer in instructions than the old lists;
+        # with these and the entity columns read directly, 3.6 % (callgrind, 35k names).
         self.sizes = array(_NUMBERS)
         self.rows: list[tuple[Analysed, ...] | None] = []
 
