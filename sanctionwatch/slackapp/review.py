@@ -29,6 +29,7 @@ from sanctionwatch.alerting.escalation import EscalationTarget, queue_escalation
 from sanctionwatch.alerting.threads import reviewed_view
 from sanctionwatch.clock import iso, utcnow
 from sanctionwatch.errors import DeliveryError, ReviewError, ReviewRefused
+from sanctionwatch.slack.digestformat import DIGEST_REVIEW_ACTION
 from sanctionwatch.slack.format import REVIEW_ACTIONS, AlertView
 from sanctionwatch.slack.poster import Poster
 from sanctionwatch.slack.storyformat import render_alert
@@ -169,53 +170,6 @@ def parse_alert_id(value: str) -> int:
     return alert_id
 
 
-def _decide(
-    store: Store,
-    action_id: str,
-    value: str,
-    actor: Actor,
-    now: datetime | None,
-    reviewers: Sequence[str],
-    request: RequestKey | None,
-    escalate_to: EscalationTarget | None,
-) -> tuple[int, str, dict[str, Any] | None, tuple[int, ...]]:
-    """Check and record one click: (alert id, disposition, the one replaced, queued)."""
-    if not may_review(reviewers, actor.id):
-        log.info("review refused user=%s (not in [slack] reviewers)", actor.id)
-        raise ReviewRefused(f"Sorry — {REVIEWERS_ONLY}. Nothing was recorded.")
-    disposition = ACTION_DISPOSITIONS.get(action_id)
-    if disposition is None:
-        raise ReviewError(f"Unknown review button {action_id!r}.")
-    alert_id = parse_alert_id(value)
-    previous, queued = _record(store, alert_id, disposition, actor, now, request, escalate_to)
-    return alert_id, disposition, previous, queued
-
-
-def apply_digest_review(
-    store: Store,
-    poster: Poster,
-    choice: str,
-    actor: Actor,
-    *,
-    channel_id: str | None = None,
-    now: datetime | None = None,
-    reviewers: Sequence[str] = (),
-    request: RequestKey | None = None,
-    escalate_to: EscalationTarget | None = None,
-) -> ReviewResult:
-    """Handle one choice from a digest story's menu (``"<review action>:<alert id>"``):
-    record it as the button would, then update the digest with the decisions on its
-    stories (``alerting/digestreview.py``). Refused and checked like ``apply_review``."""
-    action_id, _sep, value = choice.partition(":")
-    alert_id, disposition, previous, queued = _decide(
-        store, action_id, value, actor, now, reviewers, request, escalate_to
-    )
-    view = review_view(store, alert_id)
-    assert view is not None  # the row existed inside the transaction; alerts are never deleted
-    error = refresh_digest(store, poster, alert_id, channel_id)
-    return ReviewResult(alert_id, disposition, previous, view, error is None, error, queued)
-
-
 def apply_review(
     store: Store,
     poster: Poster,
@@ -230,33 +184,54 @@ def apply_review(
     request: RequestKey | None = None,
     escalate_to: EscalationTarget | None = None,
 ) -> ReviewResult:
-    """Handle one click: record it, then re-render the alert message in place.
+    """Handle one click: record it, then update the message it came from.
 
-    The message is found from the alert row (``slack_channel``/``slack_ts`` as delivered);
-    ``channel_id``/``message_ts`` from the click payload are preferred when they name that
-    same message, since the payload carries the channel id that ``chat.update`` needs.
+    A button of an alert message names the decision (``action_id``) and the alert
+    (``value``); the message is re-rendered in place. It is found from the alert row
+    (``slack_channel``/``slack_ts`` as delivered); ``channel_id``/``message_ts`` from the
+    click payload are preferred when they name that same message, since the payload carries
+    the channel id that ``chat.update`` needs. A digest story's menu (``DIGEST_REVIEW_ACTION``)
+    carries both in its choice (``"<review action>:<alert id>"``); the digest is updated with
+    the decisions on its stories (``alerting/digestreview.py``).
     ReviewRefused (nothing recorded, nothing updated) when ``reviewers`` is set and the actor
     is not in it.
     """
-    alert_id, disposition, previous, queued = _decide(
-        store, action_id, value, actor, now, reviewers, request, escalate_to
-    )
+    if not may_review(reviewers, actor.id):
+        log.info("review refused user=%s (not in [slack] reviewers)", actor.id)
+        raise ReviewRefused(f"Sorry — {REVIEWERS_ONLY}. Nothing was recorded.")
+    in_digest = action_id == DIGEST_REVIEW_ACTION
+    if in_digest:
+        action_id, _sep, value = value.partition(":")
+    disposition = ACTION_DISPOSITIONS.get(action_id)
+    if disposition is None:
+        raise ReviewError(f"Unknown review button {action_id!r}.")
+    alert_id = parse_alert_id(value)
+    previous, queued = _record(store, alert_id, disposition, actor, now, request, escalate_to)
     view = review_view(store, alert_id)
     assert view is not None  # the row existed inside the transaction; alerts are never deleted
+    if in_digest:
+        error = refresh_digest(store, poster, alert_id, channel_id)
+    else:
+        error = _update_message(store, poster, view, channel_id, message_ts)
+    return ReviewResult(alert_id, disposition, previous, view, error is None, error, queued)
+
+
+def _update_message(
+    store: Store, poster: Poster, view: AlertView, channel_id: str | None, message_ts: str | None
+) -> str | None:
+    """Re-render the alert's own message; None when done, else why not."""
     row = store.db.execute(
-        "SELECT slack_channel, slack_ts FROM alerts WHERE id = ?", [alert_id]
+        "SELECT slack_channel, slack_ts FROM alerts WHERE id = ?", [view.alert_id]
     ).fetchone()
     channel, ts = (row[0], row[1]) if row else (None, None)
     if message_ts and channel_id and (ts is None or ts == message_ts):
         channel, ts = channel_id, message_ts
     if not channel or not ts:
-        return ReviewResult(
-            alert_id, disposition, previous, view, False, "the alert message is not known", queued
-        )
+        return "the alert message is not known"
     text, blocks = render_alert(view)
     try:
         poster.update(channel, ts, text, blocks)
     except DeliveryError as exc:
-        log.warning("review message update failed alert=%d error=%r", alert_id, exc.message)
-        return ReviewResult(alert_id, disposition, previous, view, False, exc.message, queued)
-    return ReviewResult(alert_id, disposition, previous, view, True, queued=queued)
+        log.warning("review message update failed alert=%d error=%r", view.alert_id, exc.message)
+        return exc.message
+    return None

@@ -31,12 +31,11 @@ from sanctionwatch.config.settings import Settings
 from sanctionwatch.errors import CommandError
 from sanctionwatch.matching.rules import load_rules
 from sanctionwatch.models import Entry
-from sanctionwatch.slack.digestformat import DIGEST_REVIEW_ACTION
 from sanctionwatch.slack.format import escape
 from sanctionwatch.slack.poster import Poster
 from sanctionwatch.slackapp.commands import EDITS, CommandContext, run_command
 from sanctionwatch.slackapp.reasons import handle_submission, open_reason_modal
-from sanctionwatch.slackapp.review import apply_digest_review, apply_review
+from sanctionwatch.slackapp.review import apply_review
 from sanctionwatch.storage.audit import Actor
 from sanctionwatch.storage.db import Store
 from sanctionwatch.storage.replay import DuplicateRequest, RequestKey
@@ -174,32 +173,21 @@ def run_review(
     container = body.get("container") or {}
     message_ts = str(container.get("message_ts") or "") or None
     actor = Actor(user_id, deps.names(user_id, str(user.get("username") or "")), "slack")
-    escalate_to = EscalationTarget.from_settings(deps.settings.slack)
+    # a button carries its value; a digest story's menu, the value of the option chosen
+    value = action.get("value") or (action.get("selected_option") or {}).get("value")
     try:
-        if action.get("action_id") == DIGEST_REVIEW_ACTION:
-            result = apply_digest_review(
-                deps.stores.get(),
-                deps.poster,
-                str((action.get("selected_option") or {}).get("value") or ""),
-                actor,
-                channel_id=channel_id,
-                reviewers=deps.settings.slack.reviewers,
-                request=key,
-                escalate_to=escalate_to,
-            )
-        else:
-            result = apply_review(
-                deps.stores.get(),
-                deps.poster,
-                str(action.get("action_id") or ""),
-                str(action.get("value") or ""),
-                actor,
-                channel_id=channel_id,
-                message_ts=message_ts,
-                reviewers=deps.settings.slack.reviewers,
-                request=key,
-                escalate_to=escalate_to,
-            )
+        result = apply_review(
+            deps.stores.get(),
+            deps.poster,
+            str(action.get("action_id") or ""),
+            str(value or ""),
+            actor,
+            channel_id=channel_id,
+            message_ts=message_ts,
+            reviewers=deps.settings.slack.reviewers,
+            request=key,
+            escalate_to=EscalationTarget.from_settings(deps.settings.slack),
+        )
     except DuplicateRequest:
         return
     except CommandError as exc:
