@@ -9,7 +9,7 @@ from sanctionwatch.matching.normalize import TextTokens
 
 def describe(ix: NameIndex, h: Candidate, text: str, tt: TextTokens) -> str:
     """Human explanation of one match: which tokens aligned to which, and how."""
-    toks = ix.name_tokens.rows[h.name_id] or ix.name_tokens[h.name_id]
+    toks = ix.name_tokens[h.name_id]
     parts = []
     for a, s in zip(toks, h.steps, strict=True):
         surface = text[tt.starts[s.first] : tt.ends[s.last - 1]]

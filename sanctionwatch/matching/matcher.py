@@ -320,7 +320,7 @@ class Matcher:
             return None  # "don't" is not the OFAC alias "DON T"
         # One word: an official name met by one token ("PJSC SBERBANK" as "Sberbank", "SBER
         # BANK" glued); a curated alias written as one word.
-        one = len(alias.split()) == 1 if curated else ix.name_tokens.size(h.name_id) == 1
+        one = len(alias.split()) == 1 if curated else ix.name_tokens.sizes[h.name_id] == 1
         if not one:
             return h.score, ""
         if lower_text:

@@ -174,10 +174,6 @@ class NameTokens:
     def __len__(self) -> int:
         return len(self._ends)
 
-    def size(self, name_id: int) -> int:
-        """How many tokens name ``name_id`` has (without building its row)."""
-        return self.sizes[name_id]
-
     def __getitem__(self, name_id: int) -> tuple[Analysed, ...]:
         if not 0 <= name_id < len(self._ends):
             raise IndexError(f"name {name_id} of {len(self._ends)}")

@@ -41,15 +41,14 @@ def _label(ix: NameIndex, h: Candidate) -> str:
 def most_specific(ix: NameIndex, chosen: list[Candidate]) -> list[tuple[Candidate, str]]:
     """Drop official matches that a more specific match of another entry covers; each kept
     match comes with the notes to append to its detail ("" for most)."""
-    curated = ix.entities.curated
-    official = [k for k, h in enumerate(chosen) if not curated[h.entity]]
+    official = [k for k, h in enumerate(chosen) if is_official(ix, h.entity)]
     if not official or len(chosen) < 2:
         return [(h, "") for h in chosen]
     dropped: set[int] = set()
     notes: dict[int, list[str]] = defaultdict(list)
     for k in official:
         h = chosen[k]
-        one_word = ix.name_tokens.size(h.name_id) == 1
+        one_word = ix.name_tokens.sizes[h.name_id] == 1
         for h2 in chosen:
             if h2.entity == h.entity:
                 continue
@@ -59,7 +58,7 @@ def most_specific(ix: NameIndex, chosen: list[Candidate]) -> list[tuple[Candidat
                 break
             same = (h2.start_tok, h2.end_tok) == (h.start_tok, h.end_tok)
             other = ix.entities[h2.entity]
-            if same and one_word and other.type == "country" and not is_official(other):
+            if same and one_word and other.type == "country" and not is_official(ix, h2.entity):
                 dropped.add(k)  # the state's name, not a company named after it
                 break
     groups: dict[tuple[int, int], list[int]] = defaultdict(list)

@@ -35,7 +35,6 @@ from typing import NamedTuple
 
 from sanctionwatch.matching.index import Candidate, NameIndex
 from sanctionwatch.matching.lemmas import KNOWN_WORD_LANGS, is_known
-from sanctionwatch.matching.nametable import EntityRef
 from sanctionwatch.matching.normalize import normalize_name
 from sanctionwatch.matching.scripts import script_of
 from sanctionwatch.models import Match
@@ -110,9 +109,10 @@ class Held(NamedTuple):
     field: int  # which of the item's fields it is in
 
 
-def is_official(ref: EntityRef) -> bool:
-    """From an imported official list (importers set curated=False), not a curated file."""
-    return not ref.curated
+def is_official(ix: NameIndex, ent: int) -> bool:
+    """Is entity ``ent`` from an imported official list (importers set curated=False), not a
+    curated file? Read from its column: no row is built."""
+    return not ix.entities.curated[ent]
 
 
 def countries_of(programs: Iterable[str]) -> frozenset[str]:
@@ -138,7 +138,7 @@ def _ordinary(word: str, lang: str) -> bool:
 def needs_signal(ix: NameIndex, words: str, h: Candidate, lang: str) -> bool:
     """Is this an official one-token match (on ``words`` as written) of an ordinary word
     ("Fox", "Justice")?"""
-    if ix.entities.curated[h.entity] or ix.name_tokens.sizes[h.name_id] != 1:
+    if not is_official(ix, h.entity) or ix.name_tokens.sizes[h.name_id] != 1:
         return False
     return _ordinary(words, lang)
 

@@ -77,7 +77,7 @@ def test_name_tokens_read_back_with_one_object_per_token_value() -> None:
     table = _tokens()
     expected = [[astuple(a) for a in analyse_text(n).infos] for n in NAMES]
     assert _values(table) == expected
-    assert [table.size(i) for i in range(len(table))] == [3, 3, 1, 3]
+    assert list(table.sizes) == [3, 3, 1, 3]
     assert table[0] is table[0]
     assert table[0][0] is table[1][0]  # "Kim" in two names: one object
     assert table[0] == table[3]  # the same name filed twice
@@ -94,7 +94,7 @@ def test_name_tokens_round_trip_and_append_after_loading() -> None:
     # appending after a load: a token read from the table keeps its number
     jong, putin = loaded[0][1], loaded[2][0]
     loaded.append((jong, putin))
-    assert loaded[4] == (jong, putin) and loaded.size(4) == 2
+    assert loaded[4] == (jong, putin) and loaded.sizes[4] == 2
     assert len(pickle.loads(pickle.dumps(loaded))[4]) == 2
     assert loaded.__getstate__()[0][0] == original.__getstate__()[0][0]  # no token added
     loaded.append(tuple(analyse_text("Jong Il").infos))
