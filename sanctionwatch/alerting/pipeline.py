@@ -22,11 +22,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sanctionwatch.alerting.delivery import deliver_all
 from sanctionwatch.alerting.digest import DigestPolicy
 from sanctionwatch.alerting.fetchwork import Fetched, HostLimiter, fetch_and_parse
 from sanctionwatch.alerting.messages import record_alerts
+from sanctionwatch.alerting.nextpoll import next_poll, spread_next_polls
 from sanctionwatch.alerting.warmpool import WarmPool, refresh_engine, start_pool
 from sanctionwatch.alerting.workers import Analysis, analyse_items
 from sanctionwatch.clock import iso, parse_iso, utcnow
@@ -45,10 +47,6 @@ log = logging.getLogger(__name__)
 # busy while one result is recorded, few enough that finished-but-unrecorded documents stay
 # bounded (with all 2,000 submitted at once, peak RSS reached 283 MiB in bench/polling.py).
 IN_FLIGHT_PER_WORKER = 2
-# Backoff doubles the interval per failure up to poll.backoff_max_minutes; 2**20 times the
-# shortest interval (1 minute) already exceeds the longest cap (30 days), and without a
-# bound `2 ** failures` overflows float after about 1,024 failures in a row.
-MAX_BACKOFF_DOUBLINGS = 20
 # How long the poll loop waits for a finished fetch before looking at the stop flag again.
 STOP_CHECK_S = 0.25
 # How often a process-pool poll asks whether the engine changed (an edit in Slack, a list
@@ -91,8 +89,9 @@ def due_feeds(
 ) -> list[FeedConfig]:
     """The feeds (default: the TOML ones) whose next poll is due."""
     due = []
+    rows = store.feed_rows()
     for feed in settings.feeds if feeds is None else feeds:
-        row = store.feed(feed.name)
+        row = rows.get(feed.name, {})
         if row.get("gone"):
             continue
         next_at = parse_iso(row.get("next_poll_at"))
@@ -130,6 +129,7 @@ def poll(
         analysis_pool = start_pool(store, engine_for, len(feeds), processes)
     own_pool = warm is None
     client = make_client(settings.fetch)
+    rows = store.feed_rows()  # as at the poll's start; only this poll changes what it reads
     # Not a `with` block: leaving one joins every thread, i.e. waits for hanging fetches.
     pool = ThreadPoolExecutor(max_workers=settings.poll.max_workers, thread_name_prefix="fetch")
     finished = False
@@ -144,7 +144,7 @@ def poll(
                 engine_checked = time.monotonic()
             while todo and len(pending) < in_flight:
                 feed = todo.pop()
-                row = store.feed(feed.name)
+                row = rows.setdefault(feed.name, {})
                 state = FetchState(etag=row.get("etag"), last_modified=row.get("last_modified"))
                 pending.add(
                     pool.submit(
@@ -161,7 +161,9 @@ def poll(
                 )
             done, pending = wait(pending, timeout=STOP_CHECK_S, return_when=FIRST_COMPLETED)
             for fut in done:
-                outcomes.append(record_feed(settings, store, engine_for, fut.result(), now))
+                fetched = fut.result()
+                row = rows[fetched.feed.name]
+                outcomes.append(record_feed(settings, store, engine_for, fetched, now, row))
         finished = not todo and not pending
     finally:
         if finished:
@@ -185,32 +187,18 @@ def poll(
     return outcomes
 
 
-def _next_poll(
-    feed: FeedConfig, settings: Settings, failures: int, now: datetime, retry_after_s: float | None
-) -> datetime:
-    minutes = float(feed.interval_minutes)
-    if failures:
-        doublings = min(failures - 1, MAX_BACKOFF_DOUBLINGS)
-        minutes = min(minutes * 2**doublings, float(settings.poll.backoff_max_minutes))
-    at = now + timedelta(minutes=minutes)
-    if retry_after_s:
-        # A server's Retry-After is honoured up to our own backoff cap: a huge value
-        # (99999999999999 s) must neither overflow the date nor silence the feed for years.
-        wait_s = min(retry_after_s, settings.poll.backoff_max_minutes * 60.0)
-        at = max(at, now + timedelta(seconds=wait_s))
-    return at
-
-
 def record_feed(
     settings: Settings,
     store: Store,
     engine_for: Callable[[], Engine],
     fetched: Fetched,
     now: datetime,
+    row: dict[str, Any] | None = None,
 ) -> FeedOutcome:
-    """Record one feed's fetch and its new items. Feed state is saved in ``finally``."""
+    """Record one feed's fetch and its new items. Feed state is saved in ``finally``.
+    ``row``: the feed's row as read before its fetch (read here when not given)."""
     feed, result = fetched.feed, fetched.result
-    row = store.feed(feed.name)
+    row = store.feed(feed.name) if row is None else row
     outcome = FeedOutcome(
         feed.name,
         status=result.status,
@@ -246,7 +234,7 @@ def record_feed(
             "last_fetch_at": iso(now),
             "last_status": result.status,
             "consecutive_failures": failures,
-            "next_poll_at": iso(_next_poll(feed, settings, failures, now, result.retry_after_s)),
+            "next_poll_at": iso(next_poll(feed, settings, failures, now, result.retry_after_s)),
         }
         if error:
             fields.update(last_error=error, last_error_at=iso(now))
@@ -338,16 +326,6 @@ def deliver_pending(
     return report.delivered, report.failed_attempts
 
 
-def _jitter(store: Store, names: Sequence[str], jitter_s: float) -> None:
-    with store.transaction() as db:
-        for name in names:
-            row = db.execute("SELECT next_poll_at FROM feeds WHERE name = ?", [name]).fetchone()
-            at = parse_iso(row[0]) if row else None
-            if at is not None:
-                at += timedelta(seconds=random.uniform(0, jitter_s))
-                db.execute("UPDATE feeds SET next_poll_at = ? WHERE name = ?", [iso(at), name])
-
-
 def run_cycle(
     settings: Settings,
     store: Store,
@@ -377,13 +355,14 @@ def run_cycle(
     configured = active_feeds(settings.feeds, store.db)
     store.sync_feeds((feed.name, feed.url) for feed in configured)
     if all_feeds:
-        feeds = [f for f in configured if not store.feed(f.name).get("gone")]
+        rows = store.feed_rows()
+        feeds = [f for f in configured if not rows.get(f.name, {}).get("gone")]
     else:
         feeds = due_feeds(settings, store, now, configured)
     random.shuffle(feeds)  # spread hosts across the pool
     report.feeds = poll(settings, store, engine_for, feeds, now, stop, processes, warm)
     if jitter_s > 0:
-        _jitter(store, [o.name for o in report.feeds], jitter_s)
+        spread_next_polls(store, [o.name for o in report.feeds], jitter_s)
     if stop is None or not stop.is_set():
         d, f = deliver_pending(store, poster, ops_channel=settings.slack.ops_channel, now=given_now)
         report.delivered += d

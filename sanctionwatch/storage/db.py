@@ -148,6 +148,10 @@ class Store:
         rows = list(self.db.query("SELECT * FROM feeds WHERE name = ?", [name]))
         return rows[0] if rows else {}
 
+    def feed_rows(self) -> dict[str, dict[str, Any]]:
+        """Every feed's row by name, in one query (a poll reads them all at its start)."""
+        return {row["name"]: row for row in self.db.query("SELECT * FROM feeds")}
+
     def feeds(self, active_only: bool = True) -> list[dict[str, Any]]:
         where = "WHERE active = 1" if active_only else ""
         return list(self.db.query(f"SELECT * FROM feeds {where} ORDER BY name"))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sanctionwatch.alerting.pipeline import _next_poll
+from sanctionwatch.alerting.nextpoll import next_poll
 from sanctionwatch.config import settings as config
 from sanctionwatch.config.lists import LIST_KEYS
 from sanctionwatch.config.ranges import RANGES, markdown_table, preflight
@@ -230,7 +230,7 @@ def test_check_passes_a_config_with_every_number_at_its_upper_bound(tmp_path: Pa
     assert s.feeds[0].interval_minutes == 10080 and s.fetch.max_bytes == 1024**3
     # and what run computes from them stays representable
     now = datetime.now(UTC)
-    assert _next_poll(s.feeds[0], s, 10_000, now, None) == now + timedelta(minutes=43200)
+    assert next_poll(s.feeds[0], s, 10_000, now, None) == now + timedelta(minutes=43200)
 
 
 def test_readme_table_is_the_enforced_table() -> None:
@@ -279,10 +279,10 @@ def test_backoff_after_thousands_of_failures_stays_at_the_cap(tmp_path: Path) ->
     s = load_settings(str(write(tmp_path, FEEDS)), env={}, cwd=tmp_path)
     now = datetime.now(UTC)
     cap = timedelta(minutes=s.poll.backoff_max_minutes)
-    assert _next_poll(s.feeds[0], s, 5000, now, None) == now + cap
-    assert _next_poll(s.feeds[0], s, 2, now, None) == now + timedelta(minutes=30)
-    assert _next_poll(s.feeds[0], s, 1, now, 99999999999999.0) == now + cap  # hostile Retry-After
-    assert _next_poll(s.feeds[0], s, 1, now, 3600.0) == now + timedelta(hours=1)
+    assert next_poll(s.feeds[0], s, 5000, now, None) == now + cap
+    assert next_poll(s.feeds[0], s, 2, now, None) == now + timedelta(minutes=30)
+    assert next_poll(s.feeds[0], s, 1, now, 99999999999999.0) == now + cap  # hostile Retry-After
+    assert next_poll(s.feeds[0], s, 1, now, 3600.0) == now + timedelta(hours=1)
 
 
 def test_check_refuses_a_database_run_could_not_create(

@@ -128,6 +128,17 @@ def test_sync_feeds_resets_state_on_new_url(tmp_path: Path) -> None:
     assert len(store.feeds(active_only=False)) == 2
 
 
+def test_feed_rows_reads_every_feed_as_feed_does(tmp_path: Path) -> None:
+    store = Store(tmp_path / "sw.db")
+    store.sync_feeds([("A", "http://x/a"), ("B", "http://x/b")])
+    store.update_feed("B", etag='"v2"', consecutive_failures=2)
+    store.sync_feeds([("A", "http://x/a")])  # B inactive: still read (a poll checks "gone")
+    rows = store.feed_rows()
+    assert sorted(rows) == ["A", "B"]
+    assert rows == {"A": store.feed("A"), "B": store.feed("B")}
+    assert rows["B"]["etag"] == '"v2"' and rows["B"]["consecutive_failures"] == 2
+
+
 def test_matches_json_roundtrip_unicode() -> None:
     text = matches_to_json([NK])
     assert "КНДР" in text
