@@ -305,3 +305,16 @@ def test_an_ordinary_word_is_not_its_romanisation_in_another_script(engine) -> N
     assert [m.text for m in supply] == ["दिए"]
     m = Matcher.build([entry("putin", "Путин"), entry("dia", "दिए", type_="keyword", strict=True)])
     assert [h.entity_id for h in m.find("Putin met them. Die Zeit.")] == ["t:putin"]
+
+
+def test_a_name_written_with_vowel_signs_is_one_word(engine) -> None:  # type: ignore[no-untyped-def]
+    """Lao, Khmer and Burmese write vowels as combining marks; a name in them is one word.
+    The Lao name of Iran (ອີຣານ) fell apart into "" and "ran", so the English "ran" was Iran
+    (and gave official one-word aliases a false "country" signal), and names in those
+    scripts were not found."""
+    english = "On top of it all, the cable network ran a chyron about the loss."
+    assert found(engine, english, "Iran") == []
+    assert [m.text for m in found(engine, "ລາວ ແລະ ອີຣານ", "Iran")] == ["ອີຣານ"]
+    assert [m.text for m in found(engine, "រុស្ស៊ី និង កូរ៉េខាងជើង", "North Korea")] == ["កូរ៉េខាងជើង"]
+    burmese = "ရုရှား နှင့် မြောက်ကိုရီးယား"
+    assert [m.text for m in found(engine, burmese, "North Korea")] == ["မြောက်ကိုရီးယား"]
