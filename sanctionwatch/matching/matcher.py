@@ -304,7 +304,9 @@ class Matcher:
 
         - A proper-name alias ("Putin", "SAID", "Fox") written all in lower case in a cased
           script ("said", "fox") is an ordinary word, not the name: no match. For entries
-          from official lists this holds for names of any length ("DON T" vs "don't").
+          from official lists this holds for names of any length ("DON T" vs "don't"), and
+          for any entry when a word of it is only a near miss ("kitchen in" is not the
+          Ukrainian "Кім Чен Ин", glued "kimchen").
         - A one-word alias of an entry imported from an official list scores at most
           OFFICIAL_SINGLE_WORD_SCORE, below the rules' default min_score: it is kept (visible
           in `match` explanations) but only a rule that asks for it (a lower min_score) uses it;
@@ -318,6 +320,8 @@ class Matcher:
         curated = ix.entities.curated[h.entity]
         if lower_text and not curated:
             return None  # "don't" is not the OFAC alias "DON T"
+        if lower_text and any(step.how == "fuzzy" for step in h.steps):
+            return None  # a name met in lower case only by a misspelling: "kitchen in" (Кім Чен Ин)
         # One word: an official name met by one token ("PJSC SBERBANK" as "Sberbank", "SBER
         # BANK" glued); a curated alias written as one word.
         one = len(alias.split()) == 1 if curated else ix.name_tokens.sizes[h.name_id] == 1

@@ -318,3 +318,19 @@ def test_a_name_written_with_vowel_signs_is_one_word(engine) -> None:  # type: i
     assert [m.text for m in found(engine, "រុស្ស៊ី និង កូរ៉េខាងជើង", "North Korea")] == ["កូរ៉េខាងជើង"]
     burmese = "ရုရှား နှင့် မြောက်ကိုရီးယား"
     assert [m.text for m in found(engine, burmese, "North Korea")] == ["မြောက်ကိုရီးယား"]
+
+
+def test_a_name_is_not_a_lower_case_near_miss(engine) -> None:  # type: ignore[no-untyped-def]
+    """A person's name written in lower case is still the name when every word of it is
+    exact ("kim jong un" in a hashtag), and a misspelling of it is still the name when it is
+    written as a name; but lower-case words that are only near it are ordinary words: the
+    Guardian's "kitchen in" met the Ukrainian "Кім Чен Ин" (glued "kimchen", one edit) at
+    92.9, above the rules' min_score."""
+    kitchen = "As I sit in the Hampton Creek kitchen in January 2017, scientists work."
+    assert found(engine, kitchen, "Kim Jong Un") == []
+    assert [m.text for m in found(engine, "kim jong un met putin", "Kim Jong Un")] == [
+        "kim jong un"
+    ]
+    assert [m.text for m in found(engine, "Kim Jong Unn met Putin", "Kim Jong Un")] == [
+        "Kim Jong Unn"
+    ]
