@@ -118,6 +118,7 @@ _SYLLABIC_RE = re.compile(
     r"[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3]"
 )
 _HANGUL_RE = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
+_HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")  # CJK ideographs (Chinese characters)
 _CYRILLIC_RE = re.compile(r"[\u0400-\u04ff]")
 _NON_ALNUM_RE = re.compile(r"[^a-z0-9]+")
 _SYLLABLE_MARK = "~"  # prefix of syllable keys: keeps them apart from Latin keys
@@ -193,6 +194,10 @@ def analyse_word(word: str) -> Analysed:
     norm = _ascii(word)
     plain = word.isascii()  # most words: no script below to look for
     if not plain and _SYLLABIC_RE.match(word):
+        # A Chinese character is itself: its romanisation joins homophones (额 "amount" and
+        # 俄 "Russia" are both "e", 牌前 and 派遣 "dispatch" both "paiqian"). Hangul and kana
+        # spell sounds, and keep their romanisation.
+        norm = word if _HAN_RE.match(word) else norm
         key = _SYLLABLE_MARK + norm
         return Analysed(norm, key, key, True, True, False)
     if not plain and _ABJAD_RE.search(word):

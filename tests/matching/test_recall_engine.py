@@ -334,3 +334,17 @@ def test_a_name_is_not_a_lower_case_near_miss(engine) -> None:  # type: ignore[n
     assert [m.text for m in found(engine, "Kim Jong Unn met Putin", "Kim Jong Un")] == [
         "Kim Jong Unn"
     ]
+
+
+def test_a_chinese_character_is_not_its_homophones(engine) -> None:  # type: ignore[no-untyped-def]
+    """Chinese characters are compared as characters, not by their romanisation: 额
+    ("amount") and 俄 (Russia) are both "e", and so were the Japanese え and the Korean
+    particle 에; 牌前 ("before trading resumes") and 派遣 ("dispatch") both "paiqian".
+    Simplified and traditional spellings the watchlists give both still match."""
+    finance = "拟以自有或自筹资金回购总额不超过20亿元，这是复牌前的又一重要动作。"
+    assert [m.entity for m in engine.match("", finance) if m.type != "keyword"] == []
+    assert not [m for m in engine.match("", finance) if m.entity == "deployment"]
+    assert found(engine, "これはえらい", "Russia") == []
+    assert found(engine, "서울에 도착했다", "Russia") == []
+    for text in ("俄罗斯和朝鲜签署协议", "俄羅斯和朝鮮簽署協議"):
+        assert {m.entity for m in engine.match("", text)} >= {"Russia", "North Korea"}, text
