@@ -186,6 +186,9 @@ _ABJAD_MARK = "~"  # Arabic script (Arabic, Persian, Urdu): one namespace
 _HEBREW_MARK = "^"  # Hebrew: its own namespace ("את" is not the Arabic "باعت" core "اعت")
 # An abjad key needs this many transliterated letters: one consonant meets too much.
 ABJAD_MIN_KEY = 2
+# A core cut out of a longer word needs one more: the Hebrew Mali (מאלי) without what looks
+# like the preposition מ is "ly", which is also the word לי ("to me", "mine").
+ABJAD_MIN_CORE_KEY = 3
 
 
 @functools.lru_cache(maxsize=262_144)
@@ -239,7 +242,8 @@ def _analyse_abjad(word: str) -> Analysed:
     keys: list[str] = []
     for c in cores:
         k = _ascii(c)
-        if len(k) >= ABJAD_MIN_KEY and mark + k not in keys:
+        least = ABJAD_MIN_KEY if c == word else ABJAD_MIN_CORE_KEY
+        if len(k) >= least and mark + k not in keys:
             keys.append(mark + k)
     if not keys:  # one consonant or less: only the same word, letter for letter
         keys = [mark + word]

@@ -348,3 +348,13 @@ def test_a_chinese_character_is_not_its_homophones(engine) -> None:  # type: ign
     assert found(engine, "서울에 도착했다", "Russia") == []
     for text in ("俄罗斯和朝鲜签署协议", "俄羅斯和朝鮮簽署協議"):
         assert {m.entity for m in engine.match("", text)} >= {"Russia", "North Korea"}, text
+
+
+def test_a_short_core_cut_from_a_name_is_not_a_word(engine) -> None:  # type: ignore[no-untyped-def]
+    """An abjad alias cut down to two letters meets everyday words: the Hebrew Mali (מאלי)
+    without a "preposition" מ was לי ("to me"), the Persian مالی was the Arabic عمل and
+    أعمال ("work", "business"). Mali itself, and with a real clitic, still matches."""
+    assert found(engine, "הוא אמר לי שהוא יבוא", "Mali") == []
+    assert found(engine, "تراجعت الأعمال في قطاع عمل الشركات", "Mali") == []
+    assert [m.text for m in found(engine, "הצבא הרוסי הגיע למאלי", "Mali")] == ["למאלי"]
+    assert [m.text for m in found(engine, "نیروهای روسیه در مالی", "Mali")] == ["مالی"]
