@@ -36,7 +36,13 @@ from sanctionwatch.matching.overlap import most_specific
 from sanctionwatch.matching.plans import TokenPlan, pair_result, token_plan
 from sanctionwatch.matching.positions import glue, glue_flags, seconds
 from sanctionwatch.matching.scripts import prepare_tables
-from sanctionwatch.matching.signals import OFFICIAL_SINGLE_WORD_SCORE, Held, confirm, needs_signal
+from sanctionwatch.matching.signals import (
+    OFFICIAL_SINGLE_WORD_SCORE,
+    Held,
+    confirm,
+    is_ordinary,
+    needs_signal,
+)
 from sanctionwatch.matching.tables import Starts
 from sanctionwatch.matching.units import Units, units_of
 from sanctionwatch.models import Entry, Match
@@ -51,6 +57,9 @@ __all__ = ["OFFICIAL_SINGLE_WORD_SCORE", "Matcher", "compare_tokens"]
 # default to min_score 88).
 MIN_REPORT_SCORE = 75.0
 _CACHE_FORMAT = 14  # bump when the pickled layout changes
+# How a one-word alias may meet a word it is not: a spelling variant key ("rysk" / "risk")
+# or an edit. Identity, transliteration, inflection and lemmas are the name itself.
+NEAR_SPELLINGS = frozenset({"variant", "fuzzy"})
 
 
 class Matcher:
@@ -258,7 +267,7 @@ class Matcher:
             if not self._inflection_ok(tt, h):
                 continue
             words = text[starts[h.start_tok] : ends[h.end_tok - 1]]
-            guard = self._guard_single_word(words, h)
+            guard = self._guard_single_word(words, h, tt.lang)
             if guard is None:
                 continue
             if guard[1]:
@@ -297,7 +306,7 @@ class Matcher:
             return True
         return inflection_fits(tt.lang, word, base)
 
-    def _guard_single_word(self, words: str, h: Candidate) -> tuple[float, str] | None:
+    def _guard_single_word(self, words: str, h: Candidate, lang: str) -> tuple[float, str] | None:
         """Guards for one-word aliases, the main source of false positives in real lists.
         ``words``: the matched text as written. Returns None (no match), or the score and
         a note for the detail ("" when nothing changed).
@@ -307,6 +316,9 @@ class Matcher:
           from official lists this holds for names of any length ("DON T" vs "don't"), and
           for any entry when a word of it is only a near miss ("kitchen in" is not the
           Ukrainian "Кім Чен Ин", glued "kimchen").
+        - A one-word alias met only by a near spelling (a variant key or an edit) by a word
+          the dictionary of the item's language (or English) knows is that word: "risk" is
+          not the Swedish "rysk" (Russian).
         - A one-word alias of an entry imported from an official list scores at most
           OFFICIAL_SINGLE_WORD_SCORE, below the rules' default min_score: it is kept (visible
           in `match` explanations) but only a rule that asks for it (a lower min_score) uses it;
@@ -328,6 +340,8 @@ class Matcher:
         if not one:
             return h.score, ""
         if lower_text:
+            return None
+        if any(step.how in NEAR_SPELLINGS for step in h.steps) and is_ordinary(words, lang):
             return None
         if not curated and round(h.score, 1) > OFFICIAL_SINGLE_WORD_SCORE:
             return OFFICIAL_SINGLE_WORD_SCORE, (

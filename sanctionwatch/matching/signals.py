@@ -49,6 +49,7 @@ __all__ = [
     "confirm",
     "countries_of",
     "is_official",
+    "is_ordinary",
     "needs_signal",
 ]
 
@@ -125,7 +126,7 @@ def countries_of(programs: Iterable[str]) -> frozenset[str]:
 
 
 @functools.lru_cache(maxsize=_ORDINARY_CACHE)
-def _ordinary(word: str, lang: str) -> bool:
+def is_ordinary(word: str, lang: str) -> bool:
     """Does a dictionary of the item's language or of English know this word? A word in
     Cyrillic letters is also asked of the Cyrillic languages' dictionaries (such items have
     no detected language: they are not lemmatised)."""
@@ -140,7 +141,7 @@ def needs_signal(ix: NameIndex, words: str, h: Candidate, lang: str) -> bool:
     ("Fox", "Justice")?"""
     if not is_official(ix, h.entity) or ix.name_tokens.sizes[h.name_id] != 1:
         return False
-    return _ordinary(words, lang)
+    return is_ordinary(words, lang)
 
 
 def confirm(

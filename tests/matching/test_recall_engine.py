@@ -358,3 +358,13 @@ def test_a_short_core_cut_from_a_name_is_not_a_word(engine) -> None:  # type: ig
     assert found(engine, "تراجعت الأعمال في قطاع عمل الشركات", "Mali") == []
     assert [m.text for m in found(engine, "הצבא הרוסי הגיע למאלי", "Mali")] == ["למאלי"]
     assert [m.text for m in found(engine, "نیروهای روسیه در مالی", "Mali")] == ["مالی"]
+
+
+def test_an_ordinary_word_is_not_a_near_spelling_of_a_one_word_name(engine) -> None:  # type: ignore[no-untyped-def]
+    """A one-word alias met only by a spelling variant or an edit, by a word the item's
+    language knows, is that word: the English "risk" met the Swedish "rysk" (Russian) at 97.
+    Misspellings that are no word ("Rusia"), inflections and the alias itself still match."""
+    assert found(engine, "Sanctions risk rises as the ships sail.", "Russia") == []
+    assert [m.text for m in found(engine, "Rusia and North Korea", "Russia")] == ["Rusia"]
+    assert [m.text for m in found(engine, "В России", "Russia")] == ["России"]
+    assert [m.text for m in found(engine, "rysk militär", "Russia")] == ["rysk"]
