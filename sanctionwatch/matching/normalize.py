@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from anyascii import anyascii
 
-from sanctionwatch.matching.marks import OTHER_MARKS
+from sanctionwatch.matching.marks import ASTRAL_MARKS, OTHER_MARKS
 from sanctionwatch.matching.scripts import (
     arabic_core,
     clean_text,
@@ -93,7 +93,8 @@ def astuple(a: Analysed) -> tuple[str, str, str, bool, bool, bool, str, tuple[st
 # Putin's).
 _WORD_RE = re.compile(
     r"[^\W_](?:[^\W_]+|[\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f"
-    r"\u0670\u0900-\u0963\u0966-\u0dff" + OTHER_MARKS + r"]+|['’ʼ`](?=[^\W_]))*+"
+    r"\u0670\u0900-\u0963\u0966-\u0dff" + OTHER_MARKS + r"]+|['’ʼ`](?=[^\W_])"
+    r"|(?=[\U00010000-\U0010ffff])[" + ASTRAL_MARKS + r"]+)*+"
 )  # runs of letters and of marks each matched in one step (possessive: no backtracking)
 _WORD_SPLIT_RE = re.compile(f"({_WORD_RE.pattern})")
 _POSSESSIVE_RE = re.compile(r"['’ʼ`][sS]$")
