@@ -333,7 +333,7 @@ class Matcher:
         if lower_text and not curated:
             return None  # "don't" is not the OFAC alias "DON T"
         if lower_text and any(step.how == "fuzzy" for step in h.steps):
-            return None  # a name met in lower case only by a misspelling: "kitchen in" (Кім Чен Ин)
+            return None  # met in lower case only by a misspelling: "kitchen in" (Кім Чен Ин)
         # One word: an official name met by one token ("PJSC SBERBANK" as "Sberbank", "SBER
         # BANK" glued); a curated alias written as one word.
         one = len(alias.split()) == 1 if curated else ix.name_tokens.sizes[h.name_id] == 1

@@ -9,9 +9,9 @@ in about a tenth of that, and a row is built the first time the matcher reads it
 article reads a few hundred names of the million, a long-running worker a few thousand.
 
 Rows are built once per process and kept, so the matcher sees one object per row and one
-``Analysed`` per stored token (the builder stores one per distinct value). Both tables are appended to while the
-index is built and read-only afterwards; reading is safe from several threads (two threads
-building one row at once build equal rows).
+``Analysed`` per stored token (the builder stores one per distinct value). Both tables are
+appended to while the index is built and read-only afterwards; reading is safe from several
+threads (two threads building one row at once build equal rows).
 """
 
 from __future__ import annotations
