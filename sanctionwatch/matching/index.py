@@ -41,6 +41,7 @@ from sanctionwatch.matching.normalize import (
     CYRILLIC_ENDINGS_ASCII,
     Analysed,
     TextTokens,
+    alias_word,
     analyse_text,
     astuple,
 )
@@ -238,7 +239,12 @@ class NameIndex:
             seen: set[tuple[tuple[object, ...], ...]] = set()
             intern = interned.setdefault
             analysed = [
-                (alias, tuple(intern(astuple(a), a) for a in analyse_text(alias).infos))
+                (
+                    alias,
+                    tuple(
+                        intern(astuple(a), a) for a in map(alias_word, analyse_text(alias).infos)
+                    ),
+                )
                 for alias in entry.names
             ]
             # A declined one-word name is a trap in languages that do not decline ("Putina

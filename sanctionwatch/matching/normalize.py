@@ -21,24 +21,18 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from dataclasses import dataclass
 
-from anyascii import anyascii
-
+from sanctionwatch.matching.abjad import ABJAD_RE, abjad_form
+from sanctionwatch.matching.fold import fold_ascii
 from sanctionwatch.matching.marks import ASTRAL_MARKS, OTHER_MARKS
-from sanctionwatch.matching.scripts import (
-    arabic_core,
-    clean_text,
-    hebrew_core,
-    is_hebrew,
-    persian_core,
-)
+from sanctionwatch.matching.scripts import clean_text
 from sanctionwatch.matching.variants import variant_key
 
 __all__ = [
     "Analysed",
     "Token",
+    "alias_word",
     "TextTokens",
     "analyse_text",
     "analyse_word",
@@ -121,7 +115,6 @@ _SYLLABIC_RE = re.compile(
 _HANGUL_RE = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
 _HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")  # CJK ideographs (Chinese characters)
 _CYRILLIC_RE = re.compile(r"[\u0400-\u04ff]")
-_NON_ALNUM_RE = re.compile(r"[^a-z0-9]+")
 _SYLLABLE_MARK = "~"  # prefix of syllable keys: keeps them apart from Latin keys
 # Acronyms are written in capitals: KOMID, DPRK, КНДР, RPDC. Longer all-caps words are
 # usually shouted headlines ("PUTIN MEETS KIM"), which must still match normally.
@@ -149,19 +142,9 @@ _CYRILLIC_ENDINGS = tuple(
 )
 
 
-def _ascii(word: str) -> str:
-    if word.isascii():  # NFKC, NFD and anyascii leave ASCII as it is; casefold is lower
-        return _NON_ALNUM_RE.sub("", word.lower())
-    folded = unicodedata.normalize("NFKC", word).casefold()
-    stripped = "".join(
-        c for c in unicodedata.normalize("NFD", folded) if not unicodedata.combining(c)
-    )
-    return _NON_ALNUM_RE.sub("", anyascii(stripped).lower())
-
-
 _CYRILLIC_STEM_VOWELS = frozenset("аеёиоуыэюяйьіїє")
 # The same endings transliterated, for short words whose stem is too short to key on.
-CYRILLIC_ENDINGS_ASCII = frozenset(_ascii(e) for e in _CYRILLIC_ENDINGS) - {""}
+CYRILLIC_ENDINGS_ASCII = frozenset(fold_ascii(e) for e in _CYRILLIC_ENDINGS) - {""}
 
 
 def _cyrillic_stem(word: str) -> str:
@@ -180,22 +163,10 @@ def _cyrillic_stem(word: str) -> str:
     return lower
 
 
-_ABJAD_RE = re.compile(
-    r"[\u0590-\u05ff\u0600-\u06ff\u0700-\u074f\u0750-\u077f\u0780-\u07bf\ufb1d-\ufdff\ufe70-\ufeff]"
-)
-_ABJAD_MARK = "~"  # Arabic script (Arabic, Persian, Urdu): one namespace
-_HEBREW_MARK = "^"  # Hebrew: its own namespace ("את" is not the Arabic "باعت" core "اعت")
-# An abjad key needs this many transliterated letters: one consonant meets too much.
-ABJAD_MIN_KEY = 2
-# A core cut out of a longer word needs one more: the Hebrew Mali (מאלי) without what looks
-# like the preposition מ is "ly", which is also the word לי ("to me", "mine").
-ABJAD_MIN_CORE_KEY = 3
-
-
 @functools.lru_cache(maxsize=262_144)
 def analyse_word(word: str) -> Analysed:
     """Analyse one word (no spaces; possessive already removed). Cached: news repeats words."""
-    norm = _ascii(word)
+    norm = fold_ascii(word)
     plain = word.isascii()  # most words: no script below to look for
     if not plain and _SYLLABIC_RE.match(word):
         # A Chinese character is itself: its romanisation joins homophones (额 "amount" and
@@ -204,12 +175,13 @@ def analyse_word(word: str) -> Analysed:
         norm = word if _HAN_RE.match(word) else norm
         key = _SYLLABLE_MARK + norm
         return Analysed(norm, key, key, True, True, False)
-    if not plain and _ABJAD_RE.search(word):
-        return _analyse_abjad(word)
+    if not plain and ABJAD_RE.search(word):
+        main, alts = abjad_form(word, alias=False)
+        return Analysed(main, main, main, True, False, False, "", alts, word)
     cyrillic = not plain and bool(_CYRILLIC_RE.search(word))
     key = variant_key(norm)
     cstem = _cyrillic_stem(word) if cyrillic else ""
-    block = variant_key(_ascii(cstem)) if cyrillic else key
+    block = variant_key(fold_ascii(cstem)) if cyrillic else key
     if len(block) < MIN_BLOCK_LEN:
         block = key
     has_digit = bool(norm) and not norm.isalpha()  # norm is [a-z0-9]*
@@ -217,39 +189,26 @@ def analyse_word(word: str) -> Analysed:
     return Analysed(norm, key, block, has_digit or acronym, False, cyrillic, cstem, (), word)
 
 
+def alias_word(a: Analysed) -> Analysed:
+    """How a word of a watchlist name is filed: as ``analyse_word`` sees it, but an Arabic
+    or Hebrew word keeps its first letter (``abjad``: only the article is cut)."""
+    if a.syllabic or not a.alts or not ABJAD_RE.search(a.word):
+        return a
+    return _alias_abjad(a.word)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _alias_abjad(word: str) -> Analysed:
+    main, alts = abjad_form(word, alias=True)
+    return Analysed(main, main, main, True, False, False, "", alts, word)
+
+
 @functools.lru_cache(maxsize=4_096)
 def analyse_contraction(word: str) -> Analysed:
     """An English contraction is one word that matches only itself ("don't" = "don’t"):
     marked, exact-only, so neither a glued alias ("DON T") nor fuzziness reaches it."""
-    key = _CONTRACTION_MARK + _ascii(word)
+    key = _CONTRACTION_MARK + fold_ascii(word)
     return Analysed(key, key, key, True, False, False, "", (), word)
-
-
-def _analyse_abjad(word: str) -> Analysed:
-    """Arabic/Persian/Hebrew: script writes few vowels, so its transliteration is lossy
-    ("بيع" → "by"): such words match only words of the same script, by their keys.
-
-    The main key is the word without its clitics (Arabic ال/و/ب..., Hebrew ה/ו/ל/מ/ב/ש); the
-    other cores (the whole word, the Persian plural/ezafe stem) are ``alts``, so a text word
-    meets an alias when any of their cores agree, whichever side carried the affix.
-    """
-    hebrew = is_hebrew(word)
-    mark = _HEBREW_MARK if hebrew else _ABJAD_MARK
-    if hebrew:
-        cores = [hebrew_core(word), word]
-    else:
-        core = arabic_core(word)
-        cores = [core, word, persian_core(core), persian_core(word)]
-    keys: list[str] = []
-    for c in cores:
-        k = _ascii(c)
-        least = ABJAD_MIN_KEY if c == word else ABJAD_MIN_CORE_KEY
-        if len(k) >= least and mark + k not in keys:
-            keys.append(mark + k)
-    if not keys:  # one consonant or less: only the same word, letter for letter
-        keys = [mark + word]
-    main = keys[0]
-    return Analysed(main, main, main, True, False, False, "", tuple(keys[1:]), word)
 
 
 @dataclass(slots=True)

@@ -32,7 +32,10 @@ __all__ = [
     "prepare_tables",
     "script_of",
     "strip_format",
-    "hebrew_core",
+    "arabic_cores",
+    "arabic_name_core",
+    "hebrew_cores",
+    "hebrew_name_core",
     "persian_core",
 ]
 
@@ -170,9 +173,10 @@ def persian_core(word: str) -> str:
 
 # --- Hebrew ----------------------------------------------------------------------------
 # Proclitics written as prefixes of the next word: ו (and), ש (that), then one of ב (in),
-# ל (to), מ (from), כ (as), then the article ה: "ולאיראן", "מהרוסי", "שהצפונית". They are
-# removed on both sides while a core of HEBREW_MIN_CORE letters remains, so short words
-# (the accusative "את", "של") are never cut down to something else.
+# ל (to), מ (from), כ (as), then the article ה: "ולאיראן", "מהרוסי", "שהצפונית". A text
+# word offers itself less each of them in turn, an alias word itself and itself less the
+# article, each while a core of HEBREW_MIN_CORE letters remains, so short words (the
+# accusative "את", "של") are never cut down to something else.
 _HEBREW_CONJ = ("ו", "ש")
 _HEBREW_PREP = ("ב", "ל", "מ", "כ")
 _HEBREW_ARTICLE = "ה"
@@ -184,38 +188,63 @@ def is_hebrew(word: str) -> bool:
     return _HEBREW_RE.search(word) is not None
 
 
-def hebrew_core(word: str) -> str:
-    """The word without its leading proclitics: לאיראן → איראן, מקוריאה → קוריאה."""
+def hebrew_cores(word: str) -> list[str]:
+    """The word less each of its leading proclitics in turn, the last the barest:
+    ולאיראן → לאיראן, איראן; מקוריאה → קוריאה (a text word offers every one of them)."""
+    out = []
     core = word
-    if core.startswith(_HEBREW_CONJ) and len(core) - 1 >= HEBREW_MIN_CORE:
-        core = core[1:]
-    if core.startswith(_HEBREW_PREP) and len(core) - 1 >= HEBREW_MIN_CORE:
-        core = core[1:]
-    if core.startswith(_HEBREW_ARTICLE) and len(core) - 1 >= HEBREW_MIN_CORE:
-        core = core[1:]
-    return core
+    for prefixes in (_HEBREW_CONJ, _HEBREW_PREP, (_HEBREW_ARTICLE,)):
+        if core.startswith(prefixes) and len(core) - 1 >= HEBREW_MIN_CORE:
+            core = core[1:]
+            out.append(core)
+    return out
+
+
+def hebrew_name_core(word: str) -> str:
+    """An alias word less only the article: names are written bare, so a מ or ל that
+    starts one is its own letter (מאלי, Mali, is not מ + אלי)."""
+    if word.startswith(_HEBREW_ARTICLE) and len(word) - 1 >= HEBREW_MIN_CORE:
+        return word[1:]
+    return word
 
 
 # Arabic writes conjunctions, prepositions and the article as prefixes of the next word:
-# "وروسيا" (and Russia), "لروسيا" (to Russia), "الروسية" (the Russian). They are removed
-# on both sides alike, only while a core of ARABIC_MIN_CORE letters remains, so short
-# words ("بيع", sale) are never cut down to something else.
+# "وروسيا" (and Russia), "لروسيا" (to Russia), "الروسية" (the Russian). A text word offers
+# itself less each of them in turn; an alias word itself and itself less the article (a
+# name's first letter is its own). Only while a core of ARABIC_MIN_CORE letters remains, so
+# short words ("بيع", sale) are never cut down to something else.
 _ARABIC_CONJ = ("و", "ف")
 _ARABIC_PREP = ("ب", "ل", "ك")
 _ARABIC_ARTICLES = ("ال", "لل")
 ARABIC_MIN_CORE = 3
 
 
-def arabic_core(word: str) -> str:
-    """The word without its leading clitics (و/ف, ب/ل/ك, ال)."""
+def arabic_cores(word: str) -> list[str]:
+    """The word less each of its leading clitics in turn (و/ف, then ب/ل/ك, then ال), the
+    last the barest: وبالروسية → بالروسية, الروسية, روسية. A text word offers every one."""
+    out = []
     core = word
     if core.startswith(_ARABIC_CONJ) and len(core) - 1 >= ARABIC_MIN_CORE:
         core = core[1:]
+        out.append(core)
     for article in _ARABIC_ARTICLES:
         if core.startswith(article) and len(core) - 2 >= ARABIC_MIN_CORE:
-            return core[2:]
+            if article == "لل":  # ل + ال with its alif dropped, or ل before a name's ل
+                out.append(core[1:])  # للبنان: to Lebanon
+            out.append(core[2:])
+            return out
     if core.startswith(_ARABIC_PREP) and len(core) - 1 >= ARABIC_MIN_CORE:
         core = core[1:]
+        out.append(core)
         if core.startswith("ال") and len(core) - 2 >= ARABIC_MIN_CORE:
-            core = core[2:]
-    return core
+            out.append(core[2:])
+    return out
+
+
+def arabic_name_core(word: str) -> str:
+    """An alias word less only the article ال: names are written bare, so a ب, ل or و
+    that starts one is its own letter (بلاروسی, Belarusian, is not ب + لاروسی, which the
+    silent alif makes the text's الروسي, "the Russian")."""
+    if word.startswith("ال") and len(word) - 2 >= ARABIC_MIN_CORE:
+        return word[2:]
+    return word

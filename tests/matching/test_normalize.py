@@ -149,7 +149,7 @@ def test_analysed_tokens_pickle_by_value() -> None:
 
 
 def test_ascii_words_take_the_short_way_to_the_same_form() -> None:
-    """``_ascii`` skips NFKC, NFD and anyascii for ASCII words: the same forms as the long
+    """``fold_ascii`` skips NFKC, NFD and anyascii for ASCII words: the same forms as the long
     way, on random ASCII strings (letters, digits, punctuation, both cases)."""
     import random
     import re
@@ -158,7 +158,7 @@ def test_ascii_words_take_the_short_way_to_the_same_form() -> None:
 
     from anyascii import anyascii
 
-    from sanctionwatch.matching import normalize
+    from sanctionwatch.matching.fold import fold_ascii
 
     def long_way(word: str) -> str:
         folded = unicodedata.normalize("NFKC", word).casefold()
@@ -172,6 +172,6 @@ def test_ascii_words_take_the_short_way_to_the_same_form() -> None:
     words = ["".join(rnd.choices(alphabet, k=rnd.randint(1, 12))) for _ in range(5_000)]
     words += ["Putin", "KN-23", "DPRK", "x86", "ABC123", "'", "O'Brien"]
     for word in words:
-        assert normalize._ascii(word) == long_way(word), word
+        assert fold_ascii(word) == long_way(word), word
     assert analyse_word("KN23").exact_only and not analyse_word("Putin").exact_only
     assert analyse_word("Pyongyang").cyrillic is False and analyse_word("Пхеньян").cyrillic

@@ -360,6 +360,30 @@ def test_a_short_core_cut_from_a_name_is_not_a_word(engine) -> None:  # type: ig
     assert [m.text for m in found(engine, "نیروهای روسیه در مالی", "Mali")] == ["مالی"]
 
 
+def test_an_alias_word_keeps_its_first_letter(engine) -> None:  # type: ignore[no-untyped-def]
+    """A watchlist name is written bare, so its first letter is its own: the ب of the
+    Persian بلاروسی (Belarusian) is not "in", and what was left, لاروسی, was the Arabic
+    الروسي ("the Russian") with its alif silent; the و of وصول (arrival) is not "and", and
+    صول was سوال ("question"). A text word still offers every clitic it may carry."""
+    russian = "وقال المسؤول الروسي إن الجيش الروسي سيبقى"
+    assert found(engine, russian, "Belarus") == []
+    assert found(engine, russian, "Russia")
+    assert found(engine, "این یک سوال مهم است", "deployment") == []
+    for text in ("سفر به بلاروس", "ارتش بلاروسی", "وبلاروس", "زار بيلاروسيا"):
+        assert found(engine, text, "Belarus"), text
+    m = Matcher.build(
+        [entry("Lebanon", "لبنان", type_="country"), entry("Houthis", "الحوثي", type_="org")]
+    )
+    for text in ("لبنان", "ولبنان", "بلبنان", "للبنان", "وبلبنان"):
+        assert [h.entity for h in m.find(text)] == ["Lebanon"], text
+    for text in ("الحوثي", "حوثي", "والحوثي", "للحوثي"):
+        assert [h.entity for h in m.find(text)] == ["Houthis"], text
+    assert m.find("بنان") == []  # the alias's ل is not cut: only a text word's may be
+    wagner = [h for h in engine.match("", "مجموعة فاغنر الروسية") if h.entity == "Wagner Group"]
+    assert wagner and wagner[0].score == 100.0  # the same word is exact, its ف its own
+    assert [h.score for h in found(engine, "روسيا وفاغنر", "Wagner Group")] == [95.0]
+
+
 def test_an_ordinary_word_is_not_a_near_spelling_of_a_one_word_name(engine) -> None:  # type: ignore[no-untyped-def]
     """A one-word alias met only by a spelling variant or an edit, by a word the item's
     language knows, is that word: the English "risk" met the Swedish "rysk" (Russian) at 97.
