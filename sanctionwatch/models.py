@@ -28,6 +28,10 @@ class Entry:
     # False for entries imported from official lists: tens of thousands of names nobody
     # reviewed, whose one-word aliases ("SAID", "Fox", "STREAM") are ordinary words.
     curated: bool = True
+    # (alias, its languages) for the aliases a watchlist gives only under `aliases_by_lang`:
+    # a keyword written in those languages alone ("livre": French) is not the same word in
+    # another language's text (Portuguese "livre", free).
+    alias_langs: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -193,6 +193,8 @@ class NameIndex:
         self.inflected: dict[int, Analysed] = {}
         self.lemma_keys = LemmaKeys()
         self.derived: dict[int, str] = {}  # name id → why not as written ("glued", ...)
+        # keyword name id → the only languages it is written in (``signals.foreign_word``)
+        self.alias_langs: dict[int, frozenset[str]] = {}
         self._lookup_cache: dict[Analysed, tuple[str, ...]] = {}
         self._starts_cache: dict[Analysed, Starts] = {}
         # text language → word → what it starts (``plans``); per process, like the above
@@ -251,6 +253,7 @@ class NameIndex:
             # is a small village"); for countries and keywords the rules' context suffices.
             guarded = entry.type in INFLECTION_GUARDED_TYPES
             bases = inflected_bases([t for _a, t in analysed]) if guarded else {}
+            langs = dict(entry.alias_langs) if entry.type == "keyword" else {}
             for pos, (alias, toks) in enumerate(analysed):
                 forms = alias_forms(alias, toks, entry, glued_variants) if toks else []
                 ix.name_count += bool(forms)  # an alias of nothing but a legal form: none
@@ -263,6 +266,8 @@ class NameIndex:
                         ix.inflected[len(ix.aliases)] = bases[pos]
                     if why:
                         ix.derived[len(ix.aliases)] = why
+                    if alias in langs and alias == alias.lower():  # a common word
+                        ix.alias_langs[len(ix.aliases)] = frozenset(langs[alias])
                     ix._add(ent, alias, variant)
                     if not strict:
                         vocab.update(t.block for t in variant[:2] if fuzzy_eligible(t))

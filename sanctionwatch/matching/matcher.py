@@ -40,6 +40,7 @@ from sanctionwatch.matching.signals import (
     OFFICIAL_SINGLE_WORD_SCORE,
     Held,
     confirm,
+    foreign_word,
     is_ordinary,
     needs_signal,
 )
@@ -56,7 +57,7 @@ __all__ = ["OFFICIAL_SINGLE_WORD_SCORE", "Matcher", "compare_tokens"]
 # token, so 75 keeps every hit the edit budget allowed and lets rules choose (they
 # default to min_score 88).
 MIN_REPORT_SCORE = 75.0
-_CACHE_FORMAT = 15  # bump when the pickled layout changes
+_CACHE_FORMAT = 16  # bump when the pickled layout changes
 # How a one-word alias may meet a word it is not: a spelling variant key ("rysk" / "risk")
 # or an edit. Identity, transliteration, inflection and lemmas are the name itself.
 NEAR_SPELLINGS = frozenset({"variant", "fuzzy"})
@@ -339,8 +340,8 @@ class Matcher:
         one = len(alias.split()) == 1 if curated else ix.name_tokens.sizes[h.name_id] == 1
         if not one:
             return h.score, ""
-        if lower_text:
-            return None
+        if lower_text or foreign_word(ix, h, words, lang):
+            return None  # a keyword of other languages met by a word of this one: "livre"
         if any(step.how in NEAR_SPELLINGS for step in h.steps) and is_ordinary(words, lang):
             return None
         if not curated and round(h.score, 1) > OFFICIAL_SINGLE_WORD_SCORE:

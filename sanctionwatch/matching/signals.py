@@ -48,6 +48,7 @@ __all__ = [
     "Held",
     "confirm",
     "countries_of",
+    "foreign_word",
     "is_official",
     "is_ordinary",
     "needs_signal",
@@ -134,6 +135,19 @@ def is_ordinary(word: str, lang: str) -> bool:
     cyrillic = KNOWN_WORD_LANGS if script_of(word) == "CYRILLIC" else ()
     codes = dict.fromkeys((lang, FALLBACK_LANG, *cyrillic))
     return any(is_known(code, w) for code in codes for w in forms)
+
+
+def foreign_word(ix: NameIndex, h: Candidate, words: str, lang: str) -> bool:
+    """Is a keyword written only in other languages (its watchlist's ``aliases_by_lang``)
+    met by a word of the item's own language? The Portuguese "livre" (free) is not the
+    French "livre" (delivers), nor the Spanish "cargo" (post) the French and Italian ship.
+    Only common words are asked (aliases in lower case: a place such as "Moscova" is the
+    same place in a Turkish text), and not an alias given without a language, nor an item
+    of no known language."""
+    langs = ix.alias_langs.get(h.name_id)
+    if langs is None or not lang or lang in langs:
+        return False
+    return is_known(lang, words)
 
 
 def needs_signal(ix: NameIndex, words: str, h: Candidate, lang: str) -> bool:

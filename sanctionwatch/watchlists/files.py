@@ -176,8 +176,18 @@ def _parse_entry(
             f"{where}: 'strict' must be true or false, got {strict!r}",
             hint="write strict: true for common words that must match exactly",
         )
-    by_lang = _aliases_by_lang(raw.get("aliases_by_lang"), where)
-    merged = (*lists.get("aliases", ()), *(a for names in by_lang.values() for a in names))
+    # Languages in code order (a region or script dropped), so that a dumped file, which
+    # groups the aliases by language, reads back with the aliases in the same order.
+    by_lang: dict[str, list[str]] = {}
+    for tag, names in _aliases_by_lang(raw.get("aliases_by_lang"), where).items():
+        by_lang.setdefault(tag.split("-")[0].lower(), []).extend(names)
+    anywhere = {name, *lists.get("aliases", ())}
+    langs_of: dict[str, dict[str, None]] = {}
+    for lang in sorted(by_lang):
+        for alias in by_lang[lang]:
+            if alias not in anywhere:
+                langs_of.setdefault(alias, {})[lang] = None
+    merged = (*lists.get("aliases", ()), *langs_of)
     aliases = tuple(a for a in dict.fromkeys(merged) if a != name)
     codes = _territory_codes(raw.get("cldr"), where)
     exclude = lists.get("cldr_exclude", ())
@@ -199,6 +209,7 @@ def _parse_entry(
         notes=texts.get("notes", ""),
         added_by=texts.get("added_by", ""),
         strict=strict,
+        alias_langs=tuple((alias, tuple(langs)) for alias, langs in langs_of.items()),
     )
     return entry, place_names
 
@@ -230,7 +241,12 @@ def _with_place_names(pairs: Sequence[tuple[Entry, tuple[str, ...]]]) -> list[En
                 log.debug("cldr name dropped entry=%s name=%s also=%s", entry.id, n, sorted(others))
                 continue
             keep.append(n)
-        aliases = tuple(dict.fromkeys((*entry.aliases, *(n for n in keep if n != entry.name))))
+        # the aliases of no particular language first, as a dumped file reads back
+        langs = dict(entry.alias_langs)
+        plain = (a for a in entry.aliases if a not in langs)
+        added = (n for n in keep if n != entry.name and n not in langs)
+        by_lang = (a for a in entry.aliases if a in langs)
+        aliases = tuple(dict.fromkeys((*plain, *added, *by_lang)))
         out.append(
             replace(
                 entry,
@@ -341,8 +357,15 @@ def entry_item(e: Entry, file_source: str) -> dict[str, Any]:
     """One entry as a watchlist file writes it (keys in the documented order; ``source``
     only when it differs from the file's)."""
     item: dict[str, Any] = {"name": e.name, "type": e.type}
-    if e.aliases:
-        item["aliases"] = list(e.aliases)
+    langs = dict(e.alias_langs)  # aliases given only under some languages stay there
+    if any(a not in langs for a in e.aliases):
+        item["aliases"] = [a for a in e.aliases if a not in langs]
+    by_lang: dict[str, list[str]] = {}
+    for alias, codes in e.alias_langs:
+        for code in codes:
+            by_lang.setdefault(code, []).append(alias)
+    if by_lang:
+        item["aliases_by_lang"] = {code: by_lang[code] for code in sorted(by_lang)}
     if e.tags:
         item["tags"] = list(e.tags)
     if e.source != file_source:
