@@ -39,6 +39,10 @@ ABJAD_MIN_KEY = 2
 # A core cut out of a longer word needs one more: the Hebrew Mali (מאלי) without what looks
 # like the preposition מ is "ly", which is also the word לי ("to me", "mine").
 ABJAD_MIN_CORE_KEY = 3
+# Letters the transliteration drops (anyascii writes the Arabic ain and the Hebrew ayin as
+# a backtick, which the fold removes) that are consonants of their own, as Arabizi writes
+# them: without, تعرضت ("was exposed to") and اعترضت ("intercepted") were both "trdt".
+_KEPT_LETTERS = str.maketrans({"ع": "3", "ע": "3"})
 
 
 def abjad_form(word: str, alias: bool) -> tuple[str, tuple[str, ...]]:
@@ -58,7 +62,7 @@ def abjad_form(word: str, alias: bool) -> tuple[str, tuple[str, ...]]:
         cores += [persian_core(c) for c in cores]
     keys: list[str] = []
     for c in cores:
-        k = fold_ascii(c)
+        k = fold_ascii(c.translate(_KEPT_LETTERS))
         least = ABJAD_MIN_KEY if c == word else ABJAD_MIN_CORE_KEY
         if len(k) >= least and mark + k not in keys:
             keys.append(mark + k)

@@ -14,7 +14,7 @@ import pytest
 from sanctionwatch.errors import RuleError
 from sanctionwatch.matching.evaluate import explain
 from sanctionwatch.matching.matcher import Matcher
-from sanctionwatch.matching.normalize import analyse_text
+from sanctionwatch.matching.normalize import analyse_text, analyse_word
 from sanctionwatch.matching.rules import parse_rule
 from sanctionwatch.matching.scripts import clean_text
 from sanctionwatch.models import Entry
@@ -382,6 +382,16 @@ def test_an_alias_word_keeps_its_first_letter(engine) -> None:  # type: ignore[n
     wagner = [h for h in engine.match("", "مجموعة فاغنر الروسية") if h.entity == "Wagner Group"]
     assert wagner and wagner[0].score == 100.0  # the same word is exact, its ف its own
     assert [h.score for h in found(engine, "روسيا وفاغنر", "Wagner Group")] == [95.0]
+
+
+def test_the_ain_is_a_letter(engine) -> None:  # type: ignore[no-untyped-def]
+    """The transliteration writes the Arabic ain (and the Hebrew ayin) as a backtick, which
+    the fold dropped: تعرضت ("was exposed to") and اعترضت ("intercepted") were both
+    "trdt". The ain is a consonant of its own in every abjad key."""
+    assert found(engine, "تعرضت السفينة لهجوم في البحر الأحمر", "interception") == []
+    assert found(engine, "اعترضت البحرية السفينة في البحر الأحمر", "interception")
+    assert analyse_word("עם").norm != analyse_word("אם").norm  # "with" is not "if"
+    assert analyse_word("العراق").norm == analyse_word("عراق").norm  # the article still goes
 
 
 def test_an_ordinary_word_is_not_a_near_spelling_of_a_one_word_name(engine) -> None:  # type: ignore[no-untyped-def]
