@@ -23,7 +23,7 @@ from rapidfuzz.distance import Levenshtein
 
 from sanctionwatch.matching.fuzzyindex import FuzzyWords
 from sanctionwatch.matching.legalforms import alias_forms
-from sanctionwatch.matching.lemmaindex import LemmaKeys, inflected_bases, same_lemma
+from sanctionwatch.matching.lemmaindex import LemmaKeys, inflected_bases, lemmatisable, same_lemma
 from sanctionwatch.matching.lemmas import (
     KNOWN_WORD_LANGS,
     LEMMA_LANGS,
@@ -307,8 +307,10 @@ class NameIndex:
     def lemma_lookup(self, t: Analysed, lt: Analysed | None, lang: str) -> tuple[str, ...]:
         """Extra keys of text token ``t`` (lemma ``lt``) in a text lemmatised in ``lang``:
         its lemma's keys, and the keys of aliases whose own lemma is the same word."""
+        if not lemmatisable(t):
+            return ()  # syllables, numbers, acronyms, abjad words: never lemmatised
         reverse = self.lemma_keys.reverse(lang, self._curated_tokens, index_keys)
-        out = reverse.get((lt or t).key, ())
+        out = reverse.get((lt or t).norm, ())
         if lt is not None:
             out = (*index_keys(lt), *out)
         return out
@@ -377,8 +379,8 @@ class NameIndex:
             if p >= n:
                 return None
             step = compare_tokens(a, infos[p], strict, single)
-            if step is None and lemmas is not None:
-                step = lemma_step(tt.lang, a, infos[p], lemmas[p])
+            if (step is None or step.how == "fuzzy") and lemmas is not None:  # a form, not a typo
+                step = lemma_step(tt.lang, a, infos[p], lemmas[p]) or step
             width = 1
             if step is None and p + 1 < n and may_glue(tt, p):
                 step = compare_tokens(a, glue(infos[p], infos[p + 1]), strict, single)

@@ -83,18 +83,19 @@ def add_text_lemmas(
 
 def same_lemma(lang: str, a: Analysed, t: Analysed, t_lemma: Analysed | None) -> bool:
     """Alias token ``a`` and text token ``t`` are forms of one word in ``lang``."""
-    if not lang or not lemmatisable(a):
+    if not lang or not lemmatisable(a) or not lemmatisable(t):
         return False
     a_lemma = lemma_info(lang, a)
     if t_lemma is None and a_lemma is None:
         return False
-    la = a_lemma or a
-    lt = t_lemma or t
-    return la.key == lt.key
+    # the same dictionary word, letter for letter: a spelling variant of a lemma is
+    # another word ("armée", army, folds like "arme", weapon; "Cook" like "kok")
+    return (a_lemma or a).norm == (t_lemma or t).norm
 
 
 class LemmaKeys:
-    """Per text language: lemma key → the index keys of alias tokens with that lemma."""
+    """Per text language: lemma (normalised) → the index keys of alias tokens with that
+    lemma."""
 
     def __init__(self) -> None:
         self._reverse: dict[str, dict[str, tuple[str, ...]]] = {}
@@ -160,7 +161,7 @@ def _build_reverse(
             la = lemma_info(lang, a)
             if la is None:
                 continue
-            out.setdefault(la.key, set()).update(keys_of(a))
+            out.setdefault(la.norm, set()).update(keys_of(a))
     return {k: tuple(sorted(v)) for k, v in out.items()}
 
 

@@ -83,8 +83,8 @@ def token_plan(
         a = ix.name_tokens[name_id][0]
         ent = ix.name_entity[name_id]
         step: Step | None = compare_tokens(a, t, ix.entities.strict[ent], True)
-        if step is None and lang:
-            step = lemma_step(lang, a, t, lemma)
+        if (step is None or step.how == "fuzzy") and lang:  # another form, not a misspelling
+            step = lemma_step(lang, a, t, lemma) or step
         if step is not None and step.score >= min_score:
             ok.append((name_id, ent, step.how, step.score, step.edits))
         else:
