@@ -335,6 +335,8 @@ def _syllable_pieces(surface: str) -> tuple[Piece, ...]:
         if info.norm:
             out.append((pos, end, info, first))
             first = False
+        elif out and out[-1][1] == pos:  # a mark of no sound of its own (the long ー of
+            out[-1] = (out[-1][0], end, *out[-1][2:])  # タンカー) ends the syllable before
         pos = end
     return tuple(out)
 

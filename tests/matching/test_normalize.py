@@ -175,3 +175,21 @@ def test_ascii_words_take_the_short_way_to_the_same_form() -> None:
         assert fold_ascii(word) == long_way(word), word
     assert analyse_word("KN23").exact_only and not analyse_word("Putin").exact_only
     assert analyse_word("Pyongyang").cyrillic is False and analyse_word("Пхеньян").cyrillic
+
+
+def test_a_long_vowel_mark_ends_the_syllable_before_it() -> None:
+    """ー has no sound of its own: it is part of the syllable before, so a match of タンカー
+    (tanker) covers the whole word, and プーチン keeps its first syllable "プー"."""
+    from sanctionwatch.matching.matcher import Matcher
+    from sanctionwatch.models import Entry
+
+    tt = analyse_text("ロシアのタンカーが")
+    assert [tt.text[s:e] for s, e in zip(tt.starts, tt.ends, strict=True)][4:7] == [
+        "タ",
+        "ン",
+        "カー",
+    ]
+    m = Matcher.build([Entry(id="t:tanker", name="タンカー", type="keyword", list="t")])
+    assert [h.text for h in m.find("ロシアのタンカーが北朝鮮へ")] == ["タンカー"]
+    lead = analyse_text("ーの")  # a leading ー belongs to nothing
+    assert [lead.text[s:e] for s, e in zip(lead.starts, lead.ends, strict=True)] == ["の"]
