@@ -172,7 +172,8 @@ def analyse_word(word: str) -> Analysed:
         # A Chinese character is itself: its romanisation joins homophones (额 "amount" and
         # 俄 "Russia" are both "e", 牌前 and 派遣 "dispatch" both "paiqian"). Hangul and kana
         # spell sounds, and keep their romanisation.
-        norm = word if _HAN_RE.match(word) else norm
+        # The voicing marks of kana are sounds, not accents: ガ is "ga", not カ "ka".
+        norm = word if _HAN_RE.match(word) else fold_ascii(word, marks=True)
         key = _SYLLABLE_MARK + norm
         return Analysed(norm, key, key, True, True, False)
     if not plain and ABJAD_RE.search(word):

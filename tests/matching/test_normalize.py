@@ -193,3 +193,16 @@ def test_a_long_vowel_mark_ends_the_syllable_before_it() -> None:
     assert [h.text for h in m.find("ロシアのタンカーが北朝鮮へ")] == ["タンカー"]
     lead = analyse_text("ーの")  # a leading ー belongs to nothing
     assert [lead.text[s:e] for s, e in zip(lead.starts, lead.ends, strict=True)] == ["の"]
+
+
+def test_kana_voicing_marks_are_sounds() -> None:
+    """The voicing marks of kana make other syllables (ガ "ga", パ "pa"), not accents to
+    strip: "ガス" (gas) is not "カス" (dregs), nor "バス" (bus) "ハス" (lotus)."""
+    from sanctionwatch.matching.matcher import Matcher
+    from sanctionwatch.models import Entry
+
+    assert analyse_word("ガ").norm == "ga" and analyse_word("カ").norm == "ka"
+    assert analyse_word("パ").norm != analyse_word("ハ").norm != analyse_word("バ").norm
+    m = Matcher.build([Entry(id="t:gas", name="ガス", type="keyword", list="t")])
+    assert [h.text for h in m.find("ロシアのガスが")] == ["ガス"]
+    assert m.find("カスが残った") == []
