@@ -57,7 +57,7 @@ __all__ = ["OFFICIAL_SINGLE_WORD_SCORE", "Matcher", "compare_tokens"]
 # token, so 75 keeps every hit the edit budget allowed and lets rules choose (they
 # default to min_score 88).
 MIN_REPORT_SCORE = 75.0
-_CACHE_FORMAT = 18  # bump when the pickled layout changes
+_CACHE_FORMAT = 19  # bump when the pickled layout changes
 # How a one-word alias may meet a word it is not: a spelling variant key ("rysk" / "risk")
 # or an edit. Identity, transliteration, inflection and lemmas are the name itself.
 NEAR_SPELLINGS = frozenset({"variant", "fuzzy"})
