@@ -15,6 +15,7 @@ import httpx
 from sanctionwatch.alerting.workers import Analysis, AnalysisPool, PoolUnavailable, parse_document
 from sanctionwatch.config.settings import FeedConfig, Settings
 from sanctionwatch.ingest.fetch import FetchResult, FetchState, fetch
+from sanctionwatch.ingest.samedoc import entries_hash
 from sanctionwatch.models import Item
 
 
@@ -30,6 +31,10 @@ class Fetched:
     parsed: bool = False  # feedparser read the document
     prescanned: bool = False  # the pre-scan found every item recorded: not parsed
     cut: int = 0  # recorded entries cut out before feedparser read the rest
+    # `samedoc.entries_hash` of the document fetched (None: nothing fetched); `same_entries`:
+    # it equals the hash of the last document recorded, so nothing was pre-scanned or parsed.
+    entries_hash: str | None = None
+    same_entries: bool = False
 
 
 class HostLimiter:
@@ -57,13 +62,19 @@ def fetch_and_parse(
     abort: threading.Event,
     analysis_pool: AnalysisPool | None,
     prescan: bool = True,
+    recorded_hash: str | None = None,
 ) -> Fetched:
     """Runs in a fetch thread: fetch, then parse (and, with a pool, match) the document.
-    ``prescan``: let the worker try the pre-scan (False on a feed's first poll)."""
+    ``prescan``: let the worker try the pre-scan (False on a feed's first poll).
+    ``recorded_hash``: the entries hash of the feed's last recorded document; a document
+    with the same one is not analysed at all (`samedoc`)."""
     with limiter.semaphore(feed.url):
         result = fetch(feed.url, state, settings.fetch, client, abort)
     if result.body is None or result.error:
         return Fetched(feed, result)
+    digest = entries_hash(result.body, result.url, result.content_type, settings.fetch)
+    if prescan and digest == recorded_hash:
+        return Fetched(feed, replace(result, body=None), entries_hash=digest, same_entries=True)
     args = (result.body, feed.name, result.content_type, result.url, settings.fetch)
     if analysis_pool is not None:
         try:
@@ -81,6 +92,7 @@ def fetch_and_parse(
                 parsed=not analysis.prescanned,
                 prescanned=analysis.prescanned,
                 cut=analysis.cut,
+                entries_hash=digest,
             )
     items, error = parse_document(*args)
-    return Fetched(feed, replace(result, body=None), items, error, parsed=True)
+    return Fetched(feed, replace(result, body=None), items, error, parsed=True, entries_hash=digest)

@@ -66,6 +66,9 @@ class FeedOutcome:
     # The pre-scan found every item of the changed document recorded: not parsed, 0 new.
     prescanned: bool = False
     cut: int = 0  # entries already recorded, cut from the document before it was parsed
+    # The changed document's entries are those of the last one recorded (`ingest.samedoc`):
+    # neither pre-scanned nor parsed, 0 new.
+    same_entries: bool = False
     matched: int = 0  # items run through the matcher
     # First poll only: items that matched a rule but were older than the backfill window, so
     # they were recorded as seen without alerting (the summary says so, not just "0 alerts").
@@ -157,6 +160,7 @@ def poll(
                         abort,
                         analysis_pool,
                         bool(row.get("first_polled_at")),  # a first poll: all new, no pre-scan
+                        row.get("entries_hash"),
                     )  # fmt: skip
                 )
             done, pending = wait(pending, timeout=STOP_CHECK_S, return_when=FIRST_COMPLETED)
@@ -206,6 +210,7 @@ def record_feed(
         parsed=fetched.parsed,
         prescanned=fetched.prescanned,
         cut=fetched.cut,
+        same_entries=fetched.same_entries,
     )
     error = result.error or fetched.parse_error
     first_poll = not row.get("first_polled_at")
@@ -251,6 +256,8 @@ def record_feed(
                 fields.update(etag=result.etag, last_modified=result.last_modified)
             if first_poll:
                 fields["first_polled_at"] = iso(now)
+            if fetched.entries_hash is not None:  # every item of this document is recorded
+                fields["entries_hash"] = fetched.entries_hash
             fields["items_seen"] = int(row.get("items_seen") or 0) + outcome.new_items
             log.info(
                 "feed polled feed=%s status=%s new=%d alerts=%d not_modified=%s first_poll=%s"

@@ -138,7 +138,8 @@ class Store:
                 elif row[0] != url:  # a new URL is a new feed: reset its fetch state
                     db.execute(
                         "UPDATE feeds SET url = ?, active = 1, etag = NULL, last_modified = NULL,"
-                        " gone = 0, consecutive_failures = 0, next_poll_at = NULL WHERE name = ?",
+                        " entries_hash = NULL, gone = 0, consecutive_failures = 0,"
+                        " next_poll_at = NULL WHERE name = ?",
                         [url, name],
                     )
                 else:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import sqlite_utils
 
 from sanctionwatch.storage.digestschema import v7_digests
+from sanctionwatch.storage.feedschema import v8_entries_hash
 from sanctionwatch.storage.reviewschema import v6_reasons
 
 
@@ -372,13 +373,12 @@ MANAGED_FEEDS_TABLE = "managed_feeds"  # feeds added/paused/routed from Slack or
 
 
 def _v5(db: sqlite_utils.Database) -> None:
-    """Sources that keep themselves current.
-
-    ``list_sources``: per [[lists]] entry, the validators of the last successful download
+    """Sources that keep themselves current. ``list_sources``: per [[lists]] entry, the
+    validators of the last successful download
     (ETag/Last-Modified of the list and of its alias file, so an unchanged list costs a 304),
     the last attempt, success and error, and whether ops heard about the current problem.
-    ``managed_feeds``: feeds added from Slack or the terminal, and the pause/channel/interval
-    settings laid over a TOML feed (``origin`` says which)."""
+    ``managed_feeds``: feeds added from Slack or the CLI, and pause/channel/interval laid over
+    a TOML feed (``origin`` says which)."""
     db.execute(
         f"CREATE TABLE IF NOT EXISTS {LIST_SOURCES_TABLE} ("
         " name TEXT PRIMARY KEY, url TEXT, etag TEXT, last_modified TEXT,"
@@ -395,6 +395,6 @@ def _v5(db: sqlite_utils.Database) -> None:
     )
 
 
-# Ordered migrations; index + 1 is the schema version it produces. Append only.
+# Ordered migrations; index + 1 is the schema version. Append only; v6 on: own modules.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
-MIGRATIONS += [v6_reasons, v7_digests]  # in their own modules (this one is at its size limit)
+MIGRATIONS += [v6_reasons, v7_digests, v8_entries_hash]
