@@ -14,7 +14,7 @@ from collections.abc import Callable
 import sqlite_utils
 
 from sanctionwatch.storage.digestschema import v7_digests
-from sanctionwatch.storage.feedschema import v8_entries_hash
+from sanctionwatch.storage.pollschema import v8_entries_hash, v9_thread_index
 from sanctionwatch.storage.reviewschema import v6_reasons
 
 
@@ -397,4 +397,4 @@ def _v5(db: sqlite_utils.Database) -> None:
 
 # Ordered migrations; index + 1 is the schema version. Append only; v6 on: own modules.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
-MIGRATIONS += [v6_reasons, v7_digests, v8_entries_hash]
+MIGRATIONS += [v6_reasons, v7_digests, v8_entries_hash, v9_thread_index]
