@@ -261,7 +261,7 @@ def record_feed(
             fields["items_seen"] = int(row.get("items_seen") or 0) + outcome.new_items
             log.info(
                 "feed polled feed=%s status=%s new=%d alerts=%d not_modified=%s first_poll=%s"
-                " held_back=%d",
+                " held_back=%d same_entries=%s",
                 feed.name,
                 result.status,
                 outcome.new_items,
@@ -269,6 +269,7 @@ def record_feed(
                 result.not_modified,
                 first_poll,
                 outcome.held_back,
+                outcome.same_entries,
             )
         if result.gone:
             fields["gone"] = 1
