@@ -171,9 +171,15 @@ def compare_tokens(
     return Step("fuzzy", score, 0, 0, edits)
 
 
-def lemma_step(lang: str, a: Analysed, t: Analysed, t_lemma: Analysed | None) -> Step | None:
-    """Alias token ``a`` meets text token ``t`` as another form of one word in ``lang``."""
-    return Step("lemma", INFLECTED_SCORE, 0, 0, 0) if same_lemma(lang, a, t, t_lemma) else None
+def with_lemma(
+    step: Step | None, lang: str, a: Analysed, t: Analysed, t_lemma: Analysed | None
+) -> Step | None:
+    """``step`` (how alias token ``a`` met text token ``t``), or a lemma step when there was
+    none or only an edit and the two are forms of one word in ``lang``: another form, not a
+    misspelling."""
+    if (step is None or step.how == "fuzzy") and same_lemma(lang, a, t, t_lemma):
+        return Step("lemma", INFLECTED_SCORE, 0, 0, 0)
+    return step
 
 
 class NameIndex:
@@ -379,8 +385,8 @@ class NameIndex:
             if p >= n:
                 return None
             step = compare_tokens(a, infos[p], strict, single)
-            if (step is None or step.how == "fuzzy") and lemmas is not None:  # a form, not a typo
-                step = lemma_step(tt.lang, a, infos[p], lemmas[p]) or step
+            if lemmas is not None:
+                step = with_lemma(step, tt.lang, a, infos[p], lemmas[p])
             width = 1
             if step is None and p + 1 < n and may_glue(tt, p):
                 step = compare_tokens(a, glue(infos[p], infos[p + 1]), strict, single)

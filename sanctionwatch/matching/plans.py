@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from sanctionwatch.matching.index import Candidate, NameIndex, Step, compare_tokens, lemma_step
+from sanctionwatch.matching.index import Candidate, NameIndex, Step, compare_tokens, with_lemma
 from sanctionwatch.matching.normalize import Analysed, TextTokens
 
 __all__ = [
@@ -83,8 +83,8 @@ def token_plan(
         a = ix.name_tokens[name_id][0]
         ent = ix.name_entity[name_id]
         step: Step | None = compare_tokens(a, t, ix.entities.strict[ent], True)
-        if (step is None or step.how == "fuzzy") and lang:  # another form, not a misspelling
-            step = lemma_step(lang, a, t, lemma) or step
+        if lang:
+            step = with_lemma(step, lang, a, t, lemma)
         if step is not None and step.score >= min_score:
             ok.append((name_id, ent, step.how, step.score, step.edits))
         else:

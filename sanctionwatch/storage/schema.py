@@ -374,9 +374,9 @@ MANAGED_FEEDS_TABLE = "managed_feeds"  # feeds added/paused/routed from Slack or
 
 def _v5(db: sqlite_utils.Database) -> None:
     """Sources that keep themselves current. ``list_sources``: per [[lists]] entry, the
-    validators of the last successful download
-    (ETag/Last-Modified of the list and of its alias file, so an unchanged list costs a 304),
-    the last attempt, success and error, and whether ops heard about the current problem.
+    validators of the last successful download (ETag/Last-Modified of the list and of its
+    alias file, so an unchanged list costs a 304), the last attempt, success and error, and
+    whether ops heard about the current problem.
     ``managed_feeds``: feeds added from Slack or the CLI, and pause/channel/interval laid over
     a TOML feed (``origin`` says which)."""
     db.execute(
