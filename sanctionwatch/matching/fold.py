@@ -21,9 +21,8 @@ def fold_ascii(word: str, marks: bool = False) -> str:
     if word.isascii():  # NFKC, NFD and anyascii leave ASCII as it is; casefold is lower
         return _NON_ALNUM_RE.sub("", word.lower())
     folded = unicodedata.normalize("NFKC", word).casefold()
-    if marks:
-        return _NON_ALNUM_RE.sub("", anyascii(folded).lower())
-    stripped = "".join(
-        c for c in unicodedata.normalize("NFD", folded) if not unicodedata.combining(c)
-    )
-    return _NON_ALNUM_RE.sub("", anyascii(stripped).lower())
+    if not marks:
+        folded = "".join(
+            c for c in unicodedata.normalize("NFD", folded) if not unicodedata.combining(c)
+        )
+    return _NON_ALNUM_RE.sub("", anyascii(folded).lower())
