@@ -14,24 +14,25 @@ from pathlib import Path
 
 import pytest
 
+from sanctionwatch.matching.engine import Engine
 from sanctionwatch.runtime import build_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def engine():  # type: ignore[no-untyped-def]
+def engine() -> Engine:
     return build_engine(ROOT / "watchlists", ROOT / "rules")
 
 
-def found(engine, text: str) -> dict[str, list[tuple[str, str, float]]]:  # type: ignore[no-untyped-def]
+def found(engine: Engine, text: str) -> dict[str, list[tuple[str, str, float]]]:
     out: dict[str, list[tuple[str, str, float]]] = {}
     for m in engine.match("", text):
         out.setdefault(m.entity, []).append((m.text, m.alias, m.score))
     return out
 
 
-def test_a_spelling_variant_of_a_lemma_is_another_word(engine) -> None:  # type: ignore[no-untyped-def]
+def test_a_spelling_variant_of_a_lemma_is_another_word(engine: Engine) -> None:
     french = (
         "L'armée russe a reçu des armes de la Corée du Nord, selon le ministère des Affaires"
         " étrangères de l'Ukraine, qui a parlé avec la presse et qui mit fin à la réunion."
@@ -49,7 +50,7 @@ def test_a_spelling_variant_of_a_lemma_is_another_word(engine) -> None:  # type:
     )
 
 
-def test_an_inflected_form_meets_its_own_languages_alias(engine) -> None:  # type: ignore[no-untyped-def]
+def test_an_inflected_form_meets_its_own_languages_alias(engine: Engine) -> None:
     """A form whose lemma is an alias is that alias (95), rather than a near spelling of
     another: "Ukrayna'ya" (to Ukraine) is the Turkish "Ukrayna", not "Ukrainian"."""
     text = (
@@ -59,7 +60,7 @@ def test_an_inflected_form_meets_its_own_languages_alias(engine) -> None:  # typ
     assert found(engine, text)["Ukraine"] == [("Ukrayna'ya", "Ukrayna", 95.0)]
 
 
-def test_syllables_are_not_lemmas(engine) -> None:  # type: ignore[no-untyped-def]
+def test_syllables_are_not_lemmas(engine: Engine) -> None:
     """The kana る romanises to "ru", the French lemma of the alias "Rus"."""
     text = (
         "Le président a dit que la situation est grave et que les négociations vont"
