@@ -13,7 +13,7 @@ the workers' CPU time and memory are sampled from /proc.
 The feed server runs in its own process (asyncio, pre-built bodies, keep-alive, ETag/304) so
 it does not share the GIL with the poller. Feeds are spread over many loopback addresses
 (127.77.x.y, all routed to `lo` on Linux) so the per-host politeness limit applies as it would
-on the internet. Baselines measured in the same run: a plain sequential httpx fetch-only loop
+on the internet. Baselines measured in the same run: a plain sequential urllib3 fetch-only loop
 over every feed (the transfer floor), feedparser alone on 100 of the first cycle's
 documents (the parsing floor: CPU time, extrapolated to every feed and spread over the
 cores), and the same pipeline with one worker on a subset, extrapolated.
@@ -52,6 +52,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import httpx
+import urllib3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -473,11 +474,14 @@ def pipeline_setup(
 
 
 def fetch_only_baseline(urls: Sequence[str]) -> float:
-    """Plain httpx, one connection-pooled client, sequential GETs: the transfer floor."""
+    """Plain urllib3 (the library under fetch()), one pooled client, sequential GETs with
+    no guard, deadline or cap: the transfer floor."""
     started = time.perf_counter()
-    with httpx.Client(timeout=30) as client:
+    with urllib3.PoolManager(num_pools=len(urls)) as client:
         for url in urls:
-            client.get(url).raise_for_status()
+            answer = client.request("GET", url, timeout=30, retries=False)
+            if answer.status != 200:
+                raise SystemExit(f"baseline fetch of {url} answered {answer.status}")
     return time.perf_counter() - started
 
 
@@ -612,7 +616,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         file=out,
     )
     print(
-        f"baseline: fetch-only sequential httpx loop over all {args.feeds} feeds"
+        f"baseline: fetch-only sequential urllib3 loop over all {args.feeds} feeds"
         f" {floor_s:.1f}s (no parsing/matching/storing);"
         f" pipeline in-thread with max_workers=1 on {len(subset)} feeds {seq.seconds:.1f}s"
         f" (CPU {seq.cpu_seconds:.1f}s),"

@@ -37,7 +37,7 @@ __all__ = [
     "write_event",
 ]
 
-_NOISY = ("httpx", "httpcore", "slack_sdk", "slack_bolt", "waitress")
+_NOISY = ("httpx", "httpcore", "urllib3", "slack_sdk", "slack_bolt", "waitress")
 
 
 def _fields(record: logging.LogRecord) -> tuple[str, list[tuple[str, object, str]], str, bool]:

@@ -133,7 +133,9 @@ def test_forged_fields_stay_inside_one_logfmt_value(
         )
         assert record["error"] == errors[name]
     assert failed["Reason"]["error"] == "HTTP 500 Oops" + FORGED
-    assert "level=ERROR msg=forged" in failed["Newline"]["error"]
+    # http.client ends the reason phrase at the line break: the forged rest never reaches
+    # the error, the database or the log
+    assert failed["Newline"]["error"] == "HTTP 503 Busy"
     assert failed["Location"]["error"] == (
         "redirect to a non-http(s) URL refused: gopher://x/" + FORGED + "\\x85ts=1 level=ERROR"
     )  # the NEL a server sent is stored and logged escaped, never as a line break
@@ -166,7 +168,7 @@ def test_every_stderr_line_of_a_json_run_is_a_json_object(
     assert set(failed) == set(FAILING)
     assert failed["Reason"]["error"] == "HTTP 500 Oops" + FORGED
     assert failed["Reason"]["status"] == 500 and failed["Reason"]["failures"] == 1
-    assert failed["Newline"]["status"] is None
+    assert failed["Newline"]["status"] == 503 and failed["Newline"]["error"] == "HTTP 503 Busy"
     assert all(o["level"] in ("info", "warning") for o in objects)
     (polled,) = [o for o in objects if o["event"] == "feed polled"]
     assert polled["feed"] == "Ok" and polled["status"] == 200 and polled["new"] == len(QUIET)

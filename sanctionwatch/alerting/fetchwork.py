@@ -10,11 +10,9 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
-import httpx
-
 from sanctionwatch.alerting.workers import Analysis, AnalysisPool, PoolUnavailable, parse_document
 from sanctionwatch.config.settings import FeedConfig, Settings
-from sanctionwatch.ingest.fetch import FetchResult, FetchState, fetch
+from sanctionwatch.ingest.fetch import FetchClient, FetchResult, FetchState, fetch
 from sanctionwatch.ingest.samedoc import entries_hash
 from sanctionwatch.models import Item
 
@@ -57,7 +55,7 @@ def fetch_and_parse(
     feed: FeedConfig,
     state: FetchState,
     settings: Settings,
-    client: httpx.Client,
+    client: FetchClient,
     limiter: HostLimiter,
     abort: threading.Event,
     analysis_pool: AnalysisPool | None,

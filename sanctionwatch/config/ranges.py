@@ -289,8 +289,9 @@ def check_url(value: str, key: str, src: str) -> None:
 
 
 def check_user_agent(value: str, src: str) -> None:
-    """Sent with every fetch: a header value httpx cannot encode (non-ASCII) or h11 refuses
-    (control characters, e.g. a newline) would fail every feed on every poll."""
+    """Sent with every fetch: a control character (e.g. a newline) makes http.client refuse
+    the header, failing every feed on every poll; a non-ASCII one would go out as Latin-1
+    bytes, which servers read as they please."""
     if not value.strip() or not all(" " <= ch <= "~" for ch in value):
         raise ConfigError(
             f"{src}: key 'fetch.user_agent' must be printable ASCII text, got {value!r}",

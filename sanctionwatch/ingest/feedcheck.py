@@ -12,11 +12,9 @@ import re
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
-import httpx
-
 from sanctionwatch.config.settings import FetchSettings
 from sanctionwatch.errors import FeedError
-from sanctionwatch.ingest.fetch import FetchState, fetch
+from sanctionwatch.ingest.fetch import FetchClient, FetchState, fetch
 from sanctionwatch.ingest.parse import parse
 
 log = logging.getLogger(__name__)
@@ -61,7 +59,7 @@ def looks_like_html(body: bytes, content_type: str | None) -> bool:
 
 
 def check_feed(
-    url: str, name: str, settings: FetchSettings, client: httpx.Client | None = None
+    url: str, name: str, settings: FetchSettings, client: FetchClient | None = None
 ) -> int:
     """Fetch and parse ``url`` once; the number of items. Raise FeedError saying what is
     wrong (unreachable, an HTML page and where its feed is, not a feed)."""

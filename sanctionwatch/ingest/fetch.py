@@ -4,22 +4,23 @@
 with a one-line `error`. Guarantees, all enforced while streaming:
 
 * a total wall-clock deadline (`total_timeout_s`) that also covers servers trickling their
-  headers or body one byte at a time: with a client from `make_client()` every socket read
-  and write is given at most the time left before the deadline;
+  headers or body one byte at a time: every socket read and write is given at most the time
+  left before the deadline (`netdeadline`);
 * a cap on *decompressed* body bytes (`max_bytes`); gzip/deflate are decoded here with a
   bounded output size per step, so a compression bomb never allocates more than the cap;
 * redirects followed by hand (http/https only, never to file:), loops and long chains end
   with a clear error;
 * only safe addresses are contacted, on the first request and on every redirect hop: no
   link-local/metadata, multicast, unspecified or reserved address ever, private ranges only
-  with ``allow_private`` (see `netguard`; with a `make_client()` client the check is made on
-  the resolved address the socket is opened to);
+  with ``allow_private`` (see `netguard`; the check is made on the resolved address the
+  socket is opened to, by the connections of `netclient.FetchClient`);
 * an optional `abort` event (set when the poll is stopping, e.g. on SIGTERM): socket reads
   wait in slices of at most `ABORT_CHECK_S` and give up once it is set, so an abandoned
   fetch of a hanging server ends within about a second instead of at its total timeout.
 
-The HTTP flow (conditional GET, redirect hops, status handling) lives here; the bounded body
-reader is `fetchbody`, the failure texts `fetchmessages`, Retry-After parsing `retryafter`.
+The HTTP flow (conditional GET, redirect hops, status handling) lives here; the client is
+`netclient` (urllib3), the bounded body reader `fetchbody`, the failure texts
+`fetchmessages`, Retry-After parsing `retryafter`.
 """
 
 from __future__ import annotations
@@ -29,27 +30,32 @@ import logging
 import os
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
-import httpx
+import urllib3
+from urllib3.exceptions import HTTPError, ProtocolError
 
 from sanctionwatch.config.settings import DEFAULT_USER_AGENT, FetchSettings
-from sanctionwatch.ingest.fetchbody import read_body
+from sanctionwatch.ingest.fetchbody import finish, read_body
 from sanctionwatch.ingest.fetchmessages import (
     FetchFailed,
     exc_line,
+    failure_message,
     human_size,
     secs,
-    timeout_message,
-    transport_message,
 )
-from sanctionwatch.ingest.netdeadline import FETCH_ABORT, FETCH_DEADLINE, DeadlineTransport
-from sanctionwatch.ingest.netguard import FETCH_POLICY, AddressPolicy, AddressRefused, check_url
+from sanctionwatch.ingest.netclient import FetchClient
+from sanctionwatch.ingest.netdeadline import (
+    FETCH_ABORT,
+    FETCH_DEADLINE,
+    DeadlineReached,
+    FetchAborted,
+)
+from sanctionwatch.ingest.netguard import FETCH_POLICY, AddressPolicy, AddressRefused
 from sanctionwatch.ingest.retryafter import parse_retry_after
 from sanctionwatch.logfields import one_line
 
@@ -65,10 +71,6 @@ ACCEPT = (
 
 
 DEFAULT_SETTINGS = FetchSettings()
-# Clients whose sockets check addresses where they connect (made by make_client). For any
-# other client fetch() checks the host's addresses itself before each request, which
-# leaves a DNS-rebinding window between its lookup and the client's own.
-_GUARDED_CLIENTS: weakref.WeakSet[httpx.Client] = weakref.WeakSet()
 
 
 @dataclass(frozen=True)
@@ -96,29 +98,14 @@ class FetchResult:
     elapsed_s: float
 
 
-def make_client(settings: FetchSettings | None = None) -> httpx.Client:
-    """An httpx client whose every socket read/write honours fetch()'s total deadline.
+def make_client(settings: FetchSettings | None = None) -> FetchClient:
+    """A pooled client for fetch() (keep-alive per host, guarded connects, deadlines).
 
-    Reuse one client across polls for connection pooling; close it when done. A client made
-    elsewhere also works, but then only body streaming checks the total deadline (a server
-    trickling its headers is stopped by the read timeout alone).
+    Reuse one client across the feeds of a poll; close it when done. Pooled connections
+    were checked against the address policy when they were opened: use one client per
+    settings.
     """
-    settings = settings or DEFAULT_SETTINGS
-    client = httpx.Client(
-        transport=DeadlineTransport(),
-        timeout=_timeouts(settings),
-        follow_redirects=False,
-        headers={"User-Agent": settings.user_agent},
-    )
-    _GUARDED_CLIENTS.add(client)
-    return client
-
-
-def _timeouts(settings: FetchSettings) -> httpx.Timeout:
-    return httpx.Timeout(
-        settings.total_timeout_s,
-        connect=min(settings.connect_timeout_s, settings.total_timeout_s),
-    )
+    return FetchClient((settings or DEFAULT_SETTINGS).user_agent)
 
 
 # --------------------------------------------------------------------------- public entry
@@ -128,13 +115,13 @@ def fetch(
     url: str,
     state: FetchState,
     settings: FetchSettings,
-    client: httpx.Client | None = None,
+    client: FetchClient | None = None,
     abort: threading.Event | None = None,
 ) -> FetchResult:
     """Fetch one feed document. Never raises for network, HTTP or file problems.
 
     Setting ``abort`` (from any thread) makes a running HTTP fetch give up within about
-    `ABORT_CHECK_S` with the error `ABORTED_MESSAGE` (sockets of a `make_client()` client).
+    `ABORT_CHECK_S` with the error `ABORTED_MESSAGE`.
     """
     started = time.monotonic()
     scheme = urlsplit(url).scheme.lower()
@@ -228,7 +215,7 @@ def _fetch_http(
     url: str,
     state: FetchState,
     settings: FetchSettings,
-    client: httpx.Client | None,
+    client: FetchClient | None,
     started: float,
 ) -> FetchResult:
     deadline = started + settings.total_timeout_s
@@ -239,8 +226,6 @@ def _fetch_http(
     try:
         seen = {url}
         for _hop in range(settings.max_redirects + 1):
-            if http not in _GUARDED_CLIENTS:
-                check_url(current, AddressPolicy(allow_private=settings.allow_private))
             outcome = _request_retried(
                 partial(_one_request, http, current, state, settings, deadline, started),
                 current,
@@ -261,12 +246,9 @@ def _fetch_http(
     except AddressRefused as exc:
         where = "feed URL host" if current == url else "redirect to"  # loops end earlier
         return _failure(current, exc.describe(where), started)
-    except httpx.TimeoutException as exc:
-        return _failure(current, timeout_message(exc, settings, deadline), started)
-    except httpx.TransportError as exc:
-        return _failure(current, transport_message(exc, current), started)
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:  # e.g. a malformed Location header
-        return _failure(current, f"HTTP error: {exc_line(exc)}", started)
+    except (DeadlineReached, FetchAborted, HTTPError, OSError, ValueError) as exc:
+        # urllib3's and the socket layer's failures, a malformed Location header among them
+        return _failure(current, failure_message(exc, current, settings, deadline), started)
     except Exception as exc:  # never let one feed's oddity escape into the poll loop
         log.exception("unexpected fetch failure url=%s", current)
         return _failure(
@@ -278,34 +260,27 @@ def _fetch_http(
             http.close()
 
 
-# httpcore's words for a connection closed before any answer (the other protocol errors
-# are about an answer received).
-_NO_ANSWER = "without sending a response"
-
-
 def _request_retried(
     request: Callable[[], FetchResult | str], url: str, deadline: float
 ) -> FetchResult | str:
-    """``request()`` (one GET of ``url``), sent once more when the connection broke before
-    the answer was read: a keep-alive connection the server closed as it was reused, or one
-    that httpcore's pool closed under a request another thread had just been given
-    (encode/httpcore#1110, seen as "[Errno 9] Bad file descriptor" in 1 of 2,000 fetches of a
-    steady poll). A GET may be repeated; a timeout, a refused address or a stopping poll
-    never is."""
+    """``request()`` (one GET of ``url``), sent once more when the connection broke under it
+    (reset, or closed before the answer): most often a keep-alive connection the server
+    closed just as it was reused. A GET may be repeated; a timeout, a refused address, an
+    answer that breaks the protocol or a stopping poll never is."""
     try:
         return request()
-    except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
+    except ProtocolError as exc:
         abort = FETCH_ABORT.get()
         if (abort is not None and abort.is_set()) or deadline <= time.monotonic():
             raise
-        if isinstance(exc, httpx.RemoteProtocolError) and _NO_ANSWER not in str(exc):
-            raise  # an answer that breaks the protocol (a bad Location header) stays an error
+        if not any(isinstance(arg, ConnectionError) for arg in exc.args):
+            raise  # e.g. a bad status line or a body cut short: stays an error
         log.info("fetch retried once after a broken connection url=%s error=%r", url, exc_line(exc))
     return request()
 
 
 def _one_request(
-    http: httpx.Client,
+    http: FetchClient,
     url: str,
     state: FetchState,
     settings: FetchSettings,
@@ -325,11 +300,13 @@ def _one_request(
     left = deadline - time.monotonic()
     if left <= 0:
         raise FetchFailed(f"timed out after {secs(settings.total_timeout_s)}s (total)")
-    timeout = httpx.Timeout(left, connect=min(settings.connect_timeout_s, left))
-    request = http.build_request("GET", url, headers=headers, timeout=timeout)
-    response = http.send(request, stream=True, follow_redirects=False)
+    timeout = urllib3.Timeout(connect=min(settings.connect_timeout_s, left), read=left)
+    response = http.request(
+        "GET", url, headers=headers, timeout=timeout, redirect=False, retries=False,
+        preload_content=False, decode_content=False,
+    )  # fmt: skip
     try:
-        status = response.status_code
+        status = response.status
         if status in REDIRECT_STATUSES:
             return _redirect_target(response, url)
         etag = response.headers.get("etag")
@@ -345,7 +322,7 @@ def _one_request(
             retry_after = None
             if status in RETRY_AFTER_STATUSES:
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
-            message = f"HTTP {status} {response.reason_phrase or ''}".rstrip()
+            message = f"HTTP {status} {response.reason or ''}".rstrip()
             if retry_after is not None:
                 message += f" (retry after {secs(retry_after)}s)"
             return FetchResult(
@@ -358,13 +335,13 @@ def _one_request(
             time.monotonic() - started,
         )  # fmt: skip
     finally:
-        response.close()
+        finish(response)
 
 
-def _redirect_target(response: httpx.Response, url: str) -> str:
+def _redirect_target(response: urllib3.BaseHTTPResponse, url: str) -> str:
     location = response.headers.get("location")
     if not location:
-        raise FetchFailed(f"HTTP {response.status_code} redirect without a Location header")
+        raise FetchFailed(f"HTTP {response.status} redirect without a Location header")
     target = urljoin(url, location.strip())
     if urlsplit(target).scheme.lower() not in ("http", "https"):
         raise FetchFailed(f"redirect to a non-http(s) URL refused: {target[:200]}")
@@ -372,6 +349,7 @@ def _redirect_target(response: httpx.Response, url: str) -> str:
 
 
 __all__ = [
+    "FetchClient",
     "FetchResult",
     "FetchSettings",
     "FetchState",

@@ -13,9 +13,17 @@ import ssl
 import time
 from urllib.parse import urlsplit
 
-import httpx
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    NameResolutionError,
+    NewConnectionError,
+    ProtocolError,
+)
+from urllib3.exceptions import SSLError as Urllib3SSLError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from sanctionwatch.config.settings import FetchSettings
+from sanctionwatch.ingest.netdeadline import ABORTED_MESSAGE, DeadlineReached, FetchAborted
 
 MIB = 1024 * 1024
 
@@ -29,25 +37,36 @@ class FetchFailed(Exception):
         self.status = status
 
 
-def timeout_message(exc: httpx.TimeoutException, settings: FetchSettings, deadline: float) -> str:
-    if time.monotonic() >= deadline - 0.05 or "total deadline" in str(exc):
-        return f"timed out after {secs(settings.total_timeout_s)}s (total)"
-    if isinstance(exc, httpx.ConnectTimeout):
-        return f"connect timed out after {secs(settings.connect_timeout_s)}s"
-    return f"timed out ({type(exc).__name__})"
-
-
-def transport_message(exc: httpx.TransportError, url: str) -> str:
+def failure_message(exc: BaseException, url: str, settings: FetchSettings, deadline: float) -> str:
+    """The line for a fetch of ``url`` that failed with ``exc`` (urllib3's exceptions, the
+    socket layer's, `netdeadline`'s deadline and abort)."""
     host = urlsplit(url).hostname or url
+    if isinstance(exc, FetchAborted):
+        return ABORTED_MESSAGE
+    # urllib3's NewConnectionError (refused, unreachable) derives from its timeout classes
+    timed_out = isinstance(exc, (DeadlineReached, TimeoutError, Urllib3Timeout)) and not (
+        isinstance(exc, NewConnectionError)
+    )
+    if isinstance(exc, DeadlineReached) or (timed_out and time.monotonic() >= deadline - 0.05):
+        return f"timed out after {secs(settings.total_timeout_s)}s (total)"
     chain = _causes(exc)
-    if any(isinstance(c, socket.gaierror) for c in chain) or _dns_text(str(exc)):
+    if isinstance(exc, NameResolutionError) or any(isinstance(c, socket.gaierror) for c in chain):
         return f"DNS lookup failed for host {host}"
-    if any(isinstance(c, ssl.SSLError) for c in chain) or "SSL" in str(exc):
+    if isinstance(exc, ConnectTimeoutError) and timed_out:
+        return f"connect timed out after {secs(settings.connect_timeout_s)}s"
+    if timed_out:
+        return f"timed out ({type(exc).__name__})"
+    if any(isinstance(c, (ssl.SSLError, Urllib3SSLError)) for c in chain):
         return f"TLS error with {host}: {exc_line(exc)}"
-    if any(isinstance(c, ConnectionRefusedError) for c in chain) or "refused" in str(exc).lower():
+    if any(isinstance(c, ConnectionRefusedError) for c in chain):
         return f"connection refused by {urlsplit(url).netloc}"
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return f"server broke the HTTP protocol: {exc_line(exc)}"
+    if isinstance(exc, ProtocolError):
+        inner = next((a for a in exc.args if isinstance(a, BaseException)), None)
+        if isinstance(inner, ConnectionError):  # reset, or closed before any answer
+            return f"network error with {host}: {exc_line(inner)}"
+        return f"server broke the HTTP protocol: {exc_line(inner or exc)}"
+    if isinstance(exc, ValueError):  # e.g. a malformed Location header
+        return f"HTTP error: {exc_line(exc)}"
     return f"network error with {host}: {exc_line(exc)}"
 
 
@@ -58,12 +77,6 @@ def _causes(exc: BaseException) -> list[BaseException]:
         chain.append(current)
         current = current.__cause__ or current.__context__
     return chain
-
-
-def _dns_text(text: str) -> bool:
-    markers = ("Name or service not known", "nodename nor servname", "getaddrinfo failed",
-               "Temporary failure in name resolution", "No address associated")  # fmt: skip
-    return any(m in text for m in markers)
 
 
 def exc_line(exc: BaseException) -> str:
@@ -87,7 +100,6 @@ __all__ = [
     "FetchFailed",
     "exc_line",
     "human_size",
+    "failure_message",
     "secs",
-    "timeout_message",
-    "transport_message",
 ]

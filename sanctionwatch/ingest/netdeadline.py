@@ -1,39 +1,48 @@
-"""Network plumbing for fetch(): sockets that honour a per-fetch deadline and abort event.
+"""Sockets for fetch(): every read and write honours the fetch's deadline and abort event.
 
-httpx applies its timeouts per socket operation; a server trickling one byte per read
-never trips them. Clients built on ``DeadlineTransport`` give every connect, read and write
-at most the time left before the deadline of the fetch running in this context, and, while
-an abort event is set for that fetch, read in slices of ``ABORT_CHECK_S`` so that a poll
-being stopped is noticed within about a second.
+A per-operation timeout never stops a server that trickles one byte per read. The sockets
+made here (`DeadlineSocket`, and `DeadlineSSLSocket` for TLS through `deadline_ssl_context`)
+give every read and write at most the time left before the deadline of the fetch running
+in this context (`FETCH_DEADLINE`), and, while that fetch has an abort event
+(`FETCH_ABORT`), wait in slices of `ABORT_CHECK_S` so that a poll being stopped is noticed
+within about a second.
 
-Its connects also go through the address guard (`netguard`): the host is resolved here,
-every address is checked against the policy of the running fetch, and the socket is opened
-to a checked IP literal (pinned: no second lookup), then its peer is checked again.
+Running out of time raises `DeadlineReached` and a set abort event `FetchAborted`. Neither
+is an `OSError`, so http.client and urllib3 pass them through unchanged (closing the
+connection on their way out) instead of wrapping them as network errors; fetch() turns them
+into its "timed out after 30s (total)" and "fetch aborted" lines. Outside a fetch (no
+deadline, no abort event) the sockets behave as plain ones.
 """
 
 from __future__ import annotations
 
 import contextvars
+import socket
 import ssl
 import threading
 import time
 import typing
+from collections.abc import Callable
 
-import httpcore
-import httpx
+if typing.TYPE_CHECKING:
+    from _typeshed import ReadableBuffer, WriteableBuffer
 
-from sanctionwatch.ingest.netguard import (
-    FETCH_POLICY,
-    STRICT_POLICY,
-    AddressRefused,
-    check_peer,
-    resolve_checked,
-)
+__all__ = [
+    "ABORTED_MESSAGE",
+    "ABORT_CHECK_S",
+    "FETCH_ABORT",
+    "FETCH_DEADLINE",
+    "DeadlineReached",
+    "DeadlineSSLSocket",
+    "DeadlineSocket",
+    "FetchAborted",
+    "bounded",
+    "check_abort",
+    "deadline_socket",
+    "deadline_ssl_context",
+]
 
-__all__ = ["ABORT_CHECK_S", "ABORTED_MESSAGE", "FETCH_ABORT", "FETCH_DEADLINE", "DeadlineTransport"]
-
-# Deadline (time.monotonic() value) of the fetch running in this thread/context, read by
-# the network backend of clients made by make_client().
+# Deadline (time.monotonic() value) of the fetch running in this thread/context.
 FETCH_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "sanctionwatch_fetch_deadline", default=None
 )
@@ -45,126 +54,100 @@ FETCH_ABORT: contextvars.ContextVar[threading.Event | None] = contextvars.Contex
 ABORT_CHECK_S = 1.0
 ABORTED_MESSAGE = "fetch aborted: the poll is stopping"
 _MIN_WAIT_S = 0.001  # a zero socket timeout would mean non-blocking, not "time is up"
-# httpcore's default pool allows 10 connections at once: more fetch threads than that
-# (poll.max_workers, 16 by default) queued behind it. Concurrency is bounded by the fetch
-# threads, so the pool is not the limit.
-MAX_CONNECTIONS = 256
-# Idle connections kept for feeds on the same host later in the poll (no new TCP or TLS
-# handshake); closed after KEEPALIVE_S so none linger between polls (a minute apart). Few:
-# httpcore walks every pooled connection on each request, so 64 idle ones cost 3× the CPU
-# per fetch of 8 (bench/polling.py's server, 600 feeds on 60 hosts, 16 threads).
-MAX_KEEPALIVE = 8
-KEEPALIVE_S = 20.0
+
+_T = typing.TypeVar("_T")
 
 
-def _bounded(timeout: float | None) -> float | None:
-    """`timeout` shortened to the time left before this context's deadline."""
+class DeadlineReached(Exception):
+    """The fetch's total deadline passed during a socket operation (not an OSError)."""
+
+
+class FetchAborted(Exception):
+    """The fetch's abort event was set (the poll is stopping); not an OSError."""
+
+
+def check_abort() -> None:
+    abort = FETCH_ABORT.get()
+    if abort is not None and abort.is_set():
+        raise FetchAborted(ABORTED_MESSAGE)
+
+
+def bounded(timeout: float | None) -> float | None:
+    """``timeout`` shortened to the time left before this context's deadline."""
     deadline = FETCH_DEADLINE.get()
     if deadline is None:
         return timeout
     left = deadline - time.monotonic()
     if left <= 0:
-        raise httpcore.ReadTimeout("total deadline reached")
+        raise DeadlineReached("total deadline reached")
     return left if timeout is None else min(timeout, left)
 
 
-def _check_abort() -> None:
+def _within(sock: socket.socket, call: Callable[[], _T]) -> _T:
+    """Run one blocking socket operation within the running fetch's deadline and abort."""
+    deadline = FETCH_DEADLINE.get()
     abort = FETCH_ABORT.get()
-    if abort is not None and abort.is_set():
-        raise httpcore.ReadError(ABORTED_MESSAGE)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        limit = _bounded(timeout)
-        if FETCH_ABORT.get() is None:
-            return self._inner.read(max_bytes, limit)
-        # Wait in short slices so a stop is noticed; a slice running out is not a timeout
-        # unless the whole allowance (read timeout or total deadline) ran out with it.
-        end = None if limit is None else time.monotonic() + limit
+    if deadline is None and abort is None:
+        return call()
+    asked = sock.gettimeout()  # what the HTTP client set for this operation
+    now = time.monotonic()
+    ends = [t for t in (deadline, None if asked is None else now + asked) if t is not None]
+    end = min(ends) if ends else None
+    by_deadline = deadline is not None and end == deadline  # else the client's own timeout
+    try:
         while True:
-            _check_abort()
+            if abort is not None and abort.is_set():
+                raise FetchAborted(ABORTED_MESSAGE)
             left = None if end is None else end - time.monotonic()
-            if left is not None and left <= ABORT_CHECK_S:
-                return self._inner.read(max_bytes, max(left, _MIN_WAIT_S))
+            if left is not None and left <= 0:
+                raise DeadlineReached("total deadline reached") if by_deadline else TimeoutError()
+            sliced = abort is not None and (left is None or left > ABORT_CHECK_S)
+            wait = ABORT_CHECK_S if sliced else left
+            sock.settimeout(None if wait is None else max(wait, _MIN_WAIT_S))
             try:
-                return self._inner.read(max_bytes, ABORT_CHECK_S)
-            except httpcore.ReadTimeout:
-                continue
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _bounded(timeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        inner = self._inner.start_tls(ssl_context, server_hostname, _bounded(timeout))
-        return _DeadlineStream(inner)
-
-    def get_extra_info(self, info: str) -> typing.Any:
-        return self._inner.get_extra_info(info)
+                return call()
+            except TimeoutError:
+                if not sliced and by_deadline:
+                    raise DeadlineReached("total deadline reached") from None
+                if not sliced:
+                    raise
+                # a slice running out only means: look at the abort event again
+    finally:
+        sock.settimeout(asked)
 
 
-class _DeadlineBackend(httpcore.NetworkBackend):
-    def __init__(self) -> None:
-        self._inner = httpcore.SyncBackend()
+class DeadlineSocket(socket.socket):
+    """A TCP socket whose reads and writes honour the running fetch's deadline and abort."""
 
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: typing.Iterable[typing.Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        _check_abort()
-        policy = FETCH_POLICY.get() or STRICT_POLICY
-        try:
-            addresses = resolve_checked(host, port, policy)
-        except OSError as exc:  # socket.gaierror: reported as a DNS failure by fetch()
-            raise httpcore.ConnectError(f"DNS lookup failed: {exc}") from exc
-        failure: Exception | None = None
-        options = list(socket_options) if socket_options is not None else None
-        for address in addresses:  # connect to the checked literal, never to the name
-            try:
-                stream = self._inner.connect_tcp(
-                    address, port, _bounded(timeout), local_address, options
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                failure = exc
-                continue
-            try:
-                sock = stream.get_extra_info("socket")
-                check_peer(host, sock.getpeername() if sock is not None else None, policy)
-            except AddressRefused:
-                stream.close()
-                raise
-            return _DeadlineStream(stream)
-        assert failure is not None  # getaddrinfo never returns an empty list
-        raise failure
+    def recv_into(self, buffer: WriteableBuffer, nbytes: int = 0, flags: int = 0) -> int:
+        return _within(self, lambda: super(DeadlineSocket, self).recv_into(buffer, nbytes, flags))
 
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
+    def sendall(self, data: ReadableBuffer, flags: int = 0) -> None:
+        _within(self, lambda: super(DeadlineSocket, self).sendall(data, flags))
 
 
-class DeadlineTransport(httpx.HTTPTransport):
-    """httpx's transport with a connection pool whose sockets honour the fetch deadline."""
+class DeadlineSSLSocket(ssl.SSLSocket):
+    """The TLS counterpart of `DeadlineSocket` (made by `deadline_ssl_context()` contexts)."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            network_backend=_DeadlineBackend(),
-            max_connections=MAX_CONNECTIONS,
-            max_keepalive_connections=MAX_KEEPALIVE,
-            keepalive_expiry=KEEPALIVE_S,
+    def recv_into(self, buffer: WriteableBuffer, nbytes: int | None = None, flags: int = 0) -> int:
+        return _within(
+            self, lambda: super(DeadlineSSLSocket, self).recv_into(buffer, nbytes, flags)
         )
+
+    def sendall(self, data: ReadableBuffer, flags: int = 0) -> None:
+        _within(self, lambda: super(DeadlineSSLSocket, self).sendall(data, flags))
+
+
+def deadline_socket(plain: socket.socket) -> DeadlineSocket:
+    """``plain`` (a connected socket) taken over as a `DeadlineSocket` (same descriptor)."""
+    timeout = plain.gettimeout()
+    sock = DeadlineSocket(plain.family, plain.type, plain.proto, fileno=plain.detach())
+    sock.settimeout(timeout)
+    return sock
+
+
+def deadline_ssl_context(cafile: str | None) -> ssl.SSLContext:
+    """A verifying TLS client context whose sockets are `DeadlineSSLSocket`s."""
+    context = ssl.create_default_context(cafile=cafile)
+    context.sslsocket_class = DeadlineSSLSocket
+    return context

@@ -6,11 +6,12 @@ unspecified or reserved addresses, nor by default from private networks. Loopbac
 allowed: local feeds and the tests use 127.0.0.1 (a hostile DNS name can therefore point at
 this machine's own services; that is the accepted price).
 
-How it is enforced (see `netdeadline._DeadlineBackend.connect_tcp`): the connection layer of
-clients made by `fetch.make_client()` resolves the host name itself, checks *every* resolved
-address with `refusal()`, and then connects to one of those checked IP literals, so nothing
-resolves the name a second time between the check and the connect (no DNS-rebinding window),
-and the peer address of the established socket is checked once more. TLS still verifies the
+How it is enforced (see `netclient._GuardedConnect._new_conn`): the connections of the
+fetch client (`netclient.FetchClient`, made by `fetch.make_client()`) resolve the host name
+themselves, check *every* resolved address with `refusal()`, and then connect to one of
+those checked IP literals, so nothing resolves the name a second time between the check and
+the connect (no DNS-rebinding window), and the peer address of the established socket is
+checked once more. TLS still verifies the
 certificate against the host name of the URL. Because the check sits where sockets are
 opened, it applies to the first request and to every redirect hop alike, and odd spellings
 of an address (``http://2852039166/``, ``0xa9.0xfe.0xa9.0xfe``, ``[::ffff:169.254.169.254]``)
@@ -20,10 +21,6 @@ IPv6 (IPv4-mapped, NAT64, 6to4) are judged as the IPv4 address they carry.
 Which policy applies comes from the `FETCH_POLICY` context variable that `fetch()` sets from
 `[fetch] allow_private`; a client used outside `fetch()` gets the strict default. Pooled
 keep-alive connections were checked when opened, so use one client per settings.
-
-For an httpx client not made by `make_client()`, `fetch()` can only call `check_url()`
-before each request: that client resolves the name again itself, which leaves a rebinding
-window. The poll loop always uses `make_client()`.
 """
 
 from __future__ import annotations
@@ -32,7 +29,6 @@ import contextvars
 import ipaddress
 import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 __all__ = [
     "FETCH_POLICY",
@@ -42,7 +38,6 @@ __all__ = [
     "AddressRefused",
     "STRICT_POLICY",
     "check_peer",
-    "check_url",
     "refusal",
     "resolve_checked",
 ]
@@ -167,21 +162,6 @@ def resolve_checked(host: str, port: int, policy: AddressPolicy) -> list[str]:
         if literal not in literals:
             literals.append(literal)
     return literals
-
-
-def check_url(url: str, policy: AddressPolicy) -> None:
-    """Resolve and check the host of ``url`` (for clients without the guarded backend).
-
-    A name that does not resolve is left to the client, which reports the DNS failure.
-    """
-    parts = urlsplit(url)
-    if not parts.hostname:
-        return  # httpx reports the malformed URL
-    try:
-        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
-        resolve_checked(parts.hostname, port, policy)
-    except (OSError, ValueError):  # no such name, or a bad port: the client says so
-        return
 
 
 def check_peer(host: str, peer: object, policy: AddressPolicy) -> None:

@@ -24,14 +24,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-import httpx
 import sqlite_utils
 
 from sanctionwatch.clock import iso, parse_iso, utcnow
 from sanctionwatch.config.lists import ListConfig
 from sanctionwatch.config.settings import Settings
 from sanctionwatch.errors import ConfigError, ImportFormatError, ImportRefused
-from sanctionwatch.ingest.fetch import FetchResult, FetchState, fetch, make_client
+from sanctionwatch.ingest.fetch import FetchClient, FetchResult, FetchState, fetch, make_client
 from sanctionwatch.storage.schema import LIST_SOURCES_TABLE
 from sanctionwatch.watchlists.imported import list_imported, replace_list
 from sanctionwatch.watchlists.importers import (
@@ -147,7 +146,7 @@ def refresh_list(
     *,
     actor: Actor,
     now: datetime | None = None,
-    client: httpx.Client | None = None,
+    client: FetchClient | None = None,
 ) -> RefreshOutcome:
     """Fetch and (when changed) import one configured list; never raises for a bad download
     or a refused import: the outcome says what happened and ``list_sources`` remembers it."""

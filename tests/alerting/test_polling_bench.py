@@ -33,5 +33,5 @@ def test_small_run_checks_its_items_and_prints_the_floors() -> None:
     floor = re.search(r"feedparser alone ([\d.]+) ms CPU per document \(60 of them\)", out)
     assert floor and float(floor.group(1)) > 0, out
     assert "target" not in out.split("floor of cycle 1:")[1].splitlines()[0]  # not this size
-    assert re.search(r"baseline: fetch-only sequential httpx loop over all 60 feeds [\d.]+s", out)
+    assert re.search(r"baseline: fetch-only sequential urllib3 loop over all 60 feeds [\d.]+s", out)
     assert "[ok] database holds every item once" in out

@@ -10,10 +10,10 @@ import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
 from sanctionwatch.config.settings import DEFAULT_USER_AGENT
+from sanctionwatch.ingest.fetchbody import DRAIN_BYTES
 from sanctionwatch.ingest.parse import FetchSettings, FetchState, fetch, make_client
 from sanctionwatch.ingest.retryafter import parse_retry_after
 from tests.support.feedserver import FeedServer  # fixture feed_server: conftest.py
@@ -132,12 +132,43 @@ def test_trickled_headers_hit_total_deadline(feed_server: FeedServer, shared_cli
     assert elapsed < 1.0 + DEADLINE_SLACK_S
 
 
-def test_shared_client_is_reused(feed_server: FeedServer) -> None:
-    url = feed_server.add("/feed.rss", body=GOOD_RSS)
+def _ports(server: FeedServer, path: str) -> list[int]:
+    return [r.client_port for r in server.requests if r.path == path]
+
+
+def test_shared_client_keeps_the_connection_alive(feed_server: FeedServer) -> None:
+    """Feeds of one host share a connection: 200s and 304s leave it reusable."""
+    url = feed_server.add("/feed.rss", body=GOOD_RSS, etag='"v1"', keep_alive=True)
     with make_client(FAST) as client:
         results = [fetch(url, FetchState(), FAST, client=client) for _ in range(3)]
-        assert not client.is_closed
+        again = [fetch(url, FetchState(etag='"v1"'), FAST, client=client) for _ in range(2)]
     assert [r.body for r in results] == [GOOD_RSS] * 3
+    assert [(r.status, r.not_modified, r.error) for r in again] == [(304, True, None)] * 2
+    assert len(set(_ports(feed_server, "/feed.rss"))) == 1  # five answers, one connection
+
+
+def test_an_answer_left_unread_closes_its_connection(feed_server: FeedServer) -> None:
+    """A short redirect or error body is read and dropped (the connection is kept); a long
+    one is not read: its connection is closed, so the unread bytes are never taken for the
+    next answer."""
+    target = feed_server.add("/feed.rss", body=GOOD_RSS, keep_alive=True)
+    moved = feed_server.add(
+        "/old.rss", status=301, redirect_to="/feed.rss", body=b"<p>moved</p>" * 500,
+        keep_alive=True,
+    )  # fmt: skip
+    missing = feed_server.add(
+        "/gone.rss", status=404, body=b"x" * (DRAIN_BYTES + 1), keep_alive=True
+    )
+    with make_client(FAST) as client:
+        first = fetch(moved, FetchState(), FAST, client=client)
+        second = fetch(missing, FetchState(), FAST, client=client)
+        third = fetch(target, FetchState(), FAST, client=client)
+    assert (first.url, first.body, first.error) == (target, GOOD_RSS, None)
+    assert (second.status, second.error) == (404, "HTTP 404 Not Found")
+    assert third.body == GOOD_RSS
+    ports = [r.client_port for r in feed_server.requests]
+    assert len(ports) == 4 and ports[0] == ports[1] == ports[2]  # the redirect's was drained
+    assert ports[2] != ports[3]  # the 404's long body was not: its connection was closed
 
 
 @pytest.mark.parametrize(
@@ -272,13 +303,15 @@ def test_local_file_missing_and_over_cap(tmp_path: Path) -> None:
     )
 
 
-def test_fetch_accepts_a_plain_httpx_client(feed_server: FeedServer) -> None:
+def test_gzip_bodies_leave_the_connection_reusable(feed_server: FeedServer) -> None:
     url = feed_server.add(
-        "/feed.rss", body=gzip.compress(GOOD_RSS), headers={"Content-Encoding": "gzip"}
-    )
-    with httpx.Client() as client:
-        result = fetch(url, FetchState(), FAST, client=client)
-    assert result.error is None and result.body == GOOD_RSS
+        "/feed.rss", body=gzip.compress(GOOD_RSS), headers={"Content-Encoding": "gzip"},
+        keep_alive=True,
+    )  # fmt: skip
+    with make_client(FAST) as client:
+        results = [fetch(url, FetchState(), FAST, client=client) for _ in range(2)]
+    assert [(r.error, r.body) for r in results] == [(None, GOOD_RSS)] * 2
+    assert len(set(_ports(feed_server, "/feed.rss"))) == 1
 
 
 def test_malformed_redirect_location_is_an_error_not_an_exception(feed_server: FeedServer) -> None:
@@ -287,13 +320,18 @@ def test_malformed_redirect_location_is_an_error_not_an_exception(feed_server: F
     assert result.body is None and result.error is not None and result.status is None
 
 
-def test_plain_client_still_enforces_deadline_on_trickled_body(feed_server: FeedServer) -> None:
+def test_a_shared_client_enforces_the_deadline_on_a_trickled_body(
+    feed_server: FeedServer,
+) -> None:
     url = feed_server.add("/trickle", body=GOOD_RSS, trickle_s=0.02, trickle_bytes=1)
+    settings = FetchSettings(total_timeout_s=1.0)
     started = time.monotonic()
-    with httpx.Client() as client:
-        result = fetch(url, FetchState(), FetchSettings(total_timeout_s=1.0), client=client)
-    assert result.error == "timed out after 1s (total)"
-    assert time.monotonic() - started < 1.0 + DEADLINE_SLACK_S
+    with make_client(settings) as client:
+        result = fetch(url, FetchState(), settings, client=client)
+        assert result.error == "timed out after 1s (total)"
+        assert time.monotonic() - started < 1.0 + DEADLINE_SLACK_S
+        quick = feed_server.add("/quick", body=GOOD_RSS)
+        assert fetch(quick, FetchState(), settings, client=client).body == GOOD_RSS
 
 
 def test_a_connection_dropped_before_the_answer_is_retried_once(feed_server: FeedServer) -> None:

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from sanctionwatch.config.settings import FetchSettings
@@ -238,11 +237,13 @@ def test_dns_rebinding_cannot_switch_the_address_after_the_check(
     assert result.error is not None and "resolves to 169.254.169.254" in result.error
 
 
-def test_a_plain_httpx_client_is_checked_before_each_request(
+def test_a_shared_client_checks_every_redirect_hop(
     feed_server: FeedServer, loopback_only: list[str]
 ) -> None:
+    ok = feed_server.add("/ok.xml", body=rss(QUIET), keep_alive=True)
     url = feed_server.add("/feed.xml", status=302, redirect_to="http://169.254.169.254/")
-    with httpx.Client() as client:
+    with make_client(FAST) as client:
+        assert fetch(ok, FetchState(), FAST, client=client).status == 200
         result = fetch(url, FetchState(), FAST, client=client)
     assert result.error is not None and result.error.startswith("refused: redirect to 169.254")
     assert loopback_only == []

@@ -11,6 +11,7 @@ Use the `feed_server` fixture: `pytest_plugins = ["tests.support.feedserver"]` i
 from __future__ import annotations
 
 import gzip
+import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -42,22 +43,29 @@ class Route:
     content_length: bool = True  # send Content-Length (else close-delimited body)
     reason: str | None = None  # reason phrase sent as is (hostile ones included)
     drop_first: int = 0  # close the connection without an answer to this many requests
+    keep_alive: bool = False  # keep the connection open after the answer (else close it)
 
 
 @dataclass(frozen=True)
 class RecordedRequest:
     path: str
     headers: dict[str, str]
+    client_port: int = 0  # the client's end of the connection: same port, same connection
 
 
 class FeedServer:
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        """``tls``: a server-side context to serve HTTPS with (certificate loaded)."""
         self.routes: dict[str, Route] = {}
         self.requests: list[RecordedRequest] = []
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
         self._httpd.daemon_threads = True
+        self.scheme = "http"
+        if tls is not None:
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
+            self.scheme = "https"
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_S}, daemon=True
         )
@@ -65,7 +73,7 @@ class FeedServer:
     @property
     def base_url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{self.scheme}://{host!s}:{port}"
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -103,7 +111,7 @@ def _make_handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:  # noqa: N802
             headers = {k.lower(): v for k, v in self.headers.items()}
-            server.record(RecordedRequest(self.path, headers))
+            server.record(RecordedRequest(self.path, headers, int(self.client_address[1])))
             route = server.routes.get(self.path.split("?")[0])
             if route is not None and server.hits(self.path.split("?")[0]) <= route.drop_first:
                 self.close_connection = True  # the request read, no answer: a dropped connection
@@ -112,7 +120,7 @@ def _make_handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
                 self._respond(route, headers)
             except (TimeoutError, BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up: expected in timeout/cap tests
-            self.close_connection = True
+            self.close_connection = route is None or not route.keep_alive
 
         def _respond(self, route: Route | None, headers: dict[str, str]) -> None:
             if route is None:
@@ -138,7 +146,8 @@ def _make_handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
                 extra["Content-Type"] = route.content_type
             if route.content_length:
                 extra["Content-Length"] = str(len(body))
-            extra["Connection"] = "close"
+            if not route.keep_alive:
+                extra["Connection"] = "close"
             reason = route.reason if route.reason is not None else REASONS.get(status, "Status")
             head = f"HTTP/1.1 {status} {reason}\r\n"
             head += "".join(f"{k}: {v}\r\n" for k, v in extra.items()) + "\r\n"
