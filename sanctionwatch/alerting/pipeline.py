@@ -131,7 +131,7 @@ def poll(
     else:
         analysis_pool = start_pool(store, engine_for, len(feeds), processes)
     own_pool = warm is None
-    client = make_client(settings.fetch)
+    client = make_client(settings.fetch, per_host=settings.poll.per_host)
     rows = store.feed_rows()  # as at the poll's start; only this poll changes what it reads
     # Not a `with` block: leaving one joins every thread, i.e. waits for hanging fetches.
     pool = ThreadPoolExecutor(max_workers=settings.poll.max_workers, thread_name_prefix="fetch")

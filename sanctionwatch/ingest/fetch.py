@@ -98,14 +98,15 @@ class FetchResult:
     elapsed_s: float
 
 
-def make_client(settings: FetchSettings | None = None) -> FetchClient:
-    """A pooled client for fetch() (keep-alive per host, guarded connects, deadlines).
+def make_client(settings: FetchSettings | None = None, per_host: int = 2) -> FetchClient:
+    """A pooled client for fetch() (keep-alive per host, guarded connects, deadlines);
+    ``per_host``: the most requests the caller makes to one host at a time.
 
     Reuse one client across the feeds of a poll; close it when done. Pooled connections
     were checked against the address policy when they were opened: use one client per
     settings.
     """
-    return FetchClient((settings or DEFAULT_SETTINGS).user_agent)
+    return FetchClient((settings or DEFAULT_SETTINGS).user_agent, per_host=per_host)
 
 
 # --------------------------------------------------------------------------- public entry

@@ -52,9 +52,10 @@ log = logging.getLogger(__name__)
 # dropped first. A poll reuses a connection for the next feed of the same host, so this
 # should cover the hosts of one poll; a client lives for one poll (closed at its end).
 MAX_HOST_POOLS = 256
-# Idle connections kept per host: the poll fetches at most [poll] per_host (2 by default)
-# feeds of one host at a time, so more would only hold sockets open. With MAX_HOST_POOLS
-# that bounds idle sockets at 512, below the usual limit of 1,024 open files.
+# Idle connections kept per host, by default: the poll fetches at most [poll] per_host (2 by
+# default) feeds of one host at a time and makes its client with that many, so no
+# connection is dropped as "pool full" and none more is held open. Idle sockets stay below
+# MAX_HOST_POOLS × per_host, and below the connections the fetch threads ever had open.
 IDLE_PER_HOST = 2
 
 
@@ -135,12 +136,15 @@ class FetchClient(urllib3.PoolManager):
     Redirects are not followed and nothing is retried here: fetch() does both itself.
     """
 
-    def __init__(self, user_agent: str, cafile: str | None = None) -> None:
-        """``cafile``: the certificates TLS servers must chain to (default: certifi's)."""
+    def __init__(
+        self, user_agent: str, cafile: str | None = None, per_host: int = IDLE_PER_HOST
+    ) -> None:
+        """``cafile``: the certificates TLS servers must chain to (default: certifi's);
+        ``per_host``: the most requests to one host at a time (connections kept per host)."""
         super().__init__(
             num_pools=MAX_HOST_POOLS,
             headers={"User-Agent": user_agent},
-            maxsize=IDLE_PER_HOST,
+            maxsize=max(1, per_host),
             block=False,
             retries=False,
             ssl_context=_ssl_context(cafile or certifi.where()),

@@ -375,3 +375,38 @@ def test_a_stopping_poll_is_not_retried(
     assert time.monotonic() - aborted_at[0] < 2.0  # cut short, not waited out (3 s)
     assert feed_server.hits("/slow.rss") == 1
     assert "retried" not in caplog.text
+
+
+def test_concurrent_fetches_to_one_host_keep_their_connections(
+    feed_server: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client made for 4 requests per host keeps 4 connections: none is dropped as "pool
+    full" (urllib3 would warn) and later fetches reuse them instead of reconnecting."""
+    import logging
+    from concurrent.futures import ThreadPoolExecutor
+
+    caplog.set_level(logging.WARNING, logger="urllib3")
+    url = feed_server.add("/feed.rss", body=GOOD_RSS, keep_alive=True, delay_s=0.05)
+    with make_client(FAST, per_host=4) as client, ThreadPoolExecutor(4) as pool:
+        for _ in range(3):
+            results = list(pool.map(lambda _: fetch(url, FetchState(), FAST, client), range(4)))
+            assert [r.body for r in results] == [GOOD_RSS] * 4
+    assert len(set(_ports(feed_server, "/feed.rss"))) <= 4  # 12 answers, 4 connections
+    assert "pool is full" not in caplog.text.lower()
+
+
+def test_chunked_bodies_are_read_capped_and_keep_the_connection(feed_server: FeedServer) -> None:
+    url = feed_server.add("/feed.rss", body=GOOD_RSS, chunked=7, keep_alive=True)
+    big = feed_server.add("/big.rss", body=b"x" * 50_000, chunked=4096, keep_alive=True)
+    bomb = feed_server.add(
+        "/bomb.rss", body=gzip.compress(b"\0" * 20_000_000), headers={"Content-Encoding": "gzip"},
+        chunked=1024,
+    )  # fmt: skip
+    with make_client(FAST) as client:
+        results = [fetch(url, FetchState(), FAST, client=client) for _ in range(2)]
+        over = fetch(big, FetchState(), FetchSettings(max_bytes=10_000), client=client)
+        bombed = fetch(bomb, FetchState(), FetchSettings(max_bytes=1_000_000), client=client)
+    assert [(r.error, r.body) for r in results] == [(None, GOOD_RSS)] * 2
+    assert len(set(_ports(feed_server, "/feed.rss"))) == 1
+    assert (over.error, over.body) == ("body exceeds 10000 bytes cap", None)
+    assert (bombed.error, bombed.body) == ("body exceeds 1000000 bytes cap", None)

@@ -44,6 +44,7 @@ class Route:
     reason: str | None = None  # reason phrase sent as is (hostile ones included)
     drop_first: int = 0  # close the connection without an answer to this many requests
     keep_alive: bool = False  # keep the connection open after the answer (else close it)
+    chunked: int = 0  # send the body with Transfer-Encoding: chunked, chunks of this size
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,17 @@ def _make_handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
                 extra["Content-Encoding"] = "gzip"
             if route.content_type and status != 304:
                 extra["Content-Type"] = route.content_type
-            if route.content_length:
+            if route.chunked and status != 304:
+                extra["Transfer-Encoding"] = "chunked"
+                size = route.chunked
+                body = (
+                    b"".join(
+                        b"%x\r\n%s\r\n" % (len(body[i : i + size]), body[i : i + size])
+                        for i in range(0, len(body), size)
+                    )
+                    + b"0\r\n\r\n"
+                )
+            elif route.content_length:
                 extra["Content-Length"] = str(len(body))
             if not route.keep_alive:
                 extra["Connection"] = "close"
