@@ -48,7 +48,7 @@ from sanctionwatch.ingest.fetchmessages import (
     human_size,
     secs,
 )
-from sanctionwatch.ingest.netclient import FetchClient
+from sanctionwatch.ingest.netclient import IDLE_PER_HOST, FetchClient
 from sanctionwatch.ingest.netdeadline import (
     FETCH_ABORT,
     FETCH_DEADLINE,
@@ -98,7 +98,9 @@ class FetchResult:
     elapsed_s: float
 
 
-def make_client(settings: FetchSettings | None = None, per_host: int = 2) -> FetchClient:
+def make_client(
+    settings: FetchSettings | None = None, per_host: int = IDLE_PER_HOST
+) -> FetchClient:
     """A pooled client for fetch() (keep-alive per host, guarded connects, deadlines);
     ``per_host``: the most requests the caller makes to one host at a time.
 

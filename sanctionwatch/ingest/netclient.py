@@ -12,13 +12,13 @@ connections open their sockets here instead of in urllib3:
   deadline and abort event, TLS included (`deadline_ssl_context`).
 
 Why urllib3 and not httpx: the steady poll fetches 2,000 feeds a minute in one process, and
-httpx with httpcore spent 2-3 times the CPU per fetch (1.2-1.5 ms against 0.4-0.6 ms on the
-polling bench's server), which kept the poller's core busy for most of the cycle.
+through httpx and httpcore each fetch cost 1.2-1.5 ms of CPU, against 0.53-0.58 ms here (on
+the polling bench's server, one thread), which kept the poller's core busy for most of the
+cycle.
 """
 
 from __future__ import annotations
 
-import logging
 import socket
 import ssl
 import typing
@@ -45,8 +45,6 @@ from sanctionwatch.ingest.netguard import (
 )
 
 __all__ = ["IDLE_PER_HOST", "MAX_HOST_POOLS", "FetchClient"]
-
-log = logging.getLogger(__name__)
 
 # Hosts whose pools (and idle keep-alive connections) one client keeps, least recently used
 # dropped first. A poll reuses a connection for the next feed of the same host, so this

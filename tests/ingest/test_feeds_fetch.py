@@ -358,21 +358,12 @@ def test_a_stopping_poll_is_not_retried(
 
     url = feed_server.add("/slow.rss", body=GOOD_RSS, delay_s=3.0)
     abort = threading.Event()
-    aborted_at: list[float] = []
-
-    def stop_once_requested() -> None:  # the request is in flight: then the poll stops
-        deadline = time.monotonic() + 10
-        while feed_server.hits("/slow.rss") == 0 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        aborted_at.append(time.monotonic())
-        abort.set()
-
-    stopper = threading.Thread(target=stop_once_requested)
-    stopper.start()
+    stopper = feed_server.abort_once_requested("/slow.rss", abort)
     result = fetch(url, FetchState(), FAST, client=make_client(FAST), abort=abort)
     stopper.join()
     assert result.error is not None and "aborted" in result.error
-    assert time.monotonic() - aborted_at[0] < 2.0  # cut short, not waited out (3 s)
+    assert feed_server.aborted_at is not None
+    assert time.monotonic() - feed_server.aborted_at < 2.0  # cut short, not waited out (3 s)
     assert feed_server.hits("/slow.rss") == 1
     assert "retried" not in caplog.text
 

@@ -110,19 +110,10 @@ def test_a_stopping_poll_ends_a_tls_fetch_within_the_abort_check(
 ) -> None:
     url = tls_server.add("/slow.rss", body=GOOD_RSS, delay_s=4.0)
     abort = threading.Event()
-    aborted_at: list[float] = []
-
-    def stop_once_requested() -> None:
-        deadline = time.monotonic() + 10
-        while tls_server.hits("/slow.rss") == 0 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        aborted_at.append(time.monotonic())
-        abort.set()
-
-    stopper = threading.Thread(target=stop_once_requested)
-    stopper.start()
+    stopper = tls_server.abort_once_requested("/slow.rss", abort)
     result = fetch(url, FetchState(), FAST, client=trusting, abort=abort)
     stopper.join()
     assert result.error == "fetch aborted: the poll is stopping"
-    assert time.monotonic() - aborted_at[0] < 2.0  # cut short, not waited out (4 s)
+    assert tls_server.aborted_at is not None
+    assert time.monotonic() - tls_server.aborted_at < 2.0  # cut short, not waited out (4 s)
     assert tls_server.hits("/slow.rss") == 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -59,6 +60,7 @@ class FeedServer:
         """``tls``: a server-side context to serve HTTPS with (certificate loaded)."""
         self.routes: dict[str, Route] = {}
         self.requests: list[RecordedRequest] = []
+        self.aborted_at: float | None = None  # set by abort_once_requested
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
@@ -87,6 +89,23 @@ class FeedServer:
     def hits(self, path: str) -> int:
         with self._lock:
             return sum(1 for r in self.requests if r.path.split("?")[0] == path)
+
+    def abort_once_requested(self, path: str, abort: threading.Event) -> threading.Thread:
+        """A started thread that sets ``abort`` as soon as ``path`` has been requested (the
+        request is then in flight, as when a poll stops mid-fetch); `aborted_at` says when.
+        Join it after the fetch."""
+        self.aborted_at = None
+
+        def wait_then_abort() -> None:
+            deadline = time.monotonic() + 10
+            while self.hits(path) == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.aborted_at = time.monotonic()
+            abort.set()
+
+        stopper = threading.Thread(target=wait_then_abort)
+        stopper.start()
+        return stopper
 
     def record(self, request: RecordedRequest) -> None:
         with self._lock:
